@@ -1,0 +1,799 @@
+// Package circuit is a circuit breaker for outbound calls: it fails fast
+// while a dependency is down, so that one slow or failing dependency cannot
+// exhaust the caller's threads and cascade through a fleet.
+//
+// A Breaker[T] wraps calls that return a T. It is closed (every call goes
+// through), open (every call is rejected at once with an *OpenError), or
+// half-open (a few probe calls test whether the dependency has recovered).
+// It trips on consecutive failures, on the error rate over a window of
+// recent calls, and on a latency percentile over the same window, and every
+// transition carries the Reason and the Metrics that caused it.
+//
+//	b, err := circuit.New[*http.Response](circuit.WithName("payments"))
+//	...
+//	resp, err := b.Execute(ctx, func(ctx context.Context) (*http.Response, error) {
+//		return client.Do(req.WithContext(ctx))
+//	})
+//	if errors.Is(err, circuit.ErrOpen) { /* fail fast, serve a fallback */ }
+package circuit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// never marks a time that has not happened (no failure yet, say).
+const never = time.Duration(math.MinInt64)
+
+// Breaker is a circuit breaker for calls that return a T. Create one with
+// New; the zero value is not usable.
+//
+// All methods are safe for concurrent use by multiple goroutines.
+//
+// State machine. Closed: every call goes through; after each recorded
+// outcome the breaker checks, in this order, Config.ConsecutiveFailures,
+// the error rate and the latency percentile over the window, and the first
+// that holds opens it. Open: calls are rejected with an *OpenError until
+// Config.OpenTimeout has passed, after which the breaker is half-open (State
+// reports it without any call being needed). Half-open: at most
+// Config.HalfOpenMaxProbes calls run at once as probes and the rest are
+// rejected; Config.SuccessThreshold successful probes in a row close the
+// breaker, and a failed probe reopens it with a fresh timeout. A probe that
+// succeeds but takes at least Config.LatencyThreshold (when set) counts as
+// failed, with ReasonLatency, so a dependency that answers slowly does not
+// flap between open and closed. A probe that has not reported within
+// OpenTimeout of its admission counts as failed too (ReasonProbeTimeout), so
+// an abandoned call can never wedge the breaker half-open. Entering Closed
+// empties the windows: old failures never re-trip a recovered breaker.
+//
+// State periods. Each stay in a state is a period. The outcome of a call
+// admitted in an earlier period counts in the lifetime Metrics but never
+// decides the current period: a slow call admitted while closed cannot
+// close a half-open breaker, and its failure cannot reopen it.
+//
+// Classification. A nil error is a success. An error matching
+// context.Canceled is never recorded: a caller's cancellation says nothing
+// about the dependency. Any other error is a failure unless the classifier
+// set by WithIsFailure says it is not, in which case it is a success. A panic
+// in fn is a failure; the panic is then re-raised with its original value.
+//
+// Hooks. Hooks (WithOnStateChange, Subscribe, WithLogger) run after the
+// lock is released, one at a time, in the order the transitions happened.
+// When no other delivery is in progress they run on the goroutine whose call
+// caused or observed the transition, before that call returns; otherwise the
+// goroutine already delivering runs them. A hook may call any method of the
+// breaker, including ones that cause a transition (delivered after the hook
+// returns). A hook that panics is recovered so that it cannot break the
+// breaker, its caller, or the other hooks; the panic and its stack are
+// logged at Error level through the WithLogger logger, or slog.Default().
+type Breaker[T any] struct {
+	cfg       Config
+	clock     clock.Clock
+	realClock bool      // clock is the real one: read time with time.Since
+	epoch     time.Time // times inside the breaker are offsets from this
+	isFailure func(error) bool
+	fallback  func(context.Context, error) (T, error)
+	logger    *slog.Logger
+
+	// Read without the lock so that admission while closed, and rejection
+	// while open, take no lock. Written only with mu held.
+	period     atomic.Pointer[period]
+	rejections atomic.Uint64
+	fallbacks  atomic.Uint64
+	flags      atomic.Pointer[flagChunk]   // once-flags for Allow's done funcs
+	hooks      atomic.Pointer[[]hookEntry] // copy-on-write
+
+	mu          sync.Mutex    // guards the fields below and writes to period and hooks
+	last        time.Duration // latest time seen, so a clock set back cannot move state backwards
+	since       time.Duration // when the current state began
+	win         window
+	consecFail  int
+	consecSucc  int
+	probeAt     []time.Duration // admission time of each in-flight probe slot; never if free
+	inFlight    int             // occupied probe slots
+	successes   uint64
+	failures    uint64
+	canceled    uint64
+	transitions uint64
+	pairs       [numStates][numStates]uint64
+	lastFailure error
+	lastFailAt  time.Duration
+	lastSuccAt  time.Duration
+	nextHookID  uint64
+	pending     []Transition // transitions waiting for delivery to hooks
+	delivering  bool         // a goroutine is delivering pending
+}
+
+// period is one stay in a state. It is immutable once published.
+type period struct {
+	state State
+	gen   uint64        // increases with every period
+	until time.Duration // Open: when the period ends
+	err   *OpenError    // the rejection error of this period; nil while closed
+}
+
+// ticket is what admission hands to the call's completion.
+type ticket struct {
+	gen  uint64
+	slot int // probe slot, or -1 for a call admitted while closed
+}
+
+type hookEntry struct {
+	id uint64
+	fn func(Transition)
+}
+
+// flagChunk holds once-flags for the done funcs that Allow returns. Handing
+// them out 64 at a time lets a done func carry a flag without a separate
+// allocation per call; the garbage collector frees a chunk once every done
+// func using it is gone.
+type flagChunk struct {
+	next  atomic.Uint32
+	flags [64]atomic.Uint32
+}
+
+type outcome int
+
+const (
+	success outcome = iota
+	failure
+	canceled
+)
+
+// New returns a breaker configured by DefaultConfig and then opts. If the
+// resulting Config is invalid, or a fallback's result type is not T, it
+// returns nil and an error wrapping ErrInvalidConfig that names every bad
+// field and its value.
+func New[T any](opts ...Option) (*Breaker[T], error) {
+	s := settings{cfg: DefaultConfig()}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&s)
+		}
+	}
+	var errs []error
+	if err := s.cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	var fallback func(context.Context, error) (T, error)
+	if s.fallback != nil {
+		f, ok := s.fallback.(func(context.Context, error) (T, error))
+		if !ok {
+			want := strings.TrimPrefix(fmt.Sprintf("%T", (*T)(nil)), "*")
+			errs = append(errs, &ConfigError{
+				Field: "Fallback",
+				Value: fmt.Sprintf("%T", s.fallback),
+				Rule:  "must return the breaker's result type " + want,
+			})
+		}
+		fallback = f
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	b := &Breaker[T]{
+		cfg:        s.cfg,
+		clock:      s.clock,
+		isFailure:  s.isFailure,
+		fallback:   fallback,
+		logger:     s.logger,
+		win:        newWindow(s.cfg.WindowSize, s.cfg.LatencyThreshold),
+		probeAt:    make([]time.Duration, s.cfg.HalfOpenMaxProbes),
+		lastFailAt: never,
+		lastSuccAt: never,
+	}
+	if b.clock == nil {
+		b.clock = clock.New()
+		b.realClock = true
+	}
+	b.epoch = b.clock.Now()
+	for i := range b.probeAt {
+		b.probeAt[i] = never
+	}
+	hooks := make([]hookEntry, 0, len(s.hooks)+1)
+	if s.logger != nil {
+		hooks = append(hooks, hookEntry{id: 0, fn: logTransition(s.logger)})
+	}
+	for _, h := range s.hooks {
+		b.nextHookID++
+		hooks = append(hooks, hookEntry{id: b.nextHookID, fn: h})
+	}
+	b.hooks.Store(&hooks)
+	b.period.Store(&period{state: Closed})
+	return b, nil
+}
+
+// Name returns Config.Name.
+func (b *Breaker[T]) Name() string { return b.cfg.Name }
+
+// Config returns the breaker's configuration.
+func (b *Breaker[T]) Config() Config { return b.cfg }
+
+// now reads the clock once, as an offset from the epoch. With the real
+// clock it reads only the monotonic clock.
+func (b *Breaker[T]) now() time.Duration {
+	if b.realClock {
+		return time.Since(b.epoch)
+	}
+	return b.clock.Since(b.epoch)
+}
+
+// at converts an offset to a time, stripped of its monotonic reading so it
+// prints and compares as a plain wall-clock time.
+func (b *Breaker[T]) at(d time.Duration) time.Time {
+	if d == never {
+		return time.Time{}
+	}
+	return b.epoch.Add(d).Round(0)
+}
+
+// Execute calls fn unless the breaker rejects the call, records the
+// outcome, and returns fn's result.
+//
+// If ctx is nil or fn is nil, it returns ErrNilContext or ErrNilFunc. If ctx
+// is already done, it returns ctx.Err() without calling fn. Nothing is
+// recorded in these cases and the fallback is not called.
+//
+// A rejected call returns an *OpenError (errors.Is(err, ErrOpen)) without
+// calling fn. If Config.CallTimeout is set, fn receives a context with that
+// deadline, measured on the breaker's clock. When a fallback is set, every
+// other error (a rejection, or fn's error of any kind) is passed to it and
+// its result is returned instead. If fn panics, the call is recorded as a
+// failure and the panic is re-raised; the fallback is not called.
+func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if ctx == nil {
+		return zero, ErrNilContext
+	}
+	if fn == nil {
+		return zero, ErrNilFunc
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	start := b.now()
+	tk, err := b.admit(start)
+	if err != nil {
+		if b.fallback != nil {
+			return b.callFallback(ctx, err)
+		}
+		return zero, err
+	}
+	v, err := b.run(ctx, fn, tk, start)
+	if err != nil && b.fallback != nil {
+		return b.callFallback(ctx, err)
+	}
+	return v, err
+}
+
+func (b *Breaker[T]) callFallback(ctx context.Context, err error) (T, error) {
+	b.fallbacks.Add(1)
+	return b.fallback(ctx, err)
+}
+
+// run calls fn for an admitted call and records its outcome, including the
+// outcome of a panic or runtime.Goexit, so that no probe slot is ever lost.
+func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error), tk ticket, start time.Duration) (v T, err error) {
+	if b.cfg.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = b.clock.WithTimeout(ctx, b.cfg.CallTimeout)
+		defer cancel()
+	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		r := recover()
+		if r == nil {
+			// runtime.Goexit: the call neither failed nor succeeded.
+			b.record(tk, start, b.now(), canceled, nil)
+			return
+		}
+		b.record(tk, start, b.now(), failure, &PanicError{Value: r})
+		panic(r)
+	}()
+	v, err = fn(ctx)
+	returned = true
+	b.finish(tk, start, err)
+	return v, err
+}
+
+// noopDone is the done func of a rejected Allow.
+func noopDone(error) {}
+
+// Allow is the two-step form of Execute for code that cannot be wrapped in
+// a func. If the breaker admits the call, Allow returns a done func and a
+// nil error; the caller makes the call and then passes its error (nil for a
+// success) to done, which records it exactly like Execute would. The
+// latency is measured from Allow to done. Calls of done after the first
+// are ignored; done is safe to call from any goroutine.
+//
+// A rejected call returns an *OpenError and a done func that does nothing
+// (never nil). A done that is never called leaves a closed breaker
+// unaffected; in half-open its probe counts as failed once OpenTimeout has
+// passed. Allow calls no fallback.
+//
+// Allow allocates the done func: one allocation per admitted call.
+func (b *Breaker[T]) Allow() (done func(error), err error) {
+	start := b.now()
+	tk, err := b.admit(start)
+	if err != nil {
+		return noopDone, err
+	}
+	flag := b.takeFlag()
+	return func(err error) {
+		if flag.CompareAndSwap(0, 1) {
+			b.finish(tk, start, err)
+		}
+	}, nil
+}
+
+// takeFlag hands out an unused once-flag.
+func (b *Breaker[T]) takeFlag() *atomic.Uint32 {
+	if c := b.flags.Load(); c != nil {
+		if i := c.next.Add(1) - 1; i < uint32(len(c.flags)) {
+			return &c.flags[i]
+		}
+	}
+	// The chunk is used up. Racing goroutines may each install a new
+	// chunk; each keeps slot 0 of its own, so no flag is handed out twice.
+	c := new(flagChunk)
+	c.next.Store(1)
+	b.flags.Store(c)
+	return &c.flags[0]
+}
+
+// admit decides whether a call starting at now may run. While closed, and
+// while open before the timeout, it takes no lock.
+func (b *Breaker[T]) admit(now time.Duration) (ticket, error) {
+	p := b.period.Load()
+	switch {
+	case p.state == Closed:
+		return ticket{gen: p.gen, slot: -1}, nil
+	case p.state == Open && now < p.until:
+		b.rejections.Add(1)
+		return ticket{}, p.err
+	}
+	return b.admitLocked(now)
+}
+
+func (b *Breaker[T]) admitLocked(now time.Duration) (ticket, error) {
+	b.mu.Lock()
+	now = b.advance(now)
+	p := b.period.Load()
+	tk := ticket{gen: p.gen, slot: -1}
+	var err error
+	switch p.state {
+	case Open:
+		err = p.err
+	case HalfOpen:
+		tk.slot = -1
+		for i, at := range b.probeAt {
+			if at == never {
+				tk.slot = i
+				break
+			}
+		}
+		if tk.slot < 0 {
+			err = p.err
+		} else {
+			b.probeAt[tk.slot] = now
+			b.inFlight++
+		}
+	}
+	if err != nil {
+		b.rejections.Add(1)
+	}
+	b.unlockAndDeliver()
+	return tk, err
+}
+
+// finish classifies err, outside the lock since the classifier is user
+// code, and records the outcome.
+func (b *Breaker[T]) finish(tk ticket, start time.Duration, err error) {
+	kind := success
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		kind = canceled
+	case b.isFailure == nil || b.isFailure(err):
+		kind = failure
+	}
+	b.record(tk, start, b.now(), kind, err)
+}
+
+// record books the outcome of a call admitted with tk, which started at
+// start and ended at end.
+func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind outcome, err error) {
+	lat := end - start
+	if lat < 0 {
+		lat = 0
+	}
+	b.mu.Lock()
+	now := b.advance(end)
+	switch kind {
+	case success:
+		b.successes++
+		b.lastSuccAt = now
+	case failure:
+		b.failures++
+		b.lastFailure = err
+		b.lastFailAt = now
+	case canceled:
+		b.canceled++
+	}
+	if p := b.period.Load(); tk.gen == p.gen {
+		if tk.slot >= 0 {
+			b.probeAt[tk.slot] = never
+			b.inFlight--
+		}
+		if kind != canceled {
+			switch p.state {
+			case Closed:
+				b.recordClosed(now, lat, kind == failure)
+			case HalfOpen:
+				b.recordProbe(now, lat, kind == failure)
+			}
+		}
+	}
+	b.unlockAndDeliver()
+}
+
+// recordClosed adds an outcome to the windows and trips the breaker if a
+// criterion holds. It requires b.mu.
+func (b *Breaker[T]) recordClosed(now, lat time.Duration, failed bool) {
+	b.win.add(lat, failed)
+	if failed {
+		b.consecFail++
+		b.consecSucc = 0
+	} else {
+		b.consecSucc++
+		b.consecFail = 0
+	}
+	c := &b.cfg
+	enough := b.win.n >= c.MinRequests
+	switch {
+	case c.ConsecutiveFailures > 0 && b.consecFail >= c.ConsecutiveFailures:
+		b.setState(Open, now, ReasonConsecutiveFailures)
+	case c.ErrorRateThreshold > 0 && enough && b.win.errorRate() >= c.ErrorRateThreshold:
+		b.setState(Open, now, ReasonErrorRate)
+	case c.LatencyThreshold > 0 && enough && b.win.percentileAtLeast(c.LatencyPercentile):
+		b.setState(Open, now, ReasonLatency)
+	}
+}
+
+// recordProbe books the outcome of a probe. It requires b.mu.
+func (b *Breaker[T]) recordProbe(now, lat time.Duration, failed bool) {
+	switch {
+	case failed:
+		b.setState(Open, now, ReasonProbeFailed)
+	case b.cfg.LatencyThreshold > 0 && lat >= b.cfg.LatencyThreshold:
+		b.setState(Open, now, ReasonLatency)
+	default:
+		b.consecSucc++
+		if b.consecSucc >= b.cfg.SuccessThreshold {
+			b.setState(Closed, now, ReasonProbesSucceeded)
+		}
+	}
+}
+
+// advance applies the transitions that follow from time alone, each at the
+// instant it took effect, and returns now, raised to the latest time seen
+// so that a clock set back cannot move the state machine backwards. It
+// requires b.mu.
+func (b *Breaker[T]) advance(now time.Duration) time.Duration {
+	if now < b.last {
+		now = b.last
+	}
+	b.last = now
+	for {
+		p := b.period.Load()
+		switch p.state {
+		case Open:
+			if now < p.until {
+				return now
+			}
+			b.setState(HalfOpen, p.until, ReasonTimeoutElapsed)
+		case HalfOpen:
+			if b.inFlight == 0 {
+				return now
+			}
+			oldest := time.Duration(math.MaxInt64)
+			for _, at := range b.probeAt {
+				if at != never && at < oldest {
+					oldest = at
+				}
+			}
+			deadline := oldest + b.cfg.OpenTimeout
+			if now < deadline {
+				return now
+			}
+			b.setState(Open, deadline, ReasonProbeTimeout)
+		default:
+			return now
+		}
+	}
+}
+
+// setState starts a new period in state to at time at, and queues the
+// transition for the hooks. It requires b.mu.
+func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
+	old := b.period.Load()
+	p := &period{state: to, gen: old.gen + 1}
+	switch to {
+	case Open:
+		p.until = at + b.cfg.OpenTimeout
+		p.err = &OpenError{Name: b.cfg.Name, State: Open, RetryAt: b.at(p.until), Cause: b.lastFailure}
+	case HalfOpen:
+		p.err = &OpenError{Name: b.cfg.Name, State: HalfOpen, Cause: b.lastFailure}
+	}
+	b.period.Store(p)
+	b.since = at
+	b.transitions++
+	b.pairs[old.state][to]++
+	// Probes of the old period are abandoned: their outcomes are stale.
+	if b.inFlight > 0 {
+		for i := range b.probeAt {
+			b.probeAt[i] = never
+		}
+		b.inFlight = 0
+	}
+	if len(*b.hooks.Load()) > 0 {
+		m := b.snapshot()
+		b.setPercentiles(&m, b.win.latencies(nil))
+		b.pending = append(b.pending, Transition{
+			Name: b.cfg.Name, From: old.state, To: to, Reason: reason, At: b.at(at), Metrics: m,
+		})
+	}
+	b.consecFail, b.consecSucc = 0, 0
+	if to == Closed {
+		b.win.reset()
+	}
+}
+
+// unlockAndDeliver releases b.mu and then, unless another goroutine is
+// already at it, delivers the pending transitions on this goroutine.
+func (b *Breaker[T]) unlockAndDeliver() {
+	if len(b.pending) == 0 || b.delivering {
+		b.mu.Unlock()
+		return
+	}
+	b.delivering = true
+	b.mu.Unlock()
+	b.deliver()
+}
+
+// deliver runs the hooks for every pending transition, in order, until
+// none is left. Only one goroutine delivers at a time (b.delivering).
+func (b *Breaker[T]) deliver() {
+	var batch []Transition
+	i := 0
+	defer func() {
+		// Reached with work left only if a hook called runtime.Goexit:
+		// give the rest back so that the next caller delivers it.
+		if i < len(batch) {
+			b.mu.Lock()
+			b.pending = append(batch[i:], b.pending...)
+			b.delivering = false
+			b.mu.Unlock()
+		}
+	}()
+	for {
+		b.mu.Lock()
+		batch, i = b.pending, 0
+		b.pending = nil
+		if len(batch) == 0 {
+			b.delivering = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		for ; i < len(batch); i++ {
+			for _, h := range *b.hooks.Load() {
+				b.callHook(h.fn, batch[i])
+			}
+		}
+	}
+}
+
+// callHook runs one hook, recovering a panic so that a broken hook cannot
+// break the breaker, the caller whose call delivered the transition, or the
+// hooks after it.
+func (b *Breaker[T]) callHook(hook func(Transition), t Transition) {
+	defer func() {
+		if r := recover(); r != nil {
+			l := b.logger
+			if l == nil {
+				l = slog.Default()
+			}
+			l.Error("circuit: state-change hook panicked",
+				slog.String("name", b.cfg.Name), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	hook(t)
+}
+
+// Subscribe adds a hook that receives every transition from now on, like
+// WithOnStateChange, and returns a function that removes it. The returned
+// function may be called more than once. A nil hook is ignored.
+func (b *Breaker[T]) Subscribe(hook func(Transition)) (unsubscribe func()) {
+	if hook == nil {
+		return func() {}
+	}
+	b.mu.Lock()
+	b.nextHookID++
+	id := b.nextHookID
+	old := *b.hooks.Load()
+	hooks := make([]hookEntry, len(old), len(old)+1)
+	copy(hooks, old)
+	hooks = append(hooks, hookEntry{id: id, fn: hook})
+	b.hooks.Store(&hooks)
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		old := *b.hooks.Load()
+		hooks := make([]hookEntry, 0, len(old))
+		for _, h := range old {
+			if h.id != id {
+				hooks = append(hooks, h)
+			}
+		}
+		b.hooks.Store(&hooks)
+	}
+}
+
+// State returns the current state. An open breaker whose OpenTimeout has
+// passed is reported (and becomes) half-open without any call being made.
+func (b *Breaker[T]) State() State {
+	p := b.period.Load()
+	if p.state == Closed {
+		return Closed
+	}
+	now := b.now()
+	if p.state == Open && now < p.until {
+		return Open
+	}
+	b.mu.Lock()
+	b.advance(now)
+	s := b.period.Load().state
+	b.unlockAndDeliver()
+	return s
+}
+
+// Metrics returns a snapshot of the breaker, taken under its lock. Like
+// State, it first applies any transition that time alone has caused.
+// The latency percentile is computed outside the lock.
+func (b *Breaker[T]) Metrics() Metrics {
+	now := b.now()
+	b.mu.Lock()
+	b.advance(now)
+	m := b.snapshot()
+	lat := b.win.latencies(make([]time.Duration, 0, b.win.n))
+	b.unlockAndDeliver()
+	b.setPercentiles(&m, lat)
+	return m
+}
+
+// setPercentiles fills the latency percentiles of m from lat, which it
+// reorders.
+func (b *Breaker[T]) setPercentiles(m *Metrics, lat []time.Duration) {
+	m.P95Latency = percentile(lat, 0.95)
+	m.PercentileLatency = percentile(lat, b.cfg.LatencyPercentile)
+}
+
+// snapshot fills every Metrics field but the latency percentiles. It requires b.mu.
+func (b *Breaker[T]) snapshot() Metrics {
+	return Metrics{
+		Name:                 b.cfg.Name,
+		State:                b.period.Load().state,
+		StateSince:           b.at(b.since),
+		Successes:            b.successes,
+		Failures:             b.failures,
+		Rejections:           b.rejections.Load(),
+		Canceled:             b.canceled,
+		Fallbacks:            b.fallbacks.Load(),
+		Transitions:          b.transitions,
+		TransitionCounts:     b.pairs,
+		ConsecutiveFailures:  b.consecFail,
+		ConsecutiveSuccesses: b.consecSucc,
+		WindowRequests:       b.win.n,
+		ErrorRate:            b.win.errorRate(),
+		AvgLatency:           b.win.avgLatency(),
+		LastFailure:          b.lastFailure,
+		LastFailureAt:        b.at(b.lastFailAt),
+		LastSuccessAt:        b.at(b.lastSuccAt),
+	}
+}
+
+// Trip opens the breaker now with ReasonManual. It recovers through the
+// normal timeout and probes. Tripping an open breaker does nothing.
+func (b *Breaker[T]) Trip() { b.ForceOpen(ReasonManual) }
+
+// ForceOpen opens the breaker now, giving reason as the transition's
+// Reason (Trip uses ReasonManual, the health package ReasonHealthCheck).
+// It recovers through the normal timeout and probes. Forcing an open
+// breaker open does nothing: its timeout is not restarted.
+func (b *Breaker[T]) ForceOpen(reason Reason) {
+	now := b.now()
+	b.mu.Lock()
+	now = b.advance(now)
+	if b.period.Load().state != Open {
+		b.setState(Open, now, reason)
+	}
+	b.unlockAndDeliver()
+}
+
+// ForceHalfOpen moves an open breaker to half-open now, ahead of its
+// timeout, giving reason as the transition's Reason, and reports whether it
+// did. It does nothing to a breaker that is not open. A health checker
+// uses it to start probing as soon as the dependency looks healthy.
+func (b *Breaker[T]) ForceHalfOpen(reason Reason) bool {
+	now := b.now()
+	b.mu.Lock()
+	now = b.advance(now)
+	moved := b.period.Load().state == Open
+	if moved {
+		b.setState(HalfOpen, now, reason)
+	}
+	b.unlockAndDeliver()
+	return moved
+}
+
+// Reset closes the breaker now (ReasonReset) and clears its windows and
+// consecutive counters; calls in flight from before the reset no longer
+// count. Lifetime counts are kept. Resetting a closed breaker clears it
+// without a transition.
+func (b *Breaker[T]) Reset() {
+	now := b.now()
+	b.mu.Lock()
+	now = b.advance(now)
+	p := b.period.Load()
+	if p.state != Closed {
+		b.setState(Closed, now, ReasonReset)
+	} else {
+		b.period.Store(&period{state: Closed, gen: p.gen + 1})
+		b.win.reset()
+		b.consecFail, b.consecSucc = 0, 0
+	}
+	b.unlockAndDeliver()
+}
+
+// logTransition is the hook WithLogger installs.
+func logTransition(l *slog.Logger) func(Transition) {
+	return func(t Transition) {
+		level := slog.LevelInfo
+		if t.To == Open {
+			level = slog.LevelWarn
+		}
+		last := ""
+		if t.Metrics.LastFailure != nil {
+			last = t.Metrics.LastFailure.Error()
+		}
+		l.LogAttrs(context.Background(), level, "circuit breaker state change",
+			slog.String("name", t.Name),
+			slog.String("from", t.From.String()),
+			slog.String("to", t.To.String()),
+			slog.String("reason", t.Reason.String()),
+			slog.Int("consecutive_failures", t.Metrics.ConsecutiveFailures),
+			slog.Float64("error_rate", t.Metrics.ErrorRate),
+			slog.Duration("p95_latency", t.Metrics.P95Latency),
+			slog.String("last_failure", last),
+		)
+	}
+}
+
+// Interface checks.
+var _ Controller = (*Breaker[int])(nil)

@@ -1,0 +1,85 @@
+package circuit
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Compare with errors.Is.
+var (
+	// ErrOpen is matched by every rejection: errors.Is(err, ErrOpen) is true
+	// for the *OpenError that Execute and Allow return while the breaker is
+	// open or its half-open probe slots are taken.
+	ErrOpen = errors.New("circuit: breaker is open")
+
+	// ErrInvalidConfig is wrapped by every error from Config.Validate and New.
+	ErrInvalidConfig = errors.New("circuit: invalid config")
+
+	// ErrNilFunc is returned by Execute when fn is nil. Nothing is recorded
+	// and the fallback is not called: the mistake is the caller's.
+	ErrNilFunc = errors.New("circuit: Execute called with a nil func")
+
+	// ErrNilContext is returned by Execute when ctx is nil. Nothing is
+	// recorded and the fallback is not called.
+	ErrNilContext = errors.New("circuit: Execute called with a nil context")
+)
+
+// OpenError is the error of a rejected call. It satisfies
+// errors.Is(err, ErrOpen) and is found with errors.As.
+//
+// A breaker builds one OpenError per state period and returns the same
+// pointer for every rejection in that period, so rejecting allocates
+// nothing. Treat it as read-only.
+type OpenError struct {
+	Name  string // the breaker's name
+	State State  // Open, or HalfOpen when all probe slots are taken
+	// RetryAt is when the breaker will admit a probe: the end of the open
+	// period. It is zero while half-open, when a slot may free at any time.
+	// time.Until(RetryAt) gives an HTTP Retry-After.
+	RetryAt time.Time
+	// Cause is the last failure recorded before the breaker opened, for
+	// diagnosis. It is deliberately not returned by Unwrap: a rejection must
+	// not match the dependency's own errors with errors.Is.
+	Cause error
+}
+
+// Error describes the rejection, naming the breaker and its state.
+func (e *OpenError) Error() string {
+	name := e.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	if e.State == HalfOpen {
+		return fmt.Sprintf("circuit: breaker %q is half-open and all probe slots are taken", name)
+	}
+	return fmt.Sprintf("circuit: breaker %q is open", name)
+}
+
+// Is reports whether target is ErrOpen.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+
+// ConfigError names one invalid Config field. It wraps ErrInvalidConfig.
+type ConfigError struct {
+	Field string // the Config field, such as "WindowSize"
+	Value any    // the rejected value
+	Rule  string // what the value must satisfy, such as "must be at least 1"
+}
+
+// Error returns "circuit: invalid config: Field = value: rule".
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("circuit: invalid config: %s = %v: %s", e.Field, e.Value, e.Rule)
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// PanicError is the failure recorded when fn panics. The panic itself is
+// re-raised with its original value; PanicError is what Metrics.LastFailure
+// and OpenError.Cause show afterwards.
+type PanicError struct {
+	Value any // the value passed to panic
+}
+
+// Error returns "circuit: call panicked: value".
+func (e *PanicError) Error() string { return fmt.Sprintf("circuit: call panicked: %v", e.Value) }
