@@ -1,0 +1,215 @@
+package circuit_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/breakerlab/circuit"
+)
+
+// The benchmarks measure the breaker's own overhead: the wrapped calls do
+// nothing. Each one checks every result, and the breaker's state and counts
+// afterwards, so a configuration that trips (and so rejects cheaply) cannot
+// pass for a fast closed path. The peer comparison lives in benchmarks/.
+
+var errBench = errors.New("bench: dependency failed")
+
+func benchOK(context.Context) (int, error)   { return 42, nil }
+func benchFail(context.Context) (int, error) { return 0, errBench }
+
+// benchOpen is the call of the rejection workloads; it must never run.
+func benchOpen(context.Context) (int, error) { return -1, nil }
+
+// benchBreaker returns a breaker with the defaults, that is with latency
+// measurement and all three trip criteria on (5 consecutive failures, a 50%
+// error rate or a 5s P95 over the last 100 calls).
+func benchBreaker(b *testing.B, opts ...circuit.Option) *circuit.Breaker[int] {
+	b.Helper()
+	br, err := circuit.New[int](append([]circuit.Option{circuit.WithName("bench")}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return br
+}
+
+// unreachable makes the trip thresholds unreachable for a workload in which
+// every call fails: no run of failures is long enough, and the error-rate
+// criterion is off because a 100% failure rate reaches any threshold. The
+// latency criterion stays on.
+var unreachable = []circuit.Option{
+	circuit.WithConsecutiveFailures(math.MaxInt),
+	circuit.WithErrorRate(0),
+}
+
+// benchWorkload is one call pattern. failEvery > 0 fails every failEvery-th
+// call (1: all of them); open trips the breaker first, so that every call
+// is rejected.
+type benchWorkload struct {
+	name      string
+	failEvery int
+	open      bool
+	opts      []circuit.Option
+}
+
+var benchWorkloads = []benchWorkload{
+	{name: "success"},
+	{name: "failure", failEvery: 1, opts: unreachable},
+	// 10% failures, spread out: the defaults' thresholds (5 in a row, 50%)
+	// are unreachable, so this measures the bookkeeping alone.
+	{name: "mix10", failEvery: 10},
+	{name: "rejection", open: true},
+}
+
+// call makes the i-th call of w through br and reports whether the result
+// is the one w expects.
+func (w *benchWorkload) call(ctx context.Context, br *circuit.Breaker[int], i int, rejected error) bool {
+	if w.open {
+		_, err := br.Execute(ctx, benchOpen)
+		return err == rejected
+	}
+	if w.failEvery > 0 && i%w.failEvery == 0 {
+		v, err := br.Execute(ctx, benchFail)
+		return v == 0 && err == errBench
+	}
+	v, err := br.Execute(ctx, benchOK)
+	return v == 42 && err == nil
+}
+
+// prepare returns the breaker for w and, for the rejection workload, the
+// error every call must return.
+func (w *benchWorkload) prepare(b *testing.B) (*circuit.Breaker[int], error) {
+	br := benchBreaker(b, w.opts...)
+	if !w.open {
+		return br, nil
+	}
+	br.Trip()
+	_, rejected := br.Execute(context.Background(), benchOpen)
+	var oe *circuit.OpenError
+	if !errors.As(rejected, &oe) || oe.State != circuit.Open {
+		b.Fatalf("after Trip: got %v, want an *OpenError while open", rejected)
+	}
+	return br, rejected
+}
+
+// verify checks the breaker after n calls of w (plus the one prepare made).
+func (w *benchWorkload) verify(b *testing.B, br *circuit.Breaker[int], n int) {
+	b.Helper()
+	m := br.Metrics()
+	if w.open {
+		if m.State != circuit.Open || m.Rejections != uint64(n)+1 || m.Successes+m.Failures != 0 {
+			b.Fatalf("rejection: state %v, %d rejections, %d calls ran; want open, %d, 0",
+				m.State, m.Rejections, m.Successes+m.Failures, n+1)
+		}
+		return
+	}
+	if m.State != circuit.Closed || m.Transitions != 0 || m.Successes+m.Failures != uint64(n) {
+		b.Fatalf("%s: state %v after %d transitions, %d calls recorded; want closed, 0, %d",
+			w.name, m.State, m.Transitions, m.Successes+m.Failures, n)
+	}
+}
+
+// BenchmarkExecute measures one call through Execute, on one goroutine.
+func BenchmarkExecute(b *testing.B) {
+	for _, w := range benchWorkloads {
+		w := w
+		b.Run(w.name, func(b *testing.B) {
+			br, rejected := w.prepare(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if !w.call(ctx, br, i, rejected) {
+					b.Fatalf("call %d: unexpected result", i)
+				}
+			}
+			b.StopTimer()
+			w.verify(b, br, b.N)
+		})
+	}
+}
+
+// BenchmarkExecuteParallel measures the same workloads with GOMAXPROCS
+// goroutines sharing one breaker.
+func BenchmarkExecuteParallel(b *testing.B) {
+	for _, w := range benchWorkloads {
+		w := w
+		b.Run(w.name, func(b *testing.B) {
+			br, rejected := w.prepare(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					if !w.call(ctx, br, i, rejected) {
+						b.Errorf("call %d: unexpected result", i)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			w.verify(b, br, b.N)
+		})
+	}
+}
+
+// BenchmarkMetrics measures a snapshot of a breaker whose window of 100 is
+// full. The latencies are spread over 1ms..100ms in random order (recorded
+// through a mock clock), so the percentile selection does real work.
+func BenchmarkMetrics(b *testing.B) {
+	mock := clock.NewMock()
+	br := benchBreaker(b, circuit.WithClock(mock), circuit.WithWindow(100))
+	rng := rand.New(rand.NewSource(1))
+	for _, ms := range rng.Perm(100) {
+		done, err := br.Allow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		mock.Add(time.Duration(ms+1) * time.Millisecond)
+		done(nil)
+	}
+	if m := br.Metrics(); m.WindowRequests != 100 || m.P95Latency != 95*time.Millisecond {
+		b.Fatalf("window holds %d calls with P95 %v; want 100 and 95ms", m.WindowRequests, m.P95Latency)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if m := br.Metrics(); m.P95Latency != 95*time.Millisecond {
+			b.Fatalf("P95 = %v, want 95ms", m.P95Latency)
+		}
+	}
+}
+
+// BenchmarkNew measures building a breaker with the defaults (window 100).
+func BenchmarkNew(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if br, err := circuit.New[int](); br == nil || err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAllow measures the two-step form: Allow, then done(nil) for a
+// successful call. Compare with BenchmarkExecute/success.
+func BenchmarkAllow(b *testing.B) {
+	br := benchBreaker(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		done, err := br.Allow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		done(nil)
+	}
+	b.StopTimer()
+	if m := br.Metrics(); m.State != circuit.Closed || m.Successes != uint64(b.N) {
+		b.Fatalf("state %v with %d successes; want closed with %d", m.State, m.Successes, b.N)
+	}
+}
