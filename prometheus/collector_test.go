@@ -1,0 +1,459 @@
+package prometheus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/breakerlab/circuit"
+	circuitprom "github.com/breakerlab/circuit/prometheus"
+	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+var errDown = errors.New("dependency down")
+
+// call runs one call through b that takes lat on the mock clock and ends
+// with err.
+func call(t *testing.T, b *circuit.Breaker[string], mock *clock.Mock, lat time.Duration, err error) {
+	t.Helper()
+	_, _ = b.Execute(context.Background(), func(context.Context) (string, error) {
+		mock.Add(lat)
+		return "ok", err
+	})
+}
+
+// fleet builds three breakers on mock clocks, one in each state:
+//
+//   - inventory: new, closed, no calls;
+//   - payments: 2 successes (10ms, 20ms), a canceled call, 3 failures
+//     (30ms, 40ms, 50ms) that trip it after 3 in a row, then 2 rejected
+//     calls; its fallback serves the canceled, failed and rejected calls;
+//   - search: tripped by hand and left until its 10s timeout has passed,
+//     so the scrape finds it half-open.
+func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) {
+	t.Helper()
+	var err error
+	inventory, err = circuit.New[string](circuit.WithName("inventory"), circuit.WithClock(clock.NewMock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pm := clock.NewMock()
+	payments, err = circuit.New[string](
+		circuit.WithName("payments"),
+		circuit.WithClock(pm),
+		circuit.WithConsecutiveFailures(3),
+		circuit.WithOpenTimeout(time.Minute),
+		circuit.WithFallback(func(context.Context, error) (string, error) { return "cached", nil }),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, payments, pm, 10*time.Millisecond, nil)
+	call(t, payments, pm, 20*time.Millisecond, nil)
+	call(t, payments, pm, 5*time.Millisecond, context.Canceled)
+	call(t, payments, pm, 30*time.Millisecond, errDown)
+	call(t, payments, pm, 40*time.Millisecond, errDown)
+	call(t, payments, pm, 50*time.Millisecond, errDown)
+	call(t, payments, pm, 0, nil) // rejected
+	call(t, payments, pm, 0, nil) // rejected
+	if s := payments.State(); s != circuit.Open {
+		t.Fatalf("payments is %v after 3 failures, want open", s)
+	}
+
+	sm := clock.NewMock()
+	search, err = circuit.New[string](circuit.WithName("search"), circuit.WithClock(sm), circuit.WithOpenTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	search.Trip()
+	sm.Add(10 * time.Second)
+	return inventory, payments, search
+}
+
+const fleetExposition = `
+# HELP circuit_breaker_state Current state of the circuit breaker: 1 for the state it is in, 0 for the others.
+# TYPE circuit_breaker_state gauge
+circuit_breaker_state{name="inventory",state="closed"} 1
+circuit_breaker_state{name="inventory",state="half-open"} 0
+circuit_breaker_state{name="inventory",state="open"} 0
+circuit_breaker_state{name="payments",state="closed"} 0
+circuit_breaker_state{name="payments",state="half-open"} 0
+circuit_breaker_state{name="payments",state="open"} 1
+circuit_breaker_state{name="search",state="closed"} 0
+circuit_breaker_state{name="search",state="half-open"} 1
+circuit_breaker_state{name="search",state="open"} 0
+# HELP circuit_breaker_calls_total Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or canceled (ended by the caller's cancellation, not recorded).
+# TYPE circuit_breaker_calls_total counter
+circuit_breaker_calls_total{name="inventory",outcome="canceled"} 0
+circuit_breaker_calls_total{name="inventory",outcome="failure"} 0
+circuit_breaker_calls_total{name="inventory",outcome="rejected"} 0
+circuit_breaker_calls_total{name="inventory",outcome="success"} 0
+circuit_breaker_calls_total{name="payments",outcome="canceled"} 1
+circuit_breaker_calls_total{name="payments",outcome="failure"} 3
+circuit_breaker_calls_total{name="payments",outcome="rejected"} 2
+circuit_breaker_calls_total{name="payments",outcome="success"} 2
+circuit_breaker_calls_total{name="search",outcome="canceled"} 0
+circuit_breaker_calls_total{name="search",outcome="failure"} 0
+circuit_breaker_calls_total{name="search",outcome="rejected"} 0
+circuit_breaker_calls_total{name="search",outcome="success"} 0
+# HELP circuit_breaker_fallbacks_total Calls of the circuit breaker's fallback.
+# TYPE circuit_breaker_fallbacks_total counter
+circuit_breaker_fallbacks_total{name="inventory"} 0
+circuit_breaker_fallbacks_total{name="payments"} 6
+circuit_breaker_fallbacks_total{name="search"} 0
+# HELP circuit_breaker_transitions_total State changes of the circuit breaker, by previous and new state.
+# TYPE circuit_breaker_transitions_total counter
+circuit_breaker_transitions_total{from="closed",name="inventory",to="half-open"} 0
+circuit_breaker_transitions_total{from="closed",name="inventory",to="open"} 0
+circuit_breaker_transitions_total{from="half-open",name="inventory",to="closed"} 0
+circuit_breaker_transitions_total{from="half-open",name="inventory",to="open"} 0
+circuit_breaker_transitions_total{from="open",name="inventory",to="closed"} 0
+circuit_breaker_transitions_total{from="open",name="inventory",to="half-open"} 0
+circuit_breaker_transitions_total{from="closed",name="payments",to="half-open"} 0
+circuit_breaker_transitions_total{from="closed",name="payments",to="open"} 1
+circuit_breaker_transitions_total{from="half-open",name="payments",to="closed"} 0
+circuit_breaker_transitions_total{from="half-open",name="payments",to="open"} 0
+circuit_breaker_transitions_total{from="open",name="payments",to="closed"} 0
+circuit_breaker_transitions_total{from="open",name="payments",to="half-open"} 0
+circuit_breaker_transitions_total{from="closed",name="search",to="half-open"} 0
+circuit_breaker_transitions_total{from="closed",name="search",to="open"} 1
+circuit_breaker_transitions_total{from="half-open",name="search",to="closed"} 0
+circuit_breaker_transitions_total{from="half-open",name="search",to="open"} 0
+circuit_breaker_transitions_total{from="open",name="search",to="closed"} 0
+circuit_breaker_transitions_total{from="open",name="search",to="half-open"} 1
+# HELP circuit_breaker_error_rate Share of failed calls, 0 to 1, among the recent calls in the circuit breaker's window.
+# TYPE circuit_breaker_error_rate gauge
+circuit_breaker_error_rate{name="inventory"} 0
+circuit_breaker_error_rate{name="payments"} 0.6
+circuit_breaker_error_rate{name="search"} 0
+# HELP circuit_breaker_latency_p95_seconds 95th percentile latency of the recent calls in the circuit breaker's window, in seconds.
+# TYPE circuit_breaker_latency_p95_seconds gauge
+circuit_breaker_latency_p95_seconds{name="inventory"} 0
+circuit_breaker_latency_p95_seconds{name="payments"} 0.05
+circuit_breaker_latency_p95_seconds{name="search"} 0
+`
+
+func TestCollectorFixedViews(t *testing.T) {
+	inventory, payments, search := fleet(t)
+	c, err := circuitprom.New(inventory, payments, search)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(fleetExposition)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestCollectorFirstScrape checks that a breaker that has seen no call at
+// all already reports its state and zeroed counters.
+func TestCollectorFirstScrape(t *testing.T) {
+	b, err := circuit.New[int](circuit.WithName("fresh"), circuit.WithClock(clock.NewMock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := circuitprom.New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `
+# HELP circuit_breaker_state Current state of the circuit breaker: 1 for the state it is in, 0 for the others.
+# TYPE circuit_breaker_state gauge
+circuit_breaker_state{name="fresh",state="closed"} 1
+circuit_breaker_state{name="fresh",state="half-open"} 0
+circuit_breaker_state{name="fresh",state="open"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "circuit_breaker_state"); err != nil {
+		t.Error(err)
+	}
+	// 3 state + 4 outcome + 1 fallback + 6 transition + 1 error-rate + 1 latency series.
+	if n := testutil.CollectAndCount(c); n != 16 {
+		t.Errorf("fresh breaker exports %d series, want 16", n)
+	}
+}
+
+// source is a Source whose breakers a test can change between scrapes.
+type source struct {
+	mu    sync.Mutex
+	views []circuit.View
+}
+
+func (s *source) Breakers() []circuit.View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]circuit.View(nil), s.views...)
+}
+
+func (s *source) set(views ...circuit.View) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.views = views
+}
+
+func TestCollectorSourceFollowsChanges(t *testing.T) {
+	inventory, payments, search := fleet(t)
+	src := &source{}
+	c, err := circuitprom.NewFromSource(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(c); n != 0 {
+		t.Errorf("empty source exports %d series, want 0", n)
+	}
+
+	src.set(payments)
+	const paymentsState = `
+# HELP circuit_breaker_state Current state of the circuit breaker: 1 for the state it is in, 0 for the others.
+# TYPE circuit_breaker_state gauge
+circuit_breaker_state{name="payments",state="closed"} 0
+circuit_breaker_state{name="payments",state="half-open"} 0
+circuit_breaker_state{name="payments",state="open"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(paymentsState), "circuit_breaker_state"); err != nil {
+		t.Error(err)
+	}
+
+	src.set(inventory, payments, nil, search) // a nil view is skipped
+	if err := testutil.CollectAndCompare(c, strings.NewReader(fleetExposition)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestCollectorReadsLiveState checks that nothing is cached: each scrape
+// sees the breaker as it is then, including a transition that only the
+// passing of time caused.
+func TestCollectorReadsLiveState(t *testing.T) {
+	mock := clock.NewMock()
+	b, err := circuit.New[string](circuit.WithName("api"), circuit.WithClock(mock),
+		circuit.WithConsecutiveFailures(1), circuit.WithOpenTimeout(time.Second), circuit.WithSuccessThreshold(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := circuitprom.New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		do    func()
+		state string
+		trans map[[2]string]float64
+	}{
+		{func() {}, "closed", nil},
+		{func() { call(t, b, mock, time.Millisecond, errDown) }, "open",
+			map[[2]string]float64{{"closed", "open"}: 1}},
+		{func() { mock.Add(time.Second) }, "half-open",
+			map[[2]string]float64{{"closed", "open"}: 1, {"open", "half-open"}: 1}},
+		{func() { call(t, b, mock, time.Millisecond, nil) }, "closed",
+			map[[2]string]float64{{"closed", "open"}: 1, {"open", "half-open"}: 1, {"half-open", "closed"}: 1}},
+	}
+	for i, st := range steps {
+		st.do()
+		got := gather(t, c)
+		for _, s := range []string{"closed", "open", "half-open"} {
+			want := 0.0
+			if s == st.state {
+				want = 1
+			}
+			key := fmt.Sprintf(`circuit_breaker_state{name="api",state=%q}`, s)
+			if got[key] != want {
+				t.Errorf("step %d: %s = %v, want %v", i, key, got[key], want)
+			}
+		}
+		for _, from := range []string{"closed", "open", "half-open"} {
+			for _, to := range []string{"closed", "open", "half-open"} {
+				if from == to {
+					continue
+				}
+				key := fmt.Sprintf(`circuit_breaker_transitions_total{from=%q,name="api",to=%q}`, from, to)
+				if v, ok := got[key]; !ok || v != st.trans[[2]string{from, to}] {
+					t.Errorf("step %d: %s = %v (present %v), want %v", i, key, v, ok, st.trans[[2]string{from, to}])
+				}
+			}
+		}
+	}
+}
+
+func TestCollectorLint(t *testing.T) {
+	inventory, payments, search := fleet(t)
+	c, err := circuitprom.New(inventory, payments, search)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	// The pedantic registry checks that every collected metric matches a
+	// described one and that the label sets are consistent.
+	reg := prom.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("pedantic gather: %v", err)
+	}
+	// Describe is fixed, so a second collector is a duplicate registration.
+	c2, err := circuitprom.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(c2); err == nil {
+		t.Error("registering a second Collector in one registry succeeded, want an error")
+	}
+}
+
+func TestNewRejectsBadInput(t *testing.T) {
+	a, err := circuit.New[int](circuit.WithName("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := circuit.New[string](circuit.WithName("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		views []circuit.View
+		want  string
+	}{
+		{"nil view", []circuit.View{a, nil}, "prometheus: view 1 is nil"},
+		{"duplicate", []circuit.View{a, a2}, `prometheus: duplicate breaker name "a"`},
+	} {
+		c, err := circuitprom.New(tc.views...)
+		if err == nil || err.Error() != tc.want || c != nil {
+			t.Errorf("%s: New = %v, %v; want nil, %q", tc.name, c, err, tc.want)
+		}
+	}
+	if c, err := circuitprom.NewFromSource(nil); err == nil || c != nil {
+		t.Errorf("NewFromSource(nil) = %v, %v; want nil and an error", c, err)
+	}
+	// The zero Collector is usable and collects nothing.
+	if n := testutil.CollectAndCount(&circuitprom.Collector{}); n != 0 {
+		t.Errorf("zero Collector exports %d series, want 0", n)
+	}
+}
+
+// TestCollectorScrapeErrors checks that what New refuses up front, a
+// Source can still produce, and that the scrape then reports an error
+// naming the breaker instead of panicking or merging series.
+func TestCollectorScrapeErrors(t *testing.T) {
+	a, err := circuit.New[int](circuit.WithName("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := circuit.New[int](circuit.WithName("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := circuit.New[int](circuit.WithName("bad\xff"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		views []circuit.View
+		want  string
+	}{
+		{"duplicate", []circuit.View{a, a2}, `prometheus: duplicate breaker name "a"`},
+		{"invalid UTF-8", []circuit.View{bad}, `prometheus: breaker "bad\xff"`},
+	} {
+		c, err := circuitprom.NewFromSource(&source{views: tc.views})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prom.NewRegistry()
+		reg.MustRegister(c)
+		_, err = reg.Gather()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Gather error = %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestCollectorConcurrent scrapes while calls run and checks that the
+// counters never go backwards and end at the number of calls made.
+func TestCollectorConcurrent(t *testing.T) {
+	b, err := circuit.New[int](circuit.WithName("busy"), circuit.WithConsecutiveFailures(0), circuit.WithErrorRate(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := circuitprom.New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, calls = 4, 200
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
+					if (w+i)%2 == 0 {
+						return 0, errDown
+					}
+					return i, nil
+				})
+			}
+		}(w)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	const succ = `circuit_breaker_calls_total{name="busy",outcome="success"}`
+	const fail = `circuit_breaker_calls_total{name="busy",outcome="failure"}`
+	var last map[string]float64
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		got := gather(t, c)
+		for _, k := range []string{succ, fail} {
+			if got[k] < last[k] {
+				t.Fatalf("%s went back from %v to %v", k, last[k], got[k])
+			}
+		}
+		last = got
+	}
+	if last[succ] != workers*calls/2 || last[fail] != workers*calls/2 {
+		t.Errorf("after %d calls: success %v, failure %v; want %d each", workers*calls, last[succ], last[fail], workers*calls/2)
+	}
+}
+
+// gather collects c and returns every sample keyed by its name and sorted labels.
+func gather(t *testing.T, c prom.Collector) map[string]float64 {
+	t.Helper()
+	reg := prom.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			sort.Strings(labels)
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			out[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = v
+		}
+	}
+	return out
+}
