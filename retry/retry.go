@@ -1,0 +1,222 @@
+// Package retry calls a function again when it fails, waiting longer each
+// time (exponential, linear or fixed backoff with jitter), and knows when
+// not to: it never retries a circuit breaker's rejection (circuit.ErrOpen)
+// or context.Canceled, it stops as soon as the context ends, and an
+// optional shared Budget caps retries at a share of first attempts so a
+// fleet of clients cannot multiply the load on a failing dependency.
+//
+//	v, err := retry.Do(ctx, func(ctx context.Context) (Quote, error) {
+//		return breaker.Execute(ctx, fetchQuote)
+//	}, retry.WithMaxAttempts(4))
+//
+// Put retry outermost, around a bulkhead and a breaker: see the README's
+// Composition section.
+package retry
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/breakerlab/circuit"
+)
+
+// Policy is a validated set of options, built once with NewPolicy and
+// shared by any number of calls (DoPolicy). It is immutable and safe for
+// concurrent use; the zero value is not usable.
+type Policy struct {
+	s     settings
+	clock clock.Clock
+
+	randMu sync.Mutex // guards s.rand, which is not safe for concurrent use
+}
+
+// NewPolicy returns a Policy with the defaults (3 attempts, exponential
+// backoff from 100ms, at most 60s, +-10% jitter, every error but a
+// rejection or cancellation retried) changed by opts. If a value is
+// invalid it returns nil and an error wrapping ErrInvalidOption that names
+// every bad option and its value.
+func NewPolicy(opts ...Option) (*Policy, error) {
+	s := defaults()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&s)
+		}
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	p := &Policy{s: s, clock: s.clock}
+	if p.clock == nil {
+		p.clock = clock.New()
+	}
+	return p, nil
+}
+
+// MaxAttempts returns the most times a call under p runs fn.
+func (p *Policy) MaxAttempts() int { return p.s.maxAttempts }
+
+// Delay returns the wait before retry number retry (1 for the first
+// retry, which follows the first attempt): the strategy's delay, with
+// jitter applied, capped at the max delay and never negative. A retry
+// below 1 is treated as 1. With jitter, each call draws a new value.
+func (p *Policy) Delay(retry int) time.Duration {
+	d := p.baseDelay(retry)
+	switch {
+	case d <= 0:
+		return 0
+	case p.s.fullJitter:
+		d = time.Duration(p.float64() * float64(d))
+	case p.s.jitter > 0:
+		d = time.Duration(float64(d) * (1 + p.s.jitter*(2*p.float64()-1)))
+	}
+	return min(max(d, 0), p.s.maxDelay)
+}
+
+// baseDelay is the strategy's delay before jitter, capped at the max delay
+// without overflowing.
+func (p *Policy) baseDelay(retry int) time.Duration {
+	retry = max(retry, 1)
+	base, limit := p.s.base, p.s.maxDelay
+	if base <= 0 || limit <= 0 {
+		return 0
+	}
+	if base >= limit {
+		return limit
+	}
+	switch p.s.strategy {
+	case Exponential:
+		shift := retry - 1
+		if shift >= 62 || base > limit>>shift {
+			return limit
+		}
+		return min(base<<shift, limit)
+	case Linear:
+		if time.Duration(retry) > limit/base {
+			return limit
+		}
+		return min(base*time.Duration(retry), limit)
+	}
+	return base
+}
+
+// float64 draws from [0, 1).
+func (p *Policy) float64() float64 {
+	if p.s.rand == nil {
+		return rand.Float64()
+	}
+	p.randMu.Lock()
+	defer p.randMu.Unlock()
+	return p.s.rand.Float64()
+}
+
+// Do calls fn until it succeeds or retrying stops, with the options opts
+// (see NewPolicy for the defaults), and returns fn's result. It is
+// DoPolicy with a Policy built for this call; invalid options return an
+// error wrapping ErrInvalidOption without calling fn.
+func Do[T any](ctx context.Context, fn func(context.Context) (T, error), opts ...Option) (T, error) {
+	p, err := NewPolicy(opts...)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return DoPolicy(ctx, p, fn)
+}
+
+// DoPolicy calls fn until it succeeds or p says to stop, waiting p.Delay
+// between attempts on p's clock, and returns fn's result.
+//
+// A success returns fn's value and a nil error. Otherwise the error is an
+// *Error that says how many attempts were made and why they stopped, and
+// unwraps to the last attempt's error. Retrying stops, in this order of
+// precedence, when the error matches circuit.ErrOpen (a breaker rejection:
+// returned at once, never retried) or context.Canceled; when ctx is done;
+// when the WithRetryIf predicate refuses the error; when the attempts are
+// used up; or when the Budget refuses (ErrBudgetExhausted is then
+// reachable with errors.Is). A ctx that ends during a backoff stops the
+// wait at once; the timer is stopped and no goroutine is left behind.
+//
+// A nil ctx, p or fn returns ErrNilContext, ErrNilPolicy or ErrNilFunc
+// without calling fn. A ctx already done returns an *Error with 0
+// attempts. A panic in fn is not recovered.
+func DoPolicy[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	switch {
+	case ctx == nil:
+		return zero, ErrNilContext
+	case p == nil:
+		return zero, ErrNilPolicy
+	case fn == nil:
+		return zero, ErrNilFunc
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, &Error{Attempts: 0, Err: err, Reason: ReasonContextDone}
+	}
+	if p.s.budget != nil {
+		p.s.budget.RecordAttempt()
+	}
+	for attempt := 1; ; attempt++ {
+		v, err := fn(ctx)
+		if err == nil {
+			return v, nil
+		}
+		if e := p.stop(ctx, attempt, err); e != nil {
+			return zero, e
+		}
+		if e := p.wait(ctx, attempt, err); e != nil {
+			return zero, e
+		}
+	}
+}
+
+// stop decides whether attempt, which failed with err, is the last one.
+func (p *Policy) stop(ctx context.Context, attempt int, err error) *Error {
+	e := &Error{Attempts: attempt, Err: err}
+	switch {
+	case errors.Is(err, circuit.ErrOpen):
+		e.Reason = ReasonBreakerOpen
+	case errors.Is(err, context.Canceled):
+		e.Reason = ReasonCanceled
+	case ctx.Err() != nil:
+		e.Reason, e.Cause = ReasonContextDone, ctx.Err()
+	case p.s.retryIf != nil && !p.s.retryIf(err):
+		e.Reason = ReasonNotRetryable
+	case attempt >= p.s.maxAttempts:
+		e.Reason = ReasonMaxAttempts
+	case p.s.budget != nil && !p.s.budget.TryRetry():
+		e.Reason, e.Cause = ReasonBudgetExhausted, ErrBudgetExhausted
+	default:
+		return nil
+	}
+	return e
+}
+
+// wait sleeps for the delay before the retry that follows attempt, or
+// until ctx ends. The timer starts before the OnRetry hook runs, so that a
+// hook that advances a mock clock wakes the wait.
+func (p *Policy) wait(ctx context.Context, attempt int, err error) *Error {
+	d := p.Delay(attempt)
+	if d <= 0 {
+		if p.s.onRetry != nil {
+			p.s.onRetry(attempt, err, 0)
+		}
+	} else {
+		t := p.clock.Timer(d)
+		defer t.Stop()
+		if p.s.onRetry != nil {
+			p.s.onRetry(attempt, err, d)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return &Error{Attempts: attempt, Err: err, Reason: ReasonContextDone, Cause: cerr}
+	}
+	return nil
+}
