@@ -151,9 +151,9 @@ func (w *Watcher) Stop() {
 // whichever is first.
 //
 // It returns an error, and applies nothing, if ctx is nil (ErrNilContext),
-// if the watcher is or becomes stopped (ErrStopped), or if ctx ends before
-// the check returns (ctx.Err()): a caller giving up says nothing about the
-// dependency. A check that fails, panics or times out is not an error of
+// if the watcher is or becomes stopped (ErrStopped), or if ctx has ended
+// by the time the check returns or times out (ctx.Err()): a caller giving
+// up says nothing about the dependency. A check that fails, panics or times out is not an error of
 // CheckNow: it is a Result whose Err is set.
 func (w *Watcher) CheckNow(ctx context.Context) (Result, error) {
 	if ctx == nil {
@@ -166,6 +166,9 @@ func (w *Watcher) CheckNow(ctx context.Context) (Result, error) {
 func (w *Watcher) run(ctx context.Context) (Result, error) {
 	if w.isStopped() {
 		return Result{}, ErrStopped
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
 	}
 	select {
 	case w.sem <- struct{}{}:
@@ -201,6 +204,9 @@ func (w *Watcher) probe(ctx context.Context) (Result, error) {
 	if w.isStopped() {
 		return Result{}, ErrStopped
 	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
 	res := Result{Start: w.clock.Now()}
 	if w.busy.Load() {
 		res.Err = ErrCheckRunning
@@ -217,13 +223,15 @@ func (w *Watcher) probe(ctx context.Context) (Result, error) {
 		select {
 		case res.Err = <-out: // it returned just in time; prefer its answer
 		default:
-			if err := ctx.Err(); err != nil {
-				return Result{}, err
-			}
 			res.Err = &timeoutError{timeout: w.cfg.timeout}
 		}
 	case <-w.stop:
 		return Result{}, ErrStopped
+	}
+	// The caller gave up: whatever the check said (most likely the
+	// caller's own context error) says nothing about the dependency.
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
 	}
 	res.Duration = w.clock.Since(res.Start)
 	return res, nil
