@@ -1,0 +1,69 @@
+package otel_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"sort"
+
+	"github.com/breakerlab/circuit"
+	circuitotel "github.com/breakerlab/circuit/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// ExampleRegister exports one breaker and reads it back with the SDK's
+// ManualReader. A service passes its own MeterProvider instead (or
+// otel.GetMeterProvider()), with an OTLP or Prometheus exporter as reader.
+func ExampleRegister() {
+	payments, err := circuit.New[string](circuit.WithName("payments"), circuit.WithConsecutiveFailures(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 3 {
+		_, _ = payments.Execute(context.Background(), func(context.Context) (string, error) {
+			return "", errors.New("upstream 503")
+		})
+	}
+
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	reg, err := circuitotel.Register(mp, payments)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Unregister()
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		log.Fatal(err)
+	}
+	var lines []string
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		sum, ok := m.Data.(metricdata.Sum[int64])
+		if !ok || (m.Name != circuitotel.MetricState && m.Name != circuitotel.MetricCalls) {
+			continue
+		}
+		for _, p := range sum.DataPoints {
+			label, _ := p.Attributes.Value(circuitotel.AttrState)
+			if m.Name == circuitotel.MetricCalls {
+				label, _ = p.Attributes.Value(circuitotel.AttrOutcome)
+			}
+			lines = append(lines, fmt.Sprintf("%s [%s] %s=%d", m.Name, m.Unit, label.String(), p.Value))
+		}
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+	// Output:
+	// circuit_breaker.calls [{call}] canceled=0
+	// circuit_breaker.calls [{call}] failure=2
+	// circuit_breaker.calls [{call}] rejected=1
+	// circuit_breaker.calls [{call}] success=0
+	// circuit_breaker.state [{breaker}] closed=0
+	// circuit_breaker.state [{breaker}] half-open=0
+	// circuit_breaker.state [{breaker}] open=1
+}
