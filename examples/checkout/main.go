@@ -121,7 +121,7 @@ func run(w io.Writer) error {
 
 	fmt.Fprintln(w, "Checkout service: four dependencies, each behind its own breaker (virtual time).")
 	for _, d := range []shop.Dependency{shop.Payment, shop.Inventory, shop.Users, shop.Email} {
-		fmt.Fprintf(w, "  %-9s preset %s\n", d, shop.Presets[d])
+		fmt.Fprintf(w, "  %-9s preset %s\n", d, shop.Presets()[d])
 	}
 
 	s.chapter("1. All healthy")

@@ -62,7 +62,7 @@ func TestNormalOperation(t *testing.T) {
 
 func TestBreakersUseTheirPresets(t *testing.T) {
 	h := newHarness(t)
-	for dep, name := range shop.Presets {
+	for dep, name := range shop.Presets() {
 		want, err := circuit.Preset(name)
 		require.NoError(t, err)
 		want.Name = string(dep)
@@ -72,7 +72,7 @@ func TestBreakersUseTheirPresets(t *testing.T) {
 	}
 	assert.Equal(t, map[shop.Dependency]string{
 		shop.Payment: "payment", shop.Inventory: "core", shop.Users: "auth", shop.Email: "analytics",
-	}, shop.Presets)
+	}, shop.Presets())
 	assert.Nil(t, h.svc.Breaker("search"))
 }
 

@@ -13,8 +13,8 @@ var (
 	// refused the charge (card declined, insufficient funds).
 	ErrDeclined = errors.New("shop: payment declined")
 
-	// ErrOutOfStock is wrapped by an InventoryService error when an item cannot be
-	// reserved in the quantity asked for.
+	// ErrOutOfStock is wrapped by an InventoryService error when an item
+	// cannot be reserved in the quantity asked for.
 	ErrOutOfStock = errors.New("shop: out of stock")
 )
 

@@ -40,13 +40,23 @@ const (
 	Email     Dependency = "email"
 )
 
-// Presets maps each dependency to the circuit preset its breaker uses; see
+// presets maps each dependency to the circuit preset its breaker uses; see
 // the package doc for why.
-var Presets = map[Dependency]string{
+var presets = map[Dependency]string{
 	Payment:   circuit.PresetPayment,
 	Inventory: circuit.PresetCore,
 	Users:     circuit.PresetAuth,
 	Email:     circuit.PresetAnalytics,
+}
+
+// Presets returns, for each dependency, the name of the circuit preset its
+// breaker is configured from. The map is a fresh copy on every call.
+func Presets() map[Dependency]string {
+	m := make(map[Dependency]string, len(presets))
+	for d, p := range presets {
+		m[d] = p
+	}
+	return m
 }
 
 // Config wires a Service. Every dependency and the Outbox are required.
@@ -133,7 +143,7 @@ func New(cfg Config) (*Service, error) {
 
 // newBreaker builds dep's breaker from its preset, renamed to dep.
 func newBreaker[T any](dep Dependency, cfg Config, isFailure func(error) bool) (*circuit.Breaker[T], error) {
-	preset, err := circuit.Preset(Presets[dep])
+	preset, err := circuit.Preset(presets[dep])
 	if err != nil {
 		return nil, fmt.Errorf("shop: %s breaker: %w", dep, err)
 	}
