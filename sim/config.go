@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/breakerlab/circuit"
+)
+
+// ParseConfig reads a breaker Config from JSON, on top of base: fields the
+// JSON leaves out keep base's values, so a file can change one threshold of
+// a preset. Field names are circuit.Config's (matched case-insensitively);
+// durations are strings such as "30s". file names the source in errors.
+//
+// The result is validated with circuit.Config.Validate. Every problem (bad
+// JSON, an unknown field, a value of the wrong type, a value Validate
+// rejects) comes back as an *InputError naming the file, the field and the
+// value, joined with errors.Join when there are several.
+func ParseConfig(file string, data []byte, base circuit.Config) (circuit.Config, error) {
+	if err := checkJSON(data); err != nil {
+		return circuit.Config{}, setFile(err, file)
+	}
+	c, err := parseConfig("", data, base)
+	return c, setFile(err, file)
+}
+
+// parseConfig decodes a JSON config object found at path onto base and
+// validates the result.
+func parseConfig(path string, data []byte, base circuit.Config) (circuit.Config, error) {
+	c := base
+	raw := map[string]json.RawMessage{}
+	keep := func(name string, set fieldSetter) fieldSetter {
+		return func(path string, r json.RawMessage) error {
+			raw[name] = r
+			return set(path, r)
+		}
+	}
+	fields := map[string]fieldSetter{
+		"Name":                keep("Name", stringField(&c.Name)),
+		"ConsecutiveFailures": keep("ConsecutiveFailures", intField(&c.ConsecutiveFailures)),
+		"ErrorRateThreshold":  keep("ErrorRateThreshold", floatField(&c.ErrorRateThreshold)),
+		"WindowSize":          keep("WindowSize", intField(&c.WindowSize)),
+		"MinRequests":         keep("MinRequests", intField(&c.MinRequests)),
+		"LatencyThreshold":    keep("LatencyThreshold", durationField(&c.LatencyThreshold)),
+		"LatencyPercentile":   keep("LatencyPercentile", floatField(&c.LatencyPercentile)),
+		"OpenTimeout":         keep("OpenTimeout", durationField(&c.OpenTimeout)),
+		"HalfOpenMaxProbes":   keep("HalfOpenMaxProbes", intField(&c.HalfOpenMaxProbes)),
+		"SuccessThreshold":    keep("SuccessThreshold", intField(&c.SuccessThreshold)),
+		"CallTimeout":         keep("CallTimeout", durationField(&c.CallTimeout)),
+	}
+	if err := decodeObject(path, data, fields); err != nil {
+		return circuit.Config{}, err
+	}
+	if err := configErrors(path, c, raw); err != nil {
+		return circuit.Config{}, err
+	}
+	return c, nil
+}
+
+// configErrors validates c and turns each circuit.ConfigError into an
+// InputError, quoting the value as the file wrote it when it did.
+func configErrors(path string, c circuit.Config, raw map[string]json.RawMessage) error {
+	err := c.Validate()
+	if err == nil {
+		return nil
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	var errs []error
+	for _, e := range list {
+		var ce *circuit.ConfigError
+		if !errors.As(e, &ce) {
+			errs = append(errs, &InputError{Problem: e.Error()})
+			continue
+		}
+		ie := &InputError{Field: ce.Field, Value: fmt.Sprint(ce.Value), Problem: ce.Rule}
+		if path != "" {
+			ie.Field = path + "." + ce.Field
+		}
+		if r, ok := raw[ce.Field]; ok {
+			ie.Value = shorten(r)
+		} else if raw != nil {
+			ie.Problem += " (value from the base config)"
+		}
+		errs = append(errs, ie)
+	}
+	return errors.Join(errs...)
+}
+
+// FormatConfig describes c on one line, durations in their usual form, for
+// the header of the report.
+func FormatConfig(c circuit.Config) string {
+	var parts []string
+	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
+	if c.ConsecutiveFailures > 0 {
+		add("%d consecutive failures", c.ConsecutiveFailures)
+	}
+	if c.ErrorRateThreshold > 0 {
+		add("%g%% errors", c.ErrorRateThreshold*100)
+	}
+	if c.LatencyThreshold > 0 {
+		add("p%g >= %v", c.LatencyPercentile*100, c.LatencyThreshold)
+	}
+	trip := "never trips"
+	if len(parts) > 0 {
+		trip = "trips on " + strings.Join(parts, " or ")
+	}
+	s := fmt.Sprintf("%s over %d calls (min %d); open %v; %d probe(s), %d to close",
+		trip, c.WindowSize, c.MinRequests, c.OpenTimeout, c.HalfOpenMaxProbes, c.SuccessThreshold)
+	if c.CallTimeout > 0 {
+		s += fmt.Sprintf("; call timeout %v", c.CallTimeout)
+	}
+	return s
+}
+
+// durationString formats d for tables: whole units where possible.
+func durationString(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%time.Second == 0:
+		return d.String()
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Round(time.Millisecond)/time.Millisecond)
+	default:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+}

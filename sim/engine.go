@@ -1,0 +1,468 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/retry"
+)
+
+// errDependency is the error a failed simulated call reports to the
+// breaker.
+var errDependency = errors.New("sim: dependency call failed")
+
+// Run simulates sc twice with the same traffic (the same seed): once with
+// no breaker, and once through a circuit.Breaker built from cfg and driven
+// by its two-step Allow API on a virtual clock. It returns the timelines
+// and summaries of both runs. The result depends only on sc, cfg and seed.
+//
+// cfg.CallTimeout, when set, limits each dependency call in the breaker
+// run (as circuit.Execute would); the breaker itself is built with
+// CallTimeout 0 and the timeout is modelled as an event. An invalid sc or
+// cfg returns an error naming every bad field.
+//
+// Run is safe to call from several goroutines at once; it starts none.
+func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	if err := configErrors("", cfg, nil); err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Scenario: sc,
+		Config:   cfg,
+		Seed:     seed,
+		Interval: sc.interval(),
+	}
+	res.FaultStart, res.FaultEnd, res.HasFault = sc.faultWindow()
+	arrivals := arrivalTimes(&sc, seed)
+	for i, withBreaker := range []bool{false, true} {
+		r, err := newRunner(&sc, cfg, seed, arrivals, withBreaker)
+		if err != nil {
+			return nil, err
+		}
+		r.run()
+		res.Runs[i] = r.result(res)
+	}
+	return res, nil
+}
+
+// arrivalTimes returns when each request arrives: a Poisson process of
+// rate sc.Rate seeded by seed, or evenly spaced arrivals from time 0.
+func arrivalTimes(sc *Scenario, seed uint64) []time.Duration {
+	n := int(sc.Rate*sc.Duration.Seconds()) + 16
+	out := make([]time.Duration, 0, n)
+	if sc.Arrivals == "uniform" {
+		for i := 0; ; i++ {
+			t := time.Duration(float64(i) / sc.Rate * 1e9)
+			if t >= sc.Duration {
+				return out
+			}
+			out = append(out, t)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	t := 0.0
+	for {
+		t += rng.ExpFloat64() / sc.Rate
+		d := time.Duration(t * 1e9)
+		if d >= sc.Duration {
+			return out
+		}
+		out = append(out, d)
+	}
+}
+
+// outcome is how one request ended.
+type outcome uint8
+
+const (
+	outOK           outcome = iota // the dependency answered, in time
+	outLate                        // the dependency answered after the deadline
+	outError                       // the call failed (error, call timeout, overload) and was not retried
+	outFallback                    // the breaker rejected the call; a fallback answered
+	outQueueTimeout                // waited in the queue past QueueTimeout
+	outShed                        // found the queue full
+)
+
+type request struct {
+	id      int
+	arrival time.Duration
+	attempt int         // attempts made so far
+	done    func(error) // the breaker's done func for the call in flight
+	failed  bool        // the call in flight will fail
+	holds   bool        // the call in flight counts against the dependency's capacity
+}
+
+type evKind uint8
+
+const (
+	evCallDone evKind = iota
+	evRetry
+)
+
+type event struct {
+	at   time.Duration
+	seq  uint64 // ties break in scheduling order, which keeps runs repeatable
+	kind evKind
+	req  *request
+}
+
+// runner is one run of a scenario: the event loop and its accounting. It
+// is single-goroutine.
+type runner struct {
+	sc          *Scenario
+	seed        uint64
+	arrivals    []time.Duration
+	clk         *virtualClock
+	breaker     *circuit.Breaker[struct{}]
+	transitions []Transition
+	callTimeout time.Duration
+	policy      *retry.Policy
+	budget      *retry.Budget
+	draw        *rand.PCG
+	drawRand    *rand.Rand
+
+	events []event // a binary min-heap on (at, seq)
+	seq    uint64
+	busy   int
+	queue  []*request // FIFO: queue[qhead:] waits
+	qhead  int
+	depIn  int // calls in flight at the dependency
+
+	interval  time.Duration
+	cur       int // index of the current interval
+	ivs       []Interval
+	ivLat     [][]time.Duration // latencies of the answers in each interval
+	lat       []time.Duration   // every answer's latency
+	faultGood int               // requests arriving in the fault window that got a good answer
+	spared    int
+}
+
+func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Duration, withBreaker bool) (*runner, error) {
+	n := int((sc.Duration + sc.interval() - 1) / sc.interval())
+	r := &runner{
+		sc:          sc,
+		seed:        seed,
+		arrivals:    arrivals,
+		clk:         newVirtualClock(),
+		callTimeout: sc.CallTimeout,
+		interval:    sc.interval(),
+		ivs:         make([]Interval, n),
+		ivLat:       make([][]time.Duration, n),
+		lat:         make([]time.Duration, 0, len(arrivals)),
+		draw:        rand.NewPCG(0, 0),
+	}
+	r.drawRand = rand.New(r.draw)
+	for i := range r.ivs {
+		r.ivs[i].Start = time.Duration(i) * r.interval
+	}
+	if withBreaker {
+		if cfg.CallTimeout > 0 && (r.callTimeout == 0 || cfg.CallTimeout < r.callTimeout) {
+			r.callTimeout = cfg.CallTimeout
+		}
+		bc := cfg
+		bc.CallTimeout = 0 // modelled as an event; the virtual clock has no timers
+		if bc.Name == "" {
+			bc.Name = "dependency"
+		}
+		b, err := circuit.New[struct{}](
+			circuit.WithConfig(bc),
+			circuit.WithClock(r.clk),
+			circuit.WithOnStateChange(func(t circuit.Transition) {
+				r.transitions = append(r.transitions, Transition{
+					At: t.At.Sub(epoch), From: t.From, To: t.To, Reason: t.Reason,
+				})
+			}),
+		)
+		if err != nil {
+			return nil, err
+		}
+		r.breaker = b
+	}
+	if rt := sc.Retry; rt != nil {
+		p, err := retry.NewPolicy(
+			retry.WithMaxAttempts(rt.MaxAttempts),
+			retry.WithBackoff(retry.Exponential, rt.Backoff),
+			retry.WithRand(rand.New(rand.NewPCG(seed, 0x5eed))),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("sim: retry policy: %w", err)
+		}
+		r.policy = p
+		if withBreaker && (rt.BudgetRatio > 0 || rt.BudgetMinPerSecond > 0) {
+			w := rt.BudgetWindow
+			if w == 0 {
+				w = 10 * time.Second
+			}
+			bud, err := retry.NewBudget(rt.BudgetRatio, rt.BudgetMinPerSecond, w, r.clk)
+			if err != nil {
+				return nil, fmt.Errorf("sim: retry budget: %w", err)
+			}
+			r.budget = bud
+		}
+	}
+	return r, nil
+}
+
+// run processes every arrival and event up to the scenario's end. Calls
+// still in flight at the end are left unfinished.
+func (r *runner) run() {
+	next := 0
+	for {
+		t := r.sc.Duration
+		fromArrivals := false
+		if next < len(r.arrivals) {
+			t, fromArrivals = r.arrivals[next], true
+		}
+		// An event at the same instant as an arrival goes first: a call
+		// that ends frees its worker for the newcomer.
+		if len(r.events) > 0 && r.events[0].at <= t {
+			t, fromArrivals = r.events[0].at, false
+		}
+		if t >= r.sc.Duration {
+			break
+		}
+		r.advance(t)
+		r.clk.set(t)
+		if fromArrivals {
+			r.arrive(&request{id: next, arrival: t})
+			next++
+		} else {
+			ev := r.pop()
+			switch ev.kind {
+			case evCallDone:
+				r.callDone(ev.req)
+			case evRetry:
+				r.attempt(ev.req)
+			}
+		}
+		r.dispatch()
+	}
+	r.advance(r.sc.Duration)
+	r.clk.set(r.sc.Duration)
+	if r.breaker != nil {
+		r.breaker.State() // applies a pending open -> half-open, for the record
+	}
+}
+
+// advance moves the accounting to time t: it drops the queued requests
+// whose QueueTimeout expires by t, and starts the intervals that begin by
+// t, each in time order.
+func (r *runner) advance(t time.Duration) {
+	for {
+		expiry := time.Duration(math.MaxInt64)
+		if r.sc.QueueTimeout > 0 && r.qhead < len(r.queue) {
+			expiry = r.queue[r.qhead].arrival + r.sc.QueueTimeout
+		}
+		boundary := time.Duration(math.MaxInt64)
+		if r.cur+1 < len(r.ivs) {
+			boundary = r.ivs[r.cur+1].Start
+		}
+		switch {
+		case expiry <= t && expiry < boundary:
+			req := r.queue[r.qhead]
+			r.queue[r.qhead] = nil
+			r.qhead++
+			r.respond(req, expiry, outQueueTimeout)
+		case boundary <= t:
+			r.cur++
+			r.ivs[r.cur].PeakBusy = r.busy
+			r.ivs[r.cur].PeakQueue = r.queued()
+		default:
+			return
+		}
+	}
+}
+
+func (r *runner) queued() int { return len(r.queue) - r.qhead }
+
+func (r *runner) arrive(req *request) {
+	iv := &r.ivs[r.cur]
+	iv.Offered++
+	switch {
+	case r.busy < r.sc.Workers && r.queued() == 0:
+		r.start(req)
+	case r.queued() < r.sc.QueueSize:
+		if r.qhead > 0 && r.qhead == len(r.queue) {
+			r.queue, r.qhead = r.queue[:0], 0
+		}
+		r.queue = append(r.queue, req)
+		iv.PeakQueue = max(iv.PeakQueue, r.queued())
+	default:
+		r.respond(req, req.arrival, outShed)
+	}
+}
+
+// dispatch hands queued requests to free workers. A request that the
+// breaker rejects frees its worker at once, so this loops.
+func (r *runner) dispatch() {
+	for r.busy < r.sc.Workers && r.queued() > 0 {
+		req := r.queue[r.qhead]
+		r.queue[r.qhead] = nil
+		r.qhead++
+		r.start(req)
+	}
+}
+
+func (r *runner) start(req *request) {
+	r.busy++
+	iv := &r.ivs[r.cur]
+	iv.PeakBusy = max(iv.PeakBusy, r.busy)
+	r.attempt(req)
+}
+
+// attempt makes one call to the dependency for req, through the breaker
+// when there is one, and schedules its end.
+func (r *runner) attempt(req *request) {
+	now := r.clk.elapsed()
+	if r.breaker != nil {
+		done, err := r.breaker.Allow()
+		if err != nil {
+			r.spared++
+			r.respond(req, now, outFallback)
+			return
+		}
+		req.done = done
+	}
+	req.attempt++
+	if req.attempt == 1 && r.budget != nil {
+		r.budget.RecordAttempt()
+	}
+	iv := &r.ivs[r.cur]
+	iv.Calls++
+	if req.attempt > 1 {
+		iv.Retries++
+	}
+
+	// Common random numbers: the draws depend on the seed, the request and
+	// the attempt only, so a call made in both runs fares the same in both.
+	r.draw.Seed(r.seed^0xda3e39cb94b95bdb, uint64(req.id)<<8|uint64(req.attempt))
+	u := r.drawRand.Float64()
+	z := r.drawRand.NormFloat64()
+
+	ph := r.sc.phaseAt(now)
+	req.failed = u < ph.ErrorRate
+	req.holds = false
+	var d time.Duration
+	if r.sc.Capacity > 0 && r.depIn >= r.sc.Capacity {
+		req.failed = true // overloaded: refused at once
+	} else {
+		r.depIn++
+		req.holds = true
+		secs := math.Min(ph.Latency.Seconds()*math.Exp(ph.Spread*z), MaxDuration.Seconds())
+		d = time.Duration(secs * 1e9)
+		if r.callTimeout > 0 && d >= r.callTimeout {
+			d, req.failed = r.callTimeout, true
+		}
+	}
+	r.push(event{at: now + d, kind: evCallDone, req: req})
+}
+
+func (r *runner) callDone(req *request) {
+	now := r.clk.elapsed()
+	if req.holds {
+		r.depIn--
+	}
+	if req.done != nil {
+		var err error
+		if req.failed {
+			err = errDependency
+		}
+		req.done(err)
+		req.done = nil
+	}
+	if !req.failed {
+		r.respond(req, now, outOK)
+		return
+	}
+	if r.policy != nil && req.attempt < r.policy.MaxAttempts() && (r.budget == nil || r.budget.TryRetry()) {
+		r.push(event{at: now + r.policy.Delay(req.attempt), kind: evRetry, req: req})
+		return
+	}
+	r.respond(req, now, outError)
+}
+
+// respond books the answer to req at time t and frees its worker.
+func (r *runner) respond(req *request, t time.Duration, out outcome) {
+	lat := t - req.arrival
+	iv := &r.ivs[r.cur]
+	good := false
+	switch out {
+	case outOK:
+		if r.sc.Deadline > 0 && lat > r.sc.Deadline {
+			out = outLate
+			iv.Late++
+		} else {
+			iv.OK++
+			good = true
+		}
+	case outError:
+		iv.Errors++
+	case outFallback:
+		iv.Fallbacks++
+		good = r.sc.Deadline == 0 || lat <= r.sc.Deadline
+	case outQueueTimeout:
+		iv.QueueTimeouts++
+	case outShed:
+		iv.Shed++
+	}
+	if good {
+		iv.Good++
+		if fs, fe, ok := r.sc.faultWindow(); ok && req.arrival >= fs && req.arrival < fe {
+			r.faultGood++
+		}
+	}
+	r.ivLat[r.cur] = append(r.ivLat[r.cur], lat)
+	r.lat = append(r.lat, lat)
+	if out != outQueueTimeout && out != outShed {
+		r.busy--
+	}
+}
+
+func (r *runner) push(ev event) {
+	r.seq++
+	ev.seq = r.seq
+	r.events = append(r.events, ev)
+	i := len(r.events) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !r.events[i].before(&r.events[p]) {
+			break
+		}
+		r.events[i], r.events[p] = r.events[p], r.events[i]
+		i = p
+	}
+}
+
+func (r *runner) pop() event {
+	top := r.events[0]
+	last := len(r.events) - 1
+	r.events[0] = r.events[last]
+	r.events[last] = event{}
+	r.events = r.events[:last]
+	i := 0
+	for {
+		l, m := 2*i+1, i
+		if l < last && r.events[l].before(&r.events[m]) {
+			m = l
+		}
+		if l+1 < last && r.events[l+1].before(&r.events[m]) {
+			m = l + 1
+		}
+		if m == i {
+			return top
+		}
+		r.events[i], r.events[m] = r.events[m], r.events[i]
+		i = m
+	}
+}
+
+func (e *event) before(o *event) bool {
+	return e.at < o.at || (e.at == o.at && e.seq < o.seq)
+}

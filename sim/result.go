@@ -1,0 +1,213 @@
+package sim
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/breakerlab/circuit"
+)
+
+// Result is the outcome of Run: the same traffic without and with the
+// breaker. It is a plain value computed from the simulated events.
+type Result struct {
+	Scenario Scenario
+	Config   circuit.Config
+	Seed     uint64
+	Interval time.Duration // length of each timeline row
+
+	// The fault window: from the first fault phase's start to the last
+	// one's end. HasFault is false when no phase is a fault.
+	FaultStart, FaultEnd time.Duration
+	HasFault             bool
+
+	// Runs[0] is the run without a breaker, Runs[1] the run with one.
+	Runs [2]RunResult
+}
+
+// RunResult is one run's timeline, transitions and summary.
+type RunResult struct {
+	Label       string // "no breaker" or "with breaker"
+	Breaker     bool
+	Intervals   []Interval
+	Transitions []Transition // empty without a breaker
+	Summary     Summary
+}
+
+// Interval is one row of the timeline. Counts of answers are booked in the
+// interval in which the answer was given; Offered in the one in which the
+// request arrived.
+type Interval struct {
+	Start time.Duration
+	End   time.Duration
+
+	Offered       int // requests that arrived
+	OK            int // answered by the dependency within the deadline
+	Late          int // answered by the dependency after the deadline
+	Errors        int // failed calls (errors, call timeouts, overload) not retried
+	Fallbacks     int // rejected by the breaker and answered by a fallback
+	QueueTimeouts int // dropped after waiting QueueTimeout in the queue
+	Shed          int // turned away because the queue was full
+	Good          int // OK plus fallbacks within the deadline
+	Calls         int // calls made to the dependency, retries included
+	Retries       int // calls that were retries
+
+	PeakBusy  int           // most workers busy at once
+	PeakQueue int           // most requests queued at once
+	P99       time.Duration // of the answers given in the interval (0 if none)
+
+	State   circuit.State // the breaker's state at the end (Closed without one)
+	Changed bool          // the breaker changed state during the interval
+}
+
+// Failed returns the answers that were no use to the client: errors, late
+// answers, queue timeouts and shed requests.
+func (iv *Interval) Failed() int { return iv.Errors + iv.Late + iv.QueueTimeouts + iv.Shed }
+
+// Transition is one change of the breaker's state, at simulated time At.
+type Transition struct {
+	At     time.Duration
+	From   circuit.State
+	To     circuit.State
+	Reason circuit.Reason
+}
+
+// Summary is the whole run in numbers.
+type Summary struct {
+	Offered       int
+	OK            int
+	Late          int
+	Errors        int
+	Fallbacks     int
+	QueueTimeouts int
+	Shed          int
+	Unfinished    int // still queued or in flight when the run ended
+	Calls         int // calls made to the dependency
+	Retries       int
+
+	// Goodput is good answers (OK plus fallbacks within the deadline) per
+	// second over the whole run. FaultGoodput counts the requests that
+	// arrived during the fault window, per second of that window (0 when
+	// there is no fault).
+	Goodput      float64
+	FaultGoodput float64
+
+	P50, P99  time.Duration // over every answer, including errors and fallbacks
+	PeakBusy  int
+	PeakQueue int
+
+	// Detect is the time from the fault's start to the first time the
+	// breaker opened during the fault; Detected is false if it never did.
+	Detect   time.Duration
+	Detected bool
+	// Recover is the time from the fault's end until the breaker was next
+	// closed (0 if it was closed when the fault ended); Recovered is false
+	// if the breaker never opened for the fault, or never closed again.
+	Recover   time.Duration
+	Recovered bool
+
+	Opens      int // transitions to open, re-opens from half-open included
+	FalseOpens int // trips (closed -> open) while the dependency was in a healthy phase
+	Spared     int // calls the breaker kept from the dependency (rejections)
+}
+
+// Amplification returns calls to the dependency per offered request.
+func (s *Summary) Amplification() float64 {
+	if s.Offered == 0 {
+		return 0
+	}
+	return float64(s.Calls) / float64(s.Offered)
+}
+
+// result assembles the run's result once the loop has ended.
+func (r *runner) result(res *Result) RunResult {
+	rr := RunResult{Label: "no breaker", Breaker: r.breaker != nil, Intervals: r.ivs, Transitions: r.transitions}
+	if rr.Breaker {
+		rr.Label = "with breaker"
+	}
+	s := &rr.Summary
+	for i := range r.ivs {
+		iv := &r.ivs[i]
+		iv.End = min(iv.Start+r.interval, r.sc.Duration)
+		iv.P99 = percentile(r.ivLat[i], 0.99)
+		iv.State, iv.Changed = stateAt(r.transitions, iv.Start, iv.End)
+		s.Offered += iv.Offered
+		s.OK += iv.OK
+		s.Late += iv.Late
+		s.Errors += iv.Errors
+		s.Fallbacks += iv.Fallbacks
+		s.QueueTimeouts += iv.QueueTimeouts
+		s.Shed += iv.Shed
+		s.Calls += iv.Calls
+		s.Retries += iv.Retries
+		s.PeakBusy = max(s.PeakBusy, iv.PeakBusy)
+		s.PeakQueue = max(s.PeakQueue, iv.PeakQueue)
+		s.Goodput += float64(iv.Good)
+	}
+	s.Goodput /= r.sc.Duration.Seconds()
+	s.Unfinished = s.Offered - (s.OK + s.Late + s.Errors + s.Fallbacks + s.QueueTimeouts + s.Shed)
+	s.P50 = percentile(r.lat, 0.50)
+	s.P99 = percentile(r.lat, 0.99)
+	s.Spared = r.spared
+	if res.HasFault {
+		s.FaultGoodput = float64(r.faultGood) / (res.FaultEnd - res.FaultStart).Seconds()
+	}
+
+	opened := false // opened during the fault window
+	for _, t := range r.transitions {
+		if t.To != circuit.Open {
+			continue
+		}
+		s.Opens++
+		if t.From == circuit.Closed && !r.sc.phaseAt(t.At).Fault {
+			s.FalseOpens++
+		}
+		if res.HasFault && t.At >= res.FaultStart && t.At < res.FaultEnd {
+			if !opened {
+				s.Detect, s.Detected = t.At-res.FaultStart, true
+			}
+			opened = true
+		}
+	}
+	if opened {
+		if st, _ := stateAt(r.transitions, 0, res.FaultEnd); st == circuit.Closed {
+			s.Recovered = true
+		} else {
+			for _, t := range r.transitions {
+				if t.To == circuit.Closed && t.At >= res.FaultEnd {
+					s.Recover, s.Recovered = t.At-res.FaultEnd, true
+					break
+				}
+			}
+		}
+	}
+	return rr
+}
+
+// stateAt returns the state after the last transition before end, and
+// whether any transition happened in [start, end).
+func stateAt(ts []Transition, start, end time.Duration) (circuit.State, bool) {
+	st, changed := circuit.Closed, false
+	for _, t := range ts {
+		if t.At >= end {
+			break
+		}
+		st = t.To
+		if t.At >= start {
+			changed = true
+		}
+	}
+	return st, changed
+}
+
+// percentile returns the nearest-rank p-th percentile of lat (reordering
+// it), or 0 for none.
+func percentile(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	// ceil(p*n), less a hair so that 0.99*100 is 99, not 100.
+	k := int(math.Ceil(float64(len(lat))*p-1e-9)) - 1
+	return lat[min(max(k, 0), len(lat)-1)]
+}

@@ -1,0 +1,189 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/breakerlab/circuit"
+)
+
+// WriteText writes the report for people: a header describing the
+// scenario and the breaker, the timeline of both runs side by side, and
+// the summary table. It returns the first write error.
+func WriteText(w io.Writer, res *Result) error {
+	ew := &errWriter{w: w}
+	sc := &res.Scenario
+	p := ew.printf
+	p("scenario %s: %s\n", sc.Name, sc.Description)
+	p("traffic:  %s\n", trafficLine(res))
+	p("breaker:  %s\n", FormatConfig(res.Config))
+	if res.HasFault {
+		p("fault:    %s to %s\n", clockTime(res.FaultStart), clockTime(res.FaultEnd))
+	} else {
+		p("fault:    none (every open is a false open)\n")
+	}
+	p("\n")
+	writeTimeline(ew, res)
+	p("\n")
+	writeSummary(ew, res)
+	return ew.err
+}
+
+func trafficLine(res *Result) string {
+	sc := &res.Scenario
+	arr := sc.Arrivals
+	if arr == "" {
+		arr = "poisson"
+	}
+	s := fmt.Sprintf("%g req/s (%s, seed %d) for %v; %d workers, queue %d", sc.Rate, arr, res.Seed, sc.Duration, sc.Workers, sc.QueueSize)
+	if sc.QueueTimeout > 0 {
+		s += fmt.Sprintf(" (timeout %v)", sc.QueueTimeout)
+	}
+	if sc.Deadline > 0 {
+		s += fmt.Sprintf("; client deadline %v", sc.Deadline)
+	}
+	if sc.CallTimeout > 0 {
+		s += fmt.Sprintf("; call timeout %v", sc.CallTimeout)
+	}
+	if sc.Capacity > 0 {
+		s += fmt.Sprintf("; dependency capacity %d calls", sc.Capacity)
+	}
+	if r := sc.Retry; r != nil {
+		s += fmt.Sprintf("; %d attempts, backoff from %v", r.MaxAttempts, r.Backoff)
+		if r.BudgetRatio > 0 || r.BudgetMinPerSecond > 0 {
+			s += fmt.Sprintf(" (breaker run: budget %g%% + %g/s)", r.BudgetRatio*100, r.BudgetMinPerSecond)
+		}
+	}
+	return s
+}
+
+func writeTimeline(ew *errWriter, res *Result) {
+	calls := res.Scenario.Retry != nil || res.Scenario.Capacity > 0
+	base, brk := &res.Runs[0], &res.Runs[1]
+	runCols := func(withState bool) (string, int) {
+		h := fmt.Sprintf("%5s %5s", "ok", "fail")
+		if withState {
+			h += fmt.Sprintf(" %5s", "fb")
+		}
+		if calls {
+			h += fmt.Sprintf(" %5s", "calls")
+		}
+		h += fmt.Sprintf(" %4s %5s %6s", "busy", "queue", "p99")
+		if withState {
+			h += fmt.Sprintf("  %-10s", "state")
+		}
+		return h, len(h)
+	}
+	bh, bw := runCols(false)
+	kh, kw := runCols(true)
+	ew.printf("timeline (counts per %v)\n", res.Interval)
+	ew.printf("%-13s | %s | %s\n", "", center(base.Label, bw), center(brk.Label, kw))
+	ew.printf("%5s %7s | %s | %s\n", "time", "offered", bh, kh)
+	for i := range base.Intervals {
+		a, b := &base.Intervals[i], &brk.Intervals[i]
+		row := func(iv *Interval, withState bool) string {
+			s := fmt.Sprintf("%5d %5d", iv.OK, iv.Failed())
+			if withState {
+				s += fmt.Sprintf(" %5d", iv.Fallbacks)
+			}
+			if calls {
+				s += fmt.Sprintf(" %5d", iv.Calls)
+			}
+			s += fmt.Sprintf(" %4d %5d %6s", iv.PeakBusy, iv.PeakQueue, durationString(iv.P99))
+			if withState {
+				st := iv.State.String()
+				if iv.Changed {
+					st += "*"
+				}
+				s += fmt.Sprintf("  %-10s", st)
+			}
+			return s
+		}
+		ew.printf("%5s %7d | %s | %s\n", clockTime(a.Start), a.Offered, row(a, false), row(b, true))
+	}
+	legend := "ok: answered by the dependency"
+	if res.Scenario.Deadline > 0 {
+		legend += " within the deadline"
+	}
+	legend += "; fail: errors, late answers, queue timeouts, shed; fb: fallbacks (breaker rejections);"
+	ew.printf("%s\n", legend)
+	ew.printf("busy, queue: peak in the interval; p99: of the answers in the interval; state at the end, * if it changed during the interval\n")
+}
+
+func writeSummary(ew *errWriter, res *Result) {
+	a, b := &res.Runs[0].Summary, &res.Runs[1].Summary
+	ew.printf("%-34s %14s %14s\n", "summary", res.Runs[0].Label, res.Runs[1].Label)
+	row := func(name, x, y string) { ew.printf("%-34s %14s %14s\n", name, x, y) }
+	num := func(n int) string { return fmt.Sprint(n) }
+	good := "goodput (good answers/s)"
+	row(good, fmt.Sprintf("%.1f", a.Goodput), fmt.Sprintf("%.1f", b.Goodput))
+	if res.HasFault {
+		row("  during the fault", fmt.Sprintf("%.1f", a.FaultGoodput), fmt.Sprintf("%.1f", b.FaultGoodput))
+	}
+	row("answered ok / by fallback", fmt.Sprintf("%d / %d", a.OK, a.Fallbacks), fmt.Sprintf("%d / %d", b.OK, b.Fallbacks))
+	row("errors / late answers", fmt.Sprintf("%d / %d", a.Errors, a.Late), fmt.Sprintf("%d / %d", b.Errors, b.Late))
+	row("p50 latency", durationString(a.P50), durationString(b.P50))
+	row("p99 latency", durationString(a.P99), durationString(b.P99))
+	row("peak workers busy", fmt.Sprintf("%d/%d", a.PeakBusy, res.Scenario.Workers), fmt.Sprintf("%d/%d", b.PeakBusy, res.Scenario.Workers))
+	row("queue timeouts / shed", fmt.Sprintf("%d / %d", a.QueueTimeouts, a.Shed), fmt.Sprintf("%d / %d", b.QueueTimeouts, b.Shed))
+	row("dependency calls (per request)", fmt.Sprintf("%d (%.2f)", a.Calls, a.Amplification()), fmt.Sprintf("%d (%.2f)", b.Calls, b.Amplification()))
+	if res.Scenario.Retry != nil {
+		row("retries", num(a.Retries), num(b.Retries))
+	}
+	detect, recov := "-", "-"
+	if res.HasFault {
+		detect, recov = "never", "-"
+		if b.Detected {
+			detect = durationString(b.Detect.Round(100 * time.Millisecond))
+		}
+		if b.Recovered {
+			recov = durationString(b.Recover.Round(100 * time.Millisecond))
+		} else if b.Detected {
+			recov = "never"
+		}
+	}
+	row("time to detect (first open)", "-", detect)
+	row("time to recover (closed again)", "-", recov)
+	row("opens / false opens", "-", fmt.Sprintf("%d / %d", b.Opens, b.FalseOpens))
+	row("calls spared", "-", num(b.Spared))
+	if a.Unfinished+b.Unfinished > 0 {
+		row("unfinished at the end", num(a.Unfinished), num(b.Unfinished))
+	}
+	ew.printf("good answers: from the dependency or a fallback")
+	if res.Scenario.Deadline > 0 {
+		ew.printf(", within the %v deadline", res.Scenario.Deadline)
+	}
+	ew.printf("; latencies include errors and fallbacks\n")
+}
+
+// clockTime formats a simulated time as m:ss.
+func clockTime(d time.Duration) string {
+	s := int(d / time.Second)
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+func center(s string, w int) string {
+	if len(s) >= w {
+		return s
+	}
+	left := (w - len(s)) / 2
+	return strings.Repeat(" ", left) + s + strings.Repeat(" ", w-len(s)-left)
+}
+
+// errWriter keeps the first write error so that the report code can print
+// freely and check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+// stateName is used by the chart and the JSON.
+func stateName(s circuit.State) string { return s.String() }
