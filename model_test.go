@@ -1,0 +1,1037 @@
+package circuit_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"pgregory.net/rapid"
+
+	"github.com/breakerlab/circuit"
+)
+
+// This file holds the model-based test: random operation sequences run
+// against a real Breaker and against relRefModel, a direct transcription of
+// the semantics documented on circuit.Breaker, and every observable result
+// is compared. fuzz_test.go drives the same relHarness from fuzzer bytes.
+
+// relStepClock is a clock whose time moves only when the test says so, by an
+// atomic offset from a fixed base. clock.Mock would do the same, but its Add
+// sleeps a millisecond each time, which would cap the number of sequences a
+// CI run can afford. Timers and contexts come from the embedded Mock, which
+// is never advanced: a CallTimeout never fires on this clock.
+type relStepClock struct {
+	*clock.Mock
+	base time.Time
+	off  atomic.Int64
+}
+
+func relNewStepClock() *relStepClock {
+	return &relStepClock{Mock: clock.NewMock(), base: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *relStepClock) Now() time.Time                  { return c.base.Add(time.Duration(c.off.Load())) }
+func (c *relStepClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c *relStepClock) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }
+func (c *relStepClock) Add(d time.Duration)             { c.off.Add(int64(d)) }
+func (c *relStepClock) elapsed() time.Duration          { return time.Duration(c.off.Load()) }
+
+// Errors the test's calls return.
+var (
+	relErrFail       = errors.New("dependency failed")
+	relErrIgnored    = errors.New("not the dependency's fault") // the classifier calls it no failure
+	relErrWrappedCan = fmt.Errorf("call aborted: %w", context.Canceled)
+)
+
+// relPanicValue is what a panicking fn panics with; compared by identity.
+var relPanicValue = &struct{ name string }{"boom"}
+
+// relOutcome is how a call ends.
+type relOutcome int
+
+const (
+	relOutOK        relOutcome = iota // nil error: success
+	relOutFail                        // relErrFail: failure
+	relOutIgnored                     // relErrIgnored: success by the classifier
+	relOutDeadline                    // context.DeadlineExceeded: failure by default
+	relOutCanceled                    // context.Canceled: not recorded
+	relOutWrappedCn                   // an error wrapping context.Canceled: not recorded
+	relOutPanic                       // fn panics (Execute only; done gets relErrFail)
+	numOutcomes
+)
+
+var relOutcomeNames = [...]string{"ok", "fail", "ignored", "deadline", "canceled", "wrapped-canceled", "panic"}
+
+func (o relOutcome) String() string { return relOutcomeNames[o] }
+
+func (o relOutcome) err() error {
+	switch o {
+	case relOutFail, relOutPanic:
+		return relErrFail
+	case relOutIgnored:
+		return relErrIgnored
+	case relOutDeadline:
+		return context.DeadlineExceeded
+	case relOutCanceled:
+		return context.Canceled
+	case relOutWrappedCn:
+		return relErrWrappedCan
+	}
+	return nil
+}
+
+// kind is how the breaker must book an relOutcome.
+func (o relOutcome) kind() relCallKind {
+	switch o {
+	case relOutOK, relOutIgnored:
+		return relKindSuccess
+	case relOutCanceled, relOutWrappedCn:
+		return relKindCanceled
+	}
+	return relKindFailure
+}
+
+type relCallKind int
+
+const (
+	relKindSuccess relCallKind = iota
+	relKindFailure
+	relKindCanceled
+)
+
+// relOpKind is one operation of a sequence.
+type relOpKind int
+
+const (
+	relOpExec        relOpKind = iota // Execute; fn takes Lat and ends with Out
+	relOpAllow                        // Allow; the done func is kept as a relToken
+	relOpDone                         // call relToken Arg%len(tokens) with Out (again: ignored)
+	relOpAdvance                      // move the clock by Lat
+	relOpTrip                         // Trip
+	relOpReset                        // Reset
+	relOpForceHalf                    // ForceHalfOpen
+	relOpState                        // State, then a full comparison
+	relOpMetrics                      // Metrics, then a full comparison
+	relOpExecDoneCtx                  // Execute with a context that is already canceled
+	relOpExecNilFn                    // Execute with a nil fn
+	relOpExecNilCtx                   // Execute with a nil context
+	numOpKinds
+)
+
+var relOpNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "forceHalfOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx"}
+
+// relOp is one step. Lat is a latency or clock advance; Arg picks a token.
+type relOp struct {
+	Kind relOpKind
+	Out  relOutcome
+	Lat  time.Duration
+	Arg  int
+}
+
+func (o relOp) String() string {
+	switch o.Kind {
+	case relOpExec:
+		return fmt.Sprintf("exec(%v, %v)", o.Out, o.Lat)
+	case relOpDone:
+		return fmt.Sprintf("done(#%d, %v)", o.Arg, o.Out)
+	case relOpAdvance:
+		return fmt.Sprintf("advance(%v)", o.Lat)
+	}
+	return relOpNames[o.Kind]
+}
+
+// relGoString prints ops as a Go literal, ready to paste into a regression test.
+func relGoString(cfg circuit.Config, fallback bool, ops []relOp) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "cfg := %#v\nfallback := %v\nops := []relOp{\n", cfg, fallback)
+	for _, o := range ops {
+		fmt.Fprintf(&sb, "\t{Kind: %d, Out: %d, Lat: %d, Arg: %d}, // %v\n", o.Kind, o.Out, int64(o.Lat), o.Arg, o)
+	}
+	sb.WriteString("}\n")
+	return sb.String()
+}
+
+// ---------------------------------------------------------------------------
+// The reference model. It keeps the window as a plain slice and computes the
+// error rate and relPercentiles from scratch on every question, so that each
+// rule below reads as the sentence of the spec it implements.
+
+type relMSample struct {
+	lat    time.Duration
+	failed bool
+}
+
+// relMCall is an admitted call: the period it was admitted in, when, and
+// whether it holds a probe slot.
+type relMCall struct {
+	id    int
+	gen   int
+	start time.Duration
+	probe bool
+}
+
+type relMTransition struct {
+	from, to circuit.State
+	reason   circuit.Reason
+	at       time.Duration
+	metrics  circuit.Metrics
+}
+
+type relRefModel struct {
+	cfg   circuit.Config
+	epoch time.Time
+
+	state      circuit.State
+	gen        int           // increases with every period (and every Reset while closed)
+	since      time.Duration // when the current state began
+	until      time.Duration // Open: when the open period ends
+	cause      error         // OpenError.Cause of the current period
+	consecFail int
+	consecSucc int
+	win        []relMSample          // oldest first, at most WindowSize
+	probes     map[int]time.Duration // in-flight probes of this period: call id -> admission
+
+	successes, failures, rejections, canceled, fallbacks uint64
+	pairs                                                [3][3]uint64
+	transitions                                          []relMTransition
+	lastFailure                                          error
+	lastFailAt, lastSuccAt                               time.Duration
+	failedOnce, succeededOnce                            bool
+
+	nextID int
+}
+
+func relNewModel(cfg circuit.Config, epoch time.Time) *relRefModel {
+	return &relRefModel{cfg: cfg, epoch: epoch, state: circuit.Closed, probes: map[int]time.Duration{}}
+}
+
+func (m *relRefModel) at(d time.Duration) time.Time { return m.epoch.Add(d) }
+
+// advance applies the transitions that follow from time alone, each at the
+// instant it took effect: open -> half-open at exactly opened+OpenTimeout,
+// and half-open -> open when the oldest in-flight probe has not reported
+// within OpenTimeout of its admission.
+func (m *relRefModel) advance(now time.Duration) {
+	for {
+		switch m.state {
+		case circuit.Open:
+			if now < m.until {
+				return
+			}
+			m.enter(circuit.HalfOpen, m.until, circuit.ReasonTimeoutElapsed)
+		case circuit.HalfOpen:
+			if len(m.probes) == 0 {
+				return
+			}
+			oldest := time.Duration(1<<63 - 1)
+			for _, a := range m.probes {
+				oldest = min(oldest, a)
+			}
+			deadline := oldest + m.cfg.OpenTimeout
+			if now < deadline {
+				return
+			}
+			m.enter(circuit.Open, deadline, circuit.ReasonProbeTimeout)
+		default:
+			return
+		}
+	}
+}
+
+// enter starts a new period in state to at time at.
+func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.Reason) {
+	from := m.state
+	m.gen++
+	m.state = to
+	m.since = at
+	m.pairs[from][to]++
+	m.probes = map[int]time.Duration{}
+	switch to {
+	case circuit.Open:
+		m.until = at + m.cfg.OpenTimeout
+		m.cause = m.lastFailure
+	case circuit.HalfOpen:
+		m.cause = m.lastFailure
+	}
+	tr := relMTransition{from: from, to: to, reason: reason, at: at}
+	m.transitions = append(m.transitions, tr)
+	// The snapshot shows what caused the transition: taken before the new
+	// state clears the counters and (entering Closed) the window.
+	m.transitions[len(m.transitions)-1].metrics = m.metrics()
+	m.consecFail, m.consecSucc = 0, 0
+	if to == circuit.Closed {
+		m.win = nil
+	}
+}
+
+// admit decides a call starting at now. ok is false for a rejection.
+func (m *relRefModel) admit(now time.Duration) (c relMCall, ok bool) {
+	m.advance(now)
+	m.nextID++
+	c = relMCall{id: m.nextID, gen: m.gen, start: now}
+	switch m.state {
+	case circuit.Open:
+		m.rejections++
+		return c, false
+	case circuit.HalfOpen:
+		if len(m.probes) >= m.cfg.HalfOpenMaxProbes {
+			m.rejections++
+			return c, false
+		}
+		c.probe = true
+		m.probes[c.id] = now
+	}
+	return c, true
+}
+
+// record books the relOutcome of c, which ended at end with err.
+func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, err error) {
+	m.advance(end)
+	switch kind {
+	case relKindSuccess:
+		m.successes++
+		m.lastSuccAt, m.succeededOnce = end, true
+	case relKindFailure:
+		m.failures++
+		m.lastFailure, m.lastFailAt, m.failedOnce = err, end, true
+	case relKindCanceled:
+		m.canceled++
+	}
+	if c.gen != m.gen {
+		return // admitted in an earlier period: lifetime counts only
+	}
+	if c.probe {
+		delete(m.probes, c.id)
+	}
+	if kind == relKindCanceled {
+		return
+	}
+	lat := end - c.start
+	failed := kind == relKindFailure
+	switch m.state {
+	case circuit.Closed:
+		m.win = append(m.win, relMSample{lat, failed})
+		if len(m.win) > m.cfg.WindowSize {
+			m.win = m.win[1:]
+		}
+		if failed {
+			m.consecFail++
+			m.consecSucc = 0
+		} else {
+			m.consecSucc++
+			m.consecFail = 0
+		}
+		enough := len(m.win) >= m.cfg.MinRequests
+		switch {
+		case m.cfg.ConsecutiveFailures > 0 && m.consecFail >= m.cfg.ConsecutiveFailures:
+			m.enter(circuit.Open, end, circuit.ReasonConsecutiveFailures)
+		case m.cfg.ErrorRateThreshold > 0 && enough && m.errorRate() >= m.cfg.ErrorRateThreshold:
+			m.enter(circuit.Open, end, circuit.ReasonErrorRate)
+		case m.cfg.LatencyThreshold > 0 && enough && m.percentile(m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold:
+			m.enter(circuit.Open, end, circuit.ReasonLatency)
+		}
+	case circuit.HalfOpen:
+		switch {
+		case failed:
+			m.enter(circuit.Open, end, circuit.ReasonProbeFailed)
+		case m.cfg.LatencyThreshold > 0 && lat >= m.cfg.LatencyThreshold:
+			m.enter(circuit.Open, end, circuit.ReasonLatency)
+		default:
+			m.consecSucc++
+			if m.consecSucc >= m.cfg.SuccessThreshold {
+				m.enter(circuit.Closed, end, circuit.ReasonProbesSucceeded)
+			}
+		}
+	}
+}
+
+func (m *relRefModel) trip(now time.Duration) {
+	m.advance(now)
+	if m.state != circuit.Open {
+		m.enter(circuit.Open, now, circuit.ReasonManual)
+	}
+}
+
+func (m *relRefModel) forceHalfOpen(now time.Duration) bool {
+	m.advance(now)
+	if m.state != circuit.Open {
+		return false
+	}
+	m.enter(circuit.HalfOpen, now, circuit.ReasonHealthRecovered)
+	return true
+}
+
+func (m *relRefModel) reset(now time.Duration) {
+	m.advance(now)
+	if m.state != circuit.Closed {
+		m.enter(circuit.Closed, now, circuit.ReasonReset)
+		return
+	}
+	m.gen++ // calls in flight from before the reset no longer count
+	m.win = nil
+	m.consecFail, m.consecSucc = 0, 0
+}
+
+// errorRate is failures/outcomes over the window, in float64.
+func (m *relRefModel) errorRate() float64 {
+	if len(m.win) == 0 {
+		return 0
+	}
+	f := 0
+	for _, s := range m.win {
+		if s.failed {
+			f++
+		}
+	}
+	return float64(f) / float64(len(m.win))
+}
+
+// percentile is the nearest-rank p-percentile of the window's latencies:
+// the ceil(p*n)-th smallest, where p is taken as the decimal the user wrote
+// (the shortest decimal that round-trips to the float64), so 0.28 of 25 is
+// rank 7 although the float64 product is a hair above 7.
+func (m *relRefModel) percentile(p float64) time.Duration {
+	n := len(m.win)
+	if n == 0 {
+		return 0
+	}
+	lat := make([]time.Duration, n)
+	for i, s := range m.win {
+		lat[i] = s.lat
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat[relDecimalRank(p, n)-1]
+}
+
+// relDecimalRank is ceil(p*n) computed exactly on p's shortest decimal form,
+// clamped to [1, n].
+func relDecimalRank(p float64, n int) int {
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(p, 'g', -1, 64))
+	if !ok {
+		panic("bad percentile " + strconv.FormatFloat(p, 'g', -1, 64))
+	}
+	r.Mul(r, new(big.Rat).SetInt64(int64(n)))
+	q, rem := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	k := int(q.Int64())
+	if rem.Sign() > 0 {
+		k++
+	}
+	return max(1, min(k, n))
+}
+
+// metrics is the snapshot the breaker must report now.
+func (m *relRefModel) metrics() circuit.Metrics {
+	mt := circuit.Metrics{
+		Name:                 m.cfg.Name,
+		State:                m.state,
+		StateSince:           m.at(m.since),
+		Successes:            m.successes,
+		Failures:             m.failures,
+		Rejections:           m.rejections,
+		Canceled:             m.canceled,
+		Fallbacks:            m.fallbacks,
+		Transitions:          uint64(len(m.transitions)),
+		TransitionCounts:     m.pairs,
+		ConsecutiveFailures:  m.consecFail,
+		ConsecutiveSuccesses: m.consecSucc,
+		WindowRequests:       len(m.win),
+		ErrorRate:            m.errorRate(),
+		P95Latency:           m.percentile(0.95),
+		PercentileLatency:    m.percentile(m.cfg.LatencyPercentile),
+		LastFailure:          m.lastFailure,
+	}
+	if n := len(m.win); n > 0 {
+		var sum time.Duration
+		for _, s := range m.win {
+			sum += s.lat
+		}
+		mt.AvgLatency = sum / time.Duration(n)
+	}
+	if m.failedOnce {
+		mt.LastFailureAt = m.at(m.lastFailAt)
+	}
+	if m.succeededOnce {
+		mt.LastSuccessAt = m.at(m.lastSuccAt)
+	}
+	return mt
+}
+
+// ---------------------------------------------------------------------------
+// The relHarness: runs one sequence against the breaker and the model.
+
+// relFailer is what the relHarness needs from *testing.T and *rapid.T.
+type relFailer interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+type relToken struct {
+	done     func(error)
+	call     relMCall
+	rejected bool
+	called   bool
+}
+
+type relHarness struct {
+	t        relFailer
+	cfg      circuit.Config
+	fallback bool
+	ops      []relOp
+	step     int
+
+	clk   *relStepClock
+	b     *circuit.Breaker[int]
+	model *relRefModel
+
+	hooked     []circuit.Transition // delivered to the hook, in order
+	fallbackEr error                // the error the fallback last received
+	askedBad   string               // set if the classifier was asked about nil or Canceled
+	tokens     []*relToken
+	calls      uint64 // Execute and Allow calls that reached admission
+	lastSince  time.Time
+	rejectErr  map[int]error // the rejection error seen in each period
+}
+
+// relRunSequence builds a breaker from cfg and runs ops against it and the
+// model, failing t at the first disagreement.
+func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp) {
+	t.Helper()
+	h := &relHarness{t: t, cfg: cfg, fallback: fallback, ops: ops, clk: relNewStepClock(), rejectErr: map[int]error{}}
+	opts := []circuit.Option{
+		circuit.WithConfig(cfg),
+		circuit.WithClock(h.clk),
+		circuit.WithIsFailure(func(err error) bool {
+			if err == nil || errors.Is(err, context.Canceled) {
+				h.askedBad = fmt.Sprintf("%v", err)
+			}
+			return !errors.Is(err, relErrIgnored)
+		}),
+		circuit.WithOnStateChange(func(tr circuit.Transition) { h.hooked = append(h.hooked, tr) }),
+	}
+	if fallback {
+		opts = append(opts, circuit.WithFallback(func(_ context.Context, err error) (int, error) {
+			h.fallbackEr = err
+			return -1, nil
+		}))
+	}
+	b, err := circuit.New[int](opts...)
+	if err != nil {
+		t.Fatalf("New(%+v): %v", cfg, err)
+	}
+	h.b = b
+	h.model = relNewModel(cfg, h.clk.Now())
+	h.lastSince = h.clk.Now()
+	for h.step = range ops {
+		h.apply(ops[h.step])
+		h.checkHooks(false)
+	}
+	h.step = len(ops)
+	h.checkAll(true)
+	for _, tr := range h.model.transitions {
+		relCoverage[tr.reason].Add(1)
+	}
+}
+
+// relCoverage counts the transitions the model runs produced, by Reason,
+// so that TestModel can prove its generator reaches every one.
+var relCoverage [16]atomic.Int64
+
+func (h *relHarness) fail(format string, args ...any) {
+	h.t.Helper()
+	at := "after the last step"
+	if h.step < len(h.ops) {
+		at = fmt.Sprintf("at step %d (%v)", h.step, h.ops[h.step])
+	}
+	h.t.Fatalf("%s: %s\nsequence:\n%s", at, fmt.Sprintf(format, args...), relGoString(h.cfg, h.fallback, h.ops))
+}
+
+func (h *relHarness) apply(o relOp) {
+	h.t.Helper()
+	switch o.Kind {
+	case relOpExec:
+		h.exec(o)
+	case relOpAllow:
+		h.allow()
+	case relOpDone:
+		h.done(o)
+	case relOpAdvance:
+		h.clk.Add(o.Lat)
+	case relOpTrip:
+		h.b.Trip()
+		h.model.trip(h.clk.elapsed())
+	case relOpReset:
+		h.b.Reset()
+		h.model.reset(h.clk.elapsed())
+	case relOpForceHalf:
+		got := h.b.ForceHalfOpen(circuit.ReasonHealthRecovered)
+		if want := h.model.forceHalfOpen(h.clk.elapsed()); got != want {
+			h.fail("ForceHalfOpen = %v, want %v", got, want)
+		}
+	case relOpState, relOpMetrics:
+		h.checkAll(o.Kind == relOpState)
+	case relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx:
+		h.execRefused(o.Kind)
+	}
+}
+
+// execRefused makes a call the breaker must refuse before admission:
+// nothing is recorded and neither fn nor the fallback runs.
+func (h *relHarness) execRefused(k relOpKind) {
+	h.t.Helper()
+	ctx := context.Background()
+	fn := func(context.Context) (int, error) { h.fail("fn called"); return 0, nil }
+	var want error
+	switch k {
+	case relOpExecDoneCtx:
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		ctx, want = c, context.Canceled
+	case relOpExecNilFn:
+		fn, want = nil, circuit.ErrNilFunc
+	case relOpExecNilCtx:
+		ctx, want = nil, circuit.ErrNilContext
+	}
+	h.fallbackEr = nil
+	v, err := h.b.Execute(ctx, fn)
+	if v != 0 || err != want {
+		h.fail("Execute = (%d, %v), want (0, %v)", v, err, want)
+	}
+	if h.fallbackEr != nil {
+		h.fail("fallback called with %v", h.fallbackEr)
+	}
+}
+
+func (h *relHarness) exec(o relOp) {
+	h.t.Helper()
+	h.calls++
+	start := h.clk.elapsed()
+	c, admitted := h.model.admit(start)
+	called := false
+	h.fallbackEr = nil
+	var v int
+	var err error
+	var recovered any
+	func() {
+		defer func() { recovered = recover() }()
+		v, err = h.b.Execute(context.Background(), func(context.Context) (int, error) {
+			called = true
+			h.clk.Add(o.Lat)
+			if o.Out == relOutPanic {
+				panic(relPanicValue)
+			}
+			return int(o.Out) + 1, o.Out.err()
+		})
+	}()
+	if called != admitted {
+		h.fail("fn called = %v, want %v (model state %v)", called, admitted, h.model.state)
+	}
+	if !admitted {
+		if recovered != nil {
+			h.fail("rejected call panicked: %v", recovered)
+		}
+		h.checkRejection(c, err, v)
+		return
+	}
+	kind, ferr := o.Out.kind(), o.Out.err()
+	if o.Out == relOutPanic {
+		if recovered != relPanicValue {
+			h.fail("recovered %v, want the fn's panic value re-raised", recovered)
+		}
+		h.model.record(c, start+o.Lat, relKindFailure, &circuit.PanicError{Value: relPanicValue})
+		if h.fallbackEr != nil {
+			h.fail("fallback called after a panic")
+		}
+		return
+	}
+	if recovered != nil {
+		h.fail("Execute panicked: %v", recovered)
+	}
+	h.model.record(c, start+o.Lat, kind, ferr)
+	switch {
+	case ferr != nil && h.fallback:
+		h.model.fallbacks++
+		if v != -1 || err != nil || h.fallbackEr != ferr {
+			h.fail("Execute = (%d, %v), fallback got %v; want the fallback's (-1, nil) for %v", v, err, h.fallbackEr, ferr)
+		}
+	default:
+		if v != int(o.Out)+1 || err != ferr {
+			h.fail("Execute = (%d, %v), want (%d, %v)", v, err, int(o.Out)+1, ferr)
+		}
+		if h.fallbackEr != nil {
+			h.fail("fallback called with %v", h.fallbackEr)
+		}
+	}
+}
+
+// checkRejection checks the error of a rejected call against the model.
+func (h *relHarness) checkRejection(c relMCall, err error, v int) {
+	h.t.Helper()
+	if h.fallback {
+		h.model.fallbacks++
+		if v != -1 || err != nil {
+			h.fail("rejected Execute = (%d, %v), want the fallback's (-1, nil)", v, err)
+		}
+		err = h.fallbackEr
+	}
+	var oe *circuit.OpenError
+	if !errors.Is(err, circuit.ErrOpen) || !errors.As(err, &oe) {
+		h.fail("rejection error %v (%T) is not an *OpenError matching ErrOpen", err, err)
+	}
+	m := h.model
+	if oe.State != m.state || oe.Name != m.cfg.Name {
+		h.fail("OpenError{State: %v, Name: %q}, want {%v, %q}", oe.State, oe.Name, m.state, m.cfg.Name)
+	}
+	var retry time.Time
+	if m.state == circuit.Open {
+		retry = m.at(m.until)
+	}
+	if !oe.RetryAt.Equal(retry) {
+		h.fail("OpenError.RetryAt = %v, want %v", oe.RetryAt, retry)
+	}
+	if !relSameErr(oe.Cause, m.cause) {
+		h.fail("OpenError.Cause = %v, want %v", oe.Cause, m.cause)
+	}
+	if oe.Cause != nil && errors.Is(err, oe.Cause) {
+		h.fail("rejection errors.Is-matches its Cause %v", oe.Cause)
+	}
+	if prev, ok := h.rejectErr[c.gen]; ok && prev != err {
+		h.fail("rejection error changed within one period")
+	}
+	h.rejectErr[c.gen] = err
+}
+
+func (h *relHarness) allow() {
+	h.t.Helper()
+	h.calls++
+	c, admitted := h.model.admit(h.clk.elapsed())
+	done, err := h.b.Allow()
+	if done == nil {
+		h.fail("Allow returned a nil done")
+	}
+	tk := &relToken{done: done, call: c, rejected: !admitted}
+	if admitted {
+		if err != nil {
+			h.fail("Allow = %v, want admission (model state %v)", err, h.model.state)
+		}
+	} else {
+		if err == nil {
+			h.fail("Allow admitted, want a rejection (model state %v)", h.model.state)
+		}
+		fb := h.fallback
+		h.fallback = false // Allow calls no fallback
+		h.checkRejection(c, err, 0)
+		h.fallback = fb
+	}
+	h.tokens = append(h.tokens, tk)
+}
+
+func (h *relHarness) done(o relOp) {
+	h.t.Helper()
+	if len(h.tokens) == 0 {
+		return
+	}
+	tk := h.tokens[o.Arg%len(h.tokens)]
+	out := o.Out
+	if out == relOutPanic {
+		out = relOutFail
+	}
+	tk.done(out.err())
+	if tk.rejected || tk.called {
+		return // a rejected Allow's done, or a second call: ignored
+	}
+	tk.called = true
+	h.model.record(tk.call, h.clk.elapsed(), out.kind(), out.err())
+}
+
+// outstanding counts admitted Allow calls whose done has not been called.
+func (h *relHarness) outstanding() uint64 {
+	n := uint64(0)
+	for _, tk := range h.tokens {
+		if !tk.rejected && !tk.called {
+			n++
+		}
+	}
+	return n
+}
+
+// checkHooks checks the transitions delivered so far against the model's.
+// The model applies time-only transitions eagerly and the breaker lazily,
+// so between full checks the delivered list need only be a prefix.
+func (h *relHarness) checkHooks(all bool) {
+	h.t.Helper()
+	want := h.model.transitions
+	if len(h.hooked) > len(want) || (all && len(h.hooked) != len(want)) {
+		h.fail("hooks got %d transitions, model has %d:\n got %s\nwant %s", len(h.hooked), len(want), relFmtHooked(h.hooked), relFmtModel(want))
+	}
+	for i, got := range h.hooked {
+		w := want[i]
+		if got.From != w.from || got.To != w.to || got.Reason != w.reason || !got.At.Equal(h.model.at(w.at)) || got.Name != h.cfg.Name {
+			h.fail("transition %d = %v->%v (%v) at %v, want %v->%v (%v) at %v", i,
+				got.From, got.To, got.Reason, got.At.Sub(h.model.epoch), w.from, w.to, w.reason, w.at)
+		}
+		if d := relDiffMetrics(got.Metrics, w.metrics); d != "" {
+			h.fail("transition %d (%v->%v, %v) metrics differ:%s", i, w.from, w.to, w.reason, d)
+		}
+	}
+}
+
+// checkAll compares everything observable, calling State first or
+// Metrics first, since each applies pending time-only transitions.
+func (h *relHarness) checkAll(stateFirst bool) {
+	h.t.Helper()
+	now := h.clk.elapsed()
+	var s circuit.State
+	var mt circuit.Metrics
+	if stateFirst {
+		s = h.b.State()
+		mt = h.b.Metrics()
+	} else {
+		mt = h.b.Metrics()
+		s = h.b.State()
+	}
+	h.model.advance(now)
+	if s != mt.State {
+		h.fail("State() = %v but Metrics().State = %v at a quiet moment", s, mt.State)
+	}
+	if d := relDiffMetrics(mt, h.model.metrics()); d != "" {
+		h.fail("Metrics differ from the model:%s", d)
+	}
+	if mt.StateSince.Before(h.lastSince) {
+		h.fail("StateSince went backwards: %v -> %v", h.lastSince, mt.StateSince)
+	}
+	h.lastSince = mt.StateSince
+	if total := mt.Successes + mt.Failures + mt.Rejections + mt.Canceled; total != h.calls-h.outstanding() {
+		h.fail("conservation: successes+failures+rejections+canceled = %d, want %d calls made - %d outstanding",
+			total, h.calls, h.outstanding())
+	}
+	if len(h.model.probes) > h.cfg.HalfOpenMaxProbes {
+		h.fail("model bug: %d probes in flight", len(h.model.probes))
+	}
+	if h.askedBad != "" {
+		h.fail("the classifier was asked about %s", h.askedBad)
+	}
+	h.checkHooks(true)
+}
+
+// relDiffMetrics lists the fields in which got and want differ.
+func relDiffMetrics(got, want circuit.Metrics) string {
+	var sb strings.Builder
+	d := func(name string, g, w any) {
+		fmt.Fprintf(&sb, "\n  %s: got %v, want %v", name, g, w)
+	}
+	if got.Name != want.Name {
+		d("Name", got.Name, want.Name)
+	}
+	if got.State != want.State {
+		d("State", got.State, want.State)
+	}
+	if !got.StateSince.Equal(want.StateSince) {
+		d("StateSince", got.StateSince, want.StateSince)
+	}
+	if got.Successes != want.Successes {
+		d("Successes", got.Successes, want.Successes)
+	}
+	if got.Failures != want.Failures {
+		d("Failures", got.Failures, want.Failures)
+	}
+	if got.Rejections != want.Rejections {
+		d("Rejections", got.Rejections, want.Rejections)
+	}
+	if got.Canceled != want.Canceled {
+		d("Canceled", got.Canceled, want.Canceled)
+	}
+	if got.Fallbacks != want.Fallbacks {
+		d("Fallbacks", got.Fallbacks, want.Fallbacks)
+	}
+	if got.Transitions != want.Transitions {
+		d("Transitions", got.Transitions, want.Transitions)
+	}
+	if got.TransitionCounts != want.TransitionCounts {
+		d("TransitionCounts", got.TransitionCounts, want.TransitionCounts)
+	}
+	if got.ConsecutiveFailures != want.ConsecutiveFailures {
+		d("ConsecutiveFailures", got.ConsecutiveFailures, want.ConsecutiveFailures)
+	}
+	if got.ConsecutiveSuccesses != want.ConsecutiveSuccesses {
+		d("ConsecutiveSuccesses", got.ConsecutiveSuccesses, want.ConsecutiveSuccesses)
+	}
+	if got.WindowRequests != want.WindowRequests {
+		d("WindowRequests", got.WindowRequests, want.WindowRequests)
+	}
+	if got.ErrorRate != want.ErrorRate {
+		d("ErrorRate", got.ErrorRate, want.ErrorRate)
+	}
+	if got.AvgLatency != want.AvgLatency {
+		d("AvgLatency", got.AvgLatency, want.AvgLatency)
+	}
+	if got.P95Latency != want.P95Latency {
+		d("P95Latency", got.P95Latency, want.P95Latency)
+	}
+	if got.PercentileLatency != want.PercentileLatency {
+		d("PercentileLatency", got.PercentileLatency, want.PercentileLatency)
+	}
+	if !relSameErr(got.LastFailure, want.LastFailure) {
+		d("LastFailure", got.LastFailure, want.LastFailure)
+	}
+	if !got.LastFailureAt.Equal(want.LastFailureAt) {
+		d("LastFailureAt", got.LastFailureAt, want.LastFailureAt)
+	}
+	if !got.LastSuccessAt.Equal(want.LastSuccessAt) {
+		d("LastSuccessAt", got.LastSuccessAt, want.LastSuccessAt)
+	}
+	return sb.String()
+}
+
+// relSameErr compares errors by identity, and PanicErrors (a new one per
+// panic) by their value.
+func relSameErr(got, want error) bool {
+	var gp, wp *circuit.PanicError
+	if errors.As(want, &wp) {
+		return errors.As(got, &gp) && gp.Value == wp.Value
+	}
+	return got == want
+}
+
+func relFmtHooked(ts []circuit.Transition) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = fmt.Sprintf("%v->%v(%v)", t.From, t.To, t.Reason)
+	}
+	return strings.Join(s, " ")
+}
+
+func relFmtModel(ts []relMTransition) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = fmt.Sprintf("%v->%v(%v)@%v", t.from, t.to, t.reason, t.at)
+	}
+	return strings.Join(s, " ")
+}
+
+// ---------------------------------------------------------------------------
+// Generators.
+
+// relPercentiles mixes the usual ones, decimals whose float64 product with a
+// window size lands a hair above an integer (0.28*25, 0.56*25, 0.14*50),
+// and arbitrary floats.
+var relPercentiles = []float64{0.5, 0.9, 0.95, 0.99, 0.28, 0.56, 0.14, 0.07, 0.25, 0.75, 0.1, 0.3}
+
+func relGenConfig(t *rapid.T) circuit.Config {
+	ms := func(lo, hi int, label string) time.Duration {
+		return time.Duration(rapid.IntRange(lo, hi).Draw(t, label)) * time.Millisecond
+	}
+	c := circuit.Config{Name: rapid.SampledFrom([]string{"", "svc"}).Draw(t, "name")}
+	if rapid.Bool().Draw(t, "consecutive") {
+		c.ConsecutiveFailures = rapid.IntRange(1, 5).Draw(t, "consecutiveFailures")
+	}
+	// Windows are small so that they fill, wrap and trip; now and then one
+	// of 25 or 50, the sizes at which the decimal-percentile cases differ.
+	c.WindowSize = rapid.OneOf(rapid.IntRange(1, 12), rapid.SampledFrom([]int{25, 50})).Draw(t, "windowSize")
+	c.MinRequests = rapid.IntRange(0, c.WindowSize).Draw(t, "minRequests")
+	if rapid.Bool().Draw(t, "rate") {
+		c.ErrorRateThreshold = rapid.OneOf(
+			rapid.SampledFrom([]float64{0.1, 0.2, 0.25, 1.0 / 3, 0.5, 0.6, 2.0 / 3, 0.75, 1}),
+			rapid.Float64Range(0x1p-20, 1),
+		).Draw(t, "errorRate")
+	}
+	if rapid.Bool().Draw(t, "latency") {
+		c.LatencyThreshold = ms(1, 30, "latencyThreshold")
+	}
+	c.LatencyPercentile = rapid.OneOf(rapid.SampledFrom(relPercentiles), rapid.Float64Range(0.001, 0.999)).Draw(t, "percentile")
+	c.OpenTimeout = ms(1, 40, "openTimeout")
+	c.HalfOpenMaxProbes = rapid.IntRange(1, 3).Draw(t, "probes")
+	c.SuccessThreshold = rapid.IntRange(1, 3).Draw(t, "successThreshold")
+	return c
+}
+
+// relOpKinds weights the operations: mostly calls and clock moves.
+var relOpKinds = []relOpKind{
+	relOpExec, relOpExec, relOpExec, relOpExec, relOpExec, relOpExec,
+	relOpAllow, relOpAllow, relOpDone, relOpDone, relOpDone,
+	relOpAdvance, relOpAdvance, relOpAdvance, relOpAdvance,
+	relOpTrip, relOpReset, relOpForceHalf, relOpState, relOpMetrics, relOpMetrics,
+	relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx,
+}
+
+func relGenOp(t *rapid.T) relOp {
+	o := relOp{Kind: rapid.SampledFrom(relOpKinds).Draw(t, "kind")}
+	switch o.Kind {
+	case relOpExec, relOpDone:
+		o.Out = relOutcome(rapid.IntRange(0, int(numOutcomes)-1).Draw(t, "relOutcome"))
+		if o.Kind == relOpExec {
+			o.Lat = time.Duration(rapid.IntRange(0, 50).Draw(t, "latencyMs")) * time.Millisecond
+		}
+		o.Arg = rapid.IntRange(0, 7).Draw(t, "relToken")
+	case relOpAdvance:
+		o.Lat = time.Duration(rapid.IntRange(0, 60).Draw(t, "advanceMs")) * time.Millisecond
+	}
+	return o
+}
+
+// relModelChecks is how many sequences each TestModel subtest runs when
+// -rapid.checks is not given: rapid's own default of 100 takes well under a
+// second here, so a plain `go test` affords ten times as many.
+const relModelChecks = 1000
+
+// TestModel runs random operation sequences on random valid configs against
+// the breaker and the reference model, relModelChecks of them per subtest
+// (or -rapid.checks; a tenth with -short), and shrinks any failure to a
+// minimal sequence, printed as a Go literal for a regression test.
+func TestModel(t *testing.T) {
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "rapid.checks" })
+	if !explicit {
+		n := relModelChecks
+		if testing.Short() {
+			n /= 10
+		}
+		old := flag.Lookup("rapid.checks").Value.String()
+		if err := flag.Set("rapid.checks", strconv.Itoa(n)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = flag.Set("rapid.checks", old) })
+	}
+	for _, tc := range []struct {
+		name string
+		max  int
+	}{
+		{"short", 40}, // many configs, quick trips and recoveries
+		{"long", 300}, // long runs: windows wrap, many periods
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rapid.Check(t, func(t *rapid.T) {
+				cfg := relGenConfig(t)
+				if err := cfg.Validate(); err != nil {
+					t.Fatalf("generated an invalid config: %v", err)
+				}
+				fallback := rapid.Bool().Draw(t, "fallback")
+				n := rapid.IntRange(1, tc.max).Draw(t, "steps")
+				ops := rapid.SliceOfN(rapid.Custom(relGenOp), n, n).Draw(t, "ops")
+				relRunSequence(t, cfg, fallback, ops)
+			})
+		})
+	}
+	var seen []string
+	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonProbeTimeout; r++ {
+		seen = append(seen, fmt.Sprintf("%v=%d", r, relCoverage[r].Load()))
+	}
+	t.Logf("transitions by reason: %s", strings.Join(seen, " "))
+	if !explicit {
+		// The generator must reach every transition, or the comparison
+		// proves less than it seems to.
+		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonProbeTimeout; r++ {
+			if relCoverage[r].Load() == 0 {
+				t.Errorf("no sequence produced a %v transition", r)
+			}
+		}
+	}
+}
