@@ -60,6 +60,7 @@ import (
 // CheckNow on the same watcher (they would wait for that call to finish).
 type Watcher struct {
 	b       circuit.Controller
+	name    string // b.Name(), read once so that logging never calls b
 	check   func(context.Context) error
 	cfg     config
 	clock   clock.Clock
@@ -94,6 +95,7 @@ func Watch(b circuit.Controller, check func(ctx context.Context) error, opts ...
 	}
 	w := &Watcher{
 		b:     b,
+		name:  b.Name(),
 		check: check,
 		cfg:   cfg,
 		clock: cfg.clock,
@@ -316,7 +318,7 @@ func (w *Watcher) notify(res Result) {
 	defer func() {
 		if r := recover(); r != nil {
 			slog.Default().Error("health: OnCheck hook panicked",
-				slog.String("breaker", w.b.Name()), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+				slog.String("breaker", w.name), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 		}
 	}()
 	hook(res)
