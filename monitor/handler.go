@@ -17,7 +17,7 @@ import (
 // Status is one breaker as the status page and its JSON show it.
 type Status struct {
 	Name                string        `json:"name"`
-	State               circuit.State `json:"state"`
+	State               string        `json:"state"` // "closed", "open" or "half-open"
 	Since               time.Time     `json:"since"`                // when the current state began
 	For                 string        `json:"for"`                  // how long ago that was, rounded to the second
 	ErrorRate           float64       `json:"error_rate"`           // over the window, 0..1
@@ -127,7 +127,7 @@ func wantsJSON(r *http.Request) bool {
 func statusOf(m circuit.Metrics, now time.Time) Status {
 	s := Status{
 		Name:                m.Name,
-		State:               m.State,
+		State:               m.State.String(),
 		Since:               m.StateSince.UTC(),
 		For:                 ago(now.Sub(m.StateSince)),
 		ErrorRate:           m.ErrorRate,
@@ -165,18 +165,14 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 		return time.Duration(sec * float64(time.Second)).Round(100 * time.Microsecond).String()
 	},
 	"stamp": func(t time.Time) string { return t.Format("2006-01-02 15:04:05 UTC") },
-	"class": func(s circuit.State) string {
+	"class": func(s string) string {
 		switch s {
-		case circuit.Closed:
-			return "closed"
-		case circuit.Open:
-			return "open"
-		case circuit.HalfOpen:
-			return "half-open"
+		case "closed", "open", "half-open":
+			return s
 		}
 		return "unknown"
 	},
-	"count": func(bs []Status, s circuit.State) int {
+	"count": func(bs []Status, s string) int {
 		n := 0
 		for _, b := range bs {
 			if b.State == s {
@@ -213,7 +209,7 @@ p.empty { color: #59636e; }
 </head>
 <body>
 <h1>Circuit breakers</h1>
-<p class="summary">{{len .Breakers}} breakers: {{count .Breakers 0}} closed, {{count .Breakers 2}} half-open, {{count .Breakers 1}} open &middot; generated {{stamp .GeneratedAt}}</p>
+<p class="summary">{{len .Breakers}} breakers: {{count .Breakers "closed"}} closed, {{count .Breakers "half-open"}} half-open, {{count .Breakers "open"}} open &middot; generated {{stamp .GeneratedAt}}</p>
 {{if .Breakers}}<table>
 <thead><tr><th>Name</th><th>State</th><th class="num">Error rate</th><th class="num">Requests</th><th class="num">P95</th><th>Since</th></tr></thead>
 <tbody>
