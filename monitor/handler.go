@@ -16,22 +16,22 @@ import (
 
 // Status is one breaker as the status page and its JSON show it.
 type Status struct {
-	Name                string        `json:"name"`
-	State               string        `json:"state"` // "closed", "open" or "half-open"
-	Since               time.Time     `json:"since"`                // when the current state began
-	For                 string        `json:"for"`                  // how long ago that was, rounded to the second
-	ErrorRate           float64       `json:"error_rate"`           // over the window, 0..1
-	WindowRequests      int           `json:"window_requests"`      // outcomes in the window
-	P95LatencySeconds   float64       `json:"p95_latency_seconds"`  // over the window
-	AvgLatencySeconds   float64       `json:"avg_latency_seconds"`  // over the window
-	Successes           uint64        `json:"successes"`            // lifetime
-	Failures            uint64        `json:"failures"`             // lifetime
-	Rejections          uint64        `json:"rejections"`           // lifetime
-	Fallbacks           uint64        `json:"fallbacks"`            // lifetime
-	Transitions         uint64        `json:"transitions"`          // lifetime
-	ConsecutiveFailures int           `json:"consecutive_failures"` // in the current state
-	LastFailure         string        `json:"last_failure,omitempty"`
-	LastFailureAt       *time.Time    `json:"last_failure_at,omitempty"`
+	Name                string     `json:"name"`
+	State               string     `json:"state"`                // "closed", "open" or "half-open"
+	Since               time.Time  `json:"since"`                // when the current state began
+	For                 string     `json:"for"`                  // how long ago that was, rounded to the second
+	ErrorRate           float64    `json:"error_rate"`           // over the window, 0..1
+	WindowRequests      int        `json:"window_requests"`      // outcomes in the window
+	P95LatencySeconds   float64    `json:"p95_latency_seconds"`  // over the window
+	AvgLatencySeconds   float64    `json:"avg_latency_seconds"`  // over the window
+	Successes           uint64     `json:"successes"`            // lifetime
+	Failures            uint64     `json:"failures"`             // lifetime
+	Rejections          uint64     `json:"rejections"`           // lifetime
+	Fallbacks           uint64     `json:"fallbacks"`            // lifetime
+	Transitions         uint64     `json:"transitions"`          // lifetime
+	ConsecutiveFailures int        `json:"consecutive_failures"` // in the current state
+	LastFailure         string     `json:"last_failure,omitempty"`
+	LastFailureAt       *time.Time `json:"last_failure_at,omitempty"`
 }
 
 // page is the document both formats are made from.
