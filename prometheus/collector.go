@@ -200,13 +200,15 @@ type emitter struct {
 	ch     chan<- prom.Metric
 	name   string
 	failed bool
+	labels []string // reused: NewConstMetric copies the values
 }
 
 func (e *emitter) send(d *prom.Desc, t prom.ValueType, v float64, labels ...string) {
 	if e.failed {
 		return
 	}
-	m, err := prom.NewConstMetric(d, t, v, append([]string{e.name}, labels...)...)
+	e.labels = append(append(e.labels[:0], e.name), labels...)
+	m, err := prom.NewConstMetric(d, t, v, e.labels...)
 	if err != nil {
 		e.failed = true
 		m = prom.NewInvalidMetric(d, fmt.Errorf("prometheus: breaker %q: %w", e.name, err))
