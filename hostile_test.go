@@ -1,0 +1,362 @@
+package circuit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/breakerlab/circuit"
+)
+
+// These tests feed the breaker hostile user code (hooks, fallbacks, fns and
+// classifiers that panic or call runtime.Goexit, nil funcs and contexts)
+// and check that it stays fully usable afterwards: no lock left held, no
+// probe slot lost, every call booked exactly once.
+
+const relHostileTimeout = 10 * time.Millisecond
+
+// relHostileBreaker returns a breaker that opens on one failure, admits one
+// probe at a time and closes on one successful probe, on a step clock.
+func relHostileBreaker(t *testing.T, opts ...circuit.Option) (*circuit.Breaker[int], *relStepClock) {
+	t.Helper()
+	clk := relNewStepClock()
+	cfg := circuit.DefaultConfig()
+	cfg.Name = "hostile"
+	cfg.ConsecutiveFailures = 1
+	cfg.OpenTimeout = relHostileTimeout
+	cfg.HalfOpenMaxProbes = 1
+	cfg.SuccessThreshold = 1
+	b, err := circuit.New[int](append([]circuit.Option{circuit.WithConfig(cfg), circuit.WithClock(clk)}, opts...)...)
+	require.NoError(t, err)
+	return b, clk
+}
+
+// relToHalfOpen trips b and lets its open timeout pass.
+func relToHalfOpen(t *testing.T, b *circuit.Breaker[int], clk *relStepClock) {
+	t.Helper()
+	b.Trip()
+	clk.Add(relHostileTimeout)
+	require.Equal(t, circuit.HalfOpen, b.State())
+}
+
+func relOK(context.Context) (int, error) { return 1, nil }
+
+// relRecover runs f and returns what it panicked with, or nil.
+func relRecover(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+// relGoexit runs f on a new goroutine and waits for it to end, and reports
+// whether f returned normally (false: it called runtime.Goexit).
+func relGoexit(f func()) (returned bool) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+		returned = true
+	}()
+	<-done
+	return returned
+}
+
+// relAssertProbeSlotFree checks that a half-open breaker admits a probe at
+// once, and that the probe closes it: the slot was not lost.
+func relAssertProbeSlotFree(t *testing.T, b *circuit.Breaker[int]) {
+	t.Helper()
+	require.Equal(t, circuit.HalfOpen, b.State())
+	called := false
+	_, err := b.Execute(context.Background(), func(context.Context) (int, error) { called = true; return 1, nil })
+	require.NoError(t, err)
+	require.True(t, called, "the free probe slot was not handed out")
+	require.Equal(t, circuit.Closed, b.State())
+}
+
+// relConserved checks that every call that reached admission is booked
+// exactly once.
+func relConserved(t *testing.T, b *circuit.Breaker[int], calls uint64) {
+	t.Helper()
+	m := b.Metrics()
+	assert.Equal(t, calls, m.Successes+m.Failures+m.Rejections+m.Canceled,
+		"successes %d + failures %d + rejections %d + canceled %d", m.Successes, m.Failures, m.Rejections, m.Canceled)
+}
+
+func TestHostileHookPanics(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	var got []circuit.Transition
+	b, clk := relHostileBreaker(t,
+		circuit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		circuit.WithOnStateChange(func(circuit.Transition) { panic("hook exploded") }),
+		circuit.WithOnStateChange(func(tr circuit.Transition) { mu.Lock(); got = append(got, tr); mu.Unlock() }),
+	)
+
+	// The caller whose call caused the transition does not see the panic.
+	require.Nil(t, relRecover(b.Trip))
+	require.Equal(t, circuit.Open, b.State())
+	assert.Contains(t, logs.String(), "state-change hook panicked")
+	assert.Contains(t, logs.String(), "hook exploded")
+
+	// Later transitions still reach the hook after the panicking one, in
+	// order, from both a time-only transition and a probe.
+	clk.Add(relHostileTimeout)
+	relAssertProbeSlotFree(t, b)
+	_, err := b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrFail })
+	require.Error(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, got, 4)
+	for i, want := range []struct{ from, to circuit.State }{
+		{circuit.Closed, circuit.Open}, {circuit.Open, circuit.HalfOpen},
+		{circuit.HalfOpen, circuit.Closed}, {circuit.Closed, circuit.Open},
+	} {
+		assert.Equal(t, want.from, got[i].From, "transition %d", i)
+		assert.Equal(t, want.to, got[i].To, "transition %d", i)
+	}
+	assert.Equal(t, 4, strings.Count(logs.String(), "state-change hook panicked"))
+}
+
+// relGoexitHooks returns a breaker with two hooks: the first records every
+// transition it receives, the second calls runtime.Goexit the first time.
+func relGoexitHooks(t *testing.T) (b *circuit.Breaker[int], clk *relStepClock, got func() []circuit.Transition) {
+	var mu sync.Mutex
+	var seen []circuit.Transition
+	first := true
+	b, clk = relHostileBreaker(t,
+		circuit.WithOnStateChange(func(tr circuit.Transition) { mu.Lock(); seen = append(seen, tr); mu.Unlock() }),
+		circuit.WithOnStateChange(func(circuit.Transition) {
+			mu.Lock()
+			exit := first
+			first = false
+			mu.Unlock()
+			if exit {
+				runtime.Goexit()
+			}
+		}))
+	return b, clk, func() []circuit.Transition {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]circuit.Transition(nil), seen...)
+	}
+}
+
+func TestHostileHookGoexit(t *testing.T) {
+	b, clk, got := relGoexitHooks(t)
+	// The hook kills the goroutine delivering closed -> open.
+	require.False(t, relGoexit(b.Trip))
+	require.Equal(t, circuit.Open, b.State())
+	// Delivery is not stuck: the later transitions reach the hooks, and
+	// the probe slot is free.
+	clk.Add(relHostileTimeout)
+	relAssertProbeSlotFree(t, b)
+	seen := got()
+	require.GreaterOrEqual(t, len(seen), 3)
+	last := seen[len(seen)-2:]
+	assert.Equal(t, circuit.HalfOpen, last[0].To)
+	assert.Equal(t, circuit.Closed, last[1].To)
+}
+
+// TestHostileHookGoexitDeliversOnce: every hook receives every transition
+// exactly once, so what a hook sees is a valid path even when another hook
+// called runtime.Goexit.
+//
+// Found by this suite: deliver's deferred hand-back re-queues batch[i:],
+// which includes the transition being delivered when the hook exited, so
+// it is delivered again to every hook (the ones before the exiting hook see
+// closed->open twice).
+func TestHostileHookGoexitDeliversOnce(t *testing.T) {
+	t.Skip("core bug: a hook calling runtime.Goexit makes the transition it was handling be delivered again to every hook")
+	b, clk, got := relGoexitHooks(t)
+	require.False(t, relGoexit(b.Trip))
+	clk.Add(relHostileTimeout)
+	relAssertProbeSlotFree(t, b)
+	var to []circuit.State
+	for _, tr := range got() {
+		to = append(to, tr.To)
+	}
+	assert.Equal(t, []circuit.State{circuit.Open, circuit.HalfOpen, circuit.Closed}, to)
+}
+
+func TestHostileFallbackPanics(t *testing.T) {
+	b, clk := relHostileBreaker(t, circuit.WithFallback(func(_ context.Context, err error) (int, error) {
+		panic(err)
+	}))
+	calls := uint64(0)
+
+	// A failure's fallback panics: the failure is booked first, then the
+	// panic reaches the caller.
+	calls++
+	r := relRecover(func() {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrFail })
+	})
+	require.Equal(t, relErrFail, r)
+	require.Equal(t, circuit.Open, b.State())
+
+	// A rejection's fallback panics with the *OpenError.
+	calls++
+	r = relRecover(func() { _, _ = b.Execute(context.Background(), relOK) })
+	require.ErrorIs(t, r.(error), circuit.ErrOpen)
+
+	// A failed probe's fallback panics: the probe slot is released (the
+	// breaker reopened), and the next probe after the timeout is admitted.
+	clk.Add(relHostileTimeout)
+	calls++
+	r = relRecover(func() {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrFail })
+	})
+	require.Equal(t, relErrFail, r)
+	require.Equal(t, circuit.Open, b.State())
+	clk.Add(relHostileTimeout)
+	calls++
+	relAssertProbeSlotFree(t, b)
+
+	m := b.Metrics()
+	assert.Equal(t, uint64(3), m.Fallbacks)
+	assert.Equal(t, uint64(2), m.Failures)
+	assert.Equal(t, uint64(1), m.Rejections)
+	relConserved(t, b, calls)
+}
+
+func TestHostileFnPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value any
+	}{
+		{"string", "fn exploded"},
+		{"error", relErrFail},
+		{"nil", nil}, // a *runtime.PanicNilError since Go 1.21
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fallbackCalled := false
+			b, clk := relHostileBreaker(t, circuit.WithFallback(func(context.Context, error) (int, error) {
+				fallbackCalled = true
+				return 0, nil
+			}))
+			relToHalfOpen(t, b, clk)
+			r := relRecover(func() {
+				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { panic(tc.value) })
+			})
+			// Re-raised with its original value, not passed to the fallback.
+			require.NotNil(t, r)
+			if tc.value != nil {
+				require.Equal(t, tc.value, r)
+			} else {
+				var pn *runtime.PanicNilError
+				require.ErrorAs(t, r.(error), &pn)
+			}
+			assert.False(t, fallbackCalled)
+
+			// The panicking probe failed: the breaker reopened at once
+			// (no slot held) and says why.
+			m := b.Metrics()
+			require.Equal(t, circuit.Open, m.State)
+			var pe *circuit.PanicError
+			require.ErrorAs(t, m.LastFailure, &pe)
+			assert.Equal(t, r, pe.Value)
+			clk.Add(relHostileTimeout)
+			relAssertProbeSlotFree(t, b)
+			relConserved(t, b, 2)
+		})
+	}
+}
+
+func TestHostileNilFuncAndContext(t *testing.T) {
+	fallbackCalled := false
+	b, clk := relHostileBreaker(t, circuit.WithFallback(func(context.Context, error) (int, error) {
+		fallbackCalled = true
+		return 0, nil
+	}))
+	relToHalfOpen(t, b, clk)
+	var nilCtx context.Context
+	for i := 0; i < 3; i++ { // more calls than probe slots
+		_, err := b.Execute(context.Background(), nil)
+		require.ErrorIs(t, err, circuit.ErrNilFunc)
+		_, err = b.Execute(nilCtx, relOK)
+		require.ErrorIs(t, err, circuit.ErrNilContext)
+	}
+	assert.False(t, fallbackCalled, "the fallback got the caller's own mistake")
+	relConserved(t, b, 0)
+	relAssertProbeSlotFree(t, b)
+}
+
+func TestHostileFnGoexit(t *testing.T) {
+	t.Run("half-open", func(t *testing.T) {
+		b, clk := relHostileBreaker(t)
+		relToHalfOpen(t, b, clk)
+		require.False(t, relGoexit(func() {
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
+				runtime.Goexit()
+				return 0, nil
+			})
+		}))
+		// Neither a success nor a failure, and the slot is free again
+		// without waiting for the probe timeout.
+		m := b.Metrics()
+		assert.Equal(t, uint64(1), m.Canceled)
+		assert.Equal(t, circuit.HalfOpen, m.State)
+		relAssertProbeSlotFree(t, b)
+		relConserved(t, b, 2)
+	})
+	t.Run("closed", func(t *testing.T) {
+		b, _ := relHostileBreaker(t)
+		require.False(t, relGoexit(func() {
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
+				runtime.Goexit()
+				return 0, nil
+			})
+		}))
+		m := b.Metrics()
+		assert.Equal(t, uint64(1), m.Canceled)
+		assert.Equal(t, 0, m.WindowRequests)
+		assert.Equal(t, circuit.Closed, m.State)
+		relConserved(t, b, 1)
+	})
+}
+
+// TestHostileClassifierPanics: the classifier (WithIsFailure) is user code
+// too. A panic in it should be booked like a panic in fn (a failure, the
+// panic re-raised) so that the call is counted and a probe slot is freed.
+//
+// Found by this suite: the core calls the classifier after fn returned and
+// outside run's panic handling, so a panic there skips record: the call is
+// booked nowhere and a probe keeps its slot until OpenTimeout passes (then
+// half-open -> open with ReasonProbeTimeout).
+func TestHostileClassifierPanics(t *testing.T) {
+	t.Skip("core bug: a panicking WithIsFailure classifier leaves the call unbooked and its probe slot held until OpenTimeout")
+	classify := circuit.WithIsFailure(func(err error) bool {
+		if errors.Is(err, relErrIgnored) {
+			panic("classifier exploded")
+		}
+		return true
+	})
+	t.Run("Execute", func(t *testing.T) {
+		b, clk := relHostileBreaker(t, classify)
+		relToHalfOpen(t, b, clk)
+		r := relRecover(func() {
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrIgnored })
+		})
+		require.Equal(t, "classifier exploded", r)
+		relConserved(t, b, 1)
+		assert.Equal(t, circuit.Open, b.State(), "the probe whose classification panicked should count as failed")
+	})
+	t.Run("Allow", func(t *testing.T) {
+		b, clk := relHostileBreaker(t, classify)
+		relToHalfOpen(t, b, clk)
+		done, err := b.Allow()
+		require.NoError(t, err)
+		r := relRecover(func() { done(relErrIgnored) })
+		require.Equal(t, "classifier exploded", r)
+		relConserved(t, b, 1)
+		assert.Equal(t, circuit.Open, b.State(), "the probe whose classification panicked should count as failed")
+	})
+}
