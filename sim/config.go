@@ -124,7 +124,7 @@ func FormatConfig(c circuit.Config) string {
 func durationString(d time.Duration) string {
 	switch {
 	case d == 0:
-		return "0"
+		return "0ms"
 	case d%time.Second == 0:
 		return d.String()
 	case d < time.Second:

@@ -155,8 +155,8 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 	var preset string
 	var config json.RawMessage
 	fields := map[string]fieldSetter{
-		"preset": stringField(&preset),
-		"config": func(_ string, raw json.RawMessage) error { config = raw; return nil },
+		"preset":       stringField(&preset),
+		"config":       func(_ string, raw json.RawMessage) error { config = raw; return nil },
 		"name":         stringField(&sc.Name),
 		"description":  stringField(&sc.Description),
 		"duration":     durationField(&sc.Duration),

@@ -5,8 +5,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/breakerlab/circuit"
 )
 
 // WriteText writes the report for people: a header describing the
@@ -79,8 +77,8 @@ func writeTimeline(ew *errWriter, res *Result) {
 	bh, bw := runCols(false)
 	kh, kw := runCols(true)
 	ew.printf("timeline (counts per %v)\n", res.Interval)
-	ew.printf("%-13s | %s | %s\n", "", center(base.Label, bw), center(brk.Label, kw))
-	ew.printf("%5s %7s | %s | %s\n", "time", "offered", bh, kh)
+	ew.printf("%s\n", strings.TrimRight(fmt.Sprintf("%-13s | %s | %s", "", center(base.Label, bw), center(brk.Label, kw)), " "))
+	ew.printf("%s\n", strings.TrimRight(fmt.Sprintf("%5s %7s | %s | %s", "time", "offered", bh, kh), " "))
 	for i := range base.Intervals {
 		a, b := &base.Intervals[i], &brk.Intervals[i]
 		row := func(iv *Interval, withState bool) string {
@@ -91,7 +89,11 @@ func writeTimeline(ew *errWriter, res *Result) {
 			if calls {
 				s += fmt.Sprintf(" %5d", iv.Calls)
 			}
-			s += fmt.Sprintf(" %4d %5d %6s", iv.PeakBusy, iv.PeakQueue, durationString(iv.P99))
+			p99 := "-"
+			if iv.answers() > 0 {
+				p99 = durationString(iv.P99)
+			}
+			s += fmt.Sprintf(" %4d %5d %6s", iv.PeakBusy, iv.PeakQueue, p99)
 			if withState {
 				st := iv.State.String()
 				if iv.Changed {
@@ -101,7 +103,7 @@ func writeTimeline(ew *errWriter, res *Result) {
 			}
 			return s
 		}
-		ew.printf("%5s %7d | %s | %s\n", clockTime(a.Start), a.Offered, row(a, false), row(b, true))
+		ew.printf("%s\n", strings.TrimRight(fmt.Sprintf("%5s %7d | %s | %s", clockTime(a.Start), a.Offered, row(a, false), row(b, true)), " "))
 	}
 	legend := "ok: answered by the dependency"
 	if res.Scenario.Deadline > 0 {
@@ -184,6 +186,3 @@ func (e *errWriter) printf(format string, args ...any) {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
 }
-
-// stateName is used by the chart and the JSON.
-func stateName(s circuit.State) string { return s.String() }

@@ -1,0 +1,204 @@
+// Command circuitsim simulates a service calling one dependency that slows
+// down or fails, and shows the same traffic with and without a circuit
+// breaker side by side: a timeline, a summary table and, with -svg, a
+// chart. It drives the real circuit.Breaker on a virtual clock, so ten
+// simulated minutes take a fraction of a second and a seed always gives
+// the same result.
+//
+// Usage:
+//
+//	circuitsim [-scenario NAME|FILE] [-preset NAME] [-config FILE]
+//	           [-seed N] [-interval D] [-svg FILE] [-json] [-list]
+//
+// With no flags it runs the db-slowdown scenario. Bad input (an unknown
+// flag, scenario or preset, a malformed or invalid file) prints an error
+// naming the file, the field and the value, and exits with status 2.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/sim"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // the run worked but its output could not be written
+	exitBadInput = 2
+)
+
+// run is the whole command, testable: it parses args, runs the simulation
+// and writes the report, and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("circuitsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scenarioFlag := fs.String("scenario", sim.DefaultScenario,
+		"built-in scenario `NAME` ("+strings.Join(sim.BuiltinNames(), ", ")+") or path to a JSON scenario FILE")
+	preset := fs.String("preset", "",
+		"use the preset Config `NAME` ("+strings.Join(circuit.PresetNames(), ", ")+") instead of the scenario's")
+	configFile := fs.String("config", "",
+		"JSON `FILE` of circuit.Config fields (durations as strings like \"30s\"), applied on top of the preset or the scenario's config")
+	seed := fs.Uint64("seed", 1, "random `seed`; the same seed gives the same result")
+	interval := fs.Duration("interval", 0, "length of a timeline row in simulated time (default: the scenario's, usually 10s)")
+	svgFile := fs.String("svg", "", "also write an SVG chart to `FILE`")
+	jsonOut := fs.Bool("json", false, "print the result as JSON instead of the text report")
+	list := fs.Bool("list", false, "list the built-in scenarios and presets, and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: circuitsim [flags] [SCENARIO]\n\n"+
+			"Simulates one service calling one dependency, with and without a circuit breaker.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitBadInput // flag has printed the error and the valid flags
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "circuitsim: "+format+"\n", a...)
+		return exitBadInput
+	}
+
+	if *list {
+		return writeList(stdout)
+	}
+	scenarioArg := *scenarioFlag
+	switch {
+	case fs.NArg() > 1:
+		return bad("too many arguments %q: give at most one scenario", fs.Args())
+	case fs.NArg() == 1:
+		if isSet(fs, "scenario") {
+			return bad("scenario given twice: -scenario %q and argument %q", *scenarioFlag, fs.Arg(0))
+		}
+		scenarioArg = fs.Arg(0)
+	}
+
+	sc, err := loadScenario(scenarioArg)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if isSet(fs, "interval") {
+		if *interval <= 0 {
+			return bad("-interval %v: must be positive", *interval)
+		}
+		sc.Interval = *interval
+	}
+	cfg := sc.BreakerConfig()
+	if *preset != "" {
+		if cfg, err = circuit.Preset(*preset); err != nil {
+			return bad("-preset: unknown preset %q (valid: %s)", *preset, strings.Join(circuit.PresetNames(), ", "))
+		}
+	}
+	if *configFile != "" {
+		data, err := os.ReadFile(*configFile)
+		if err != nil {
+			return bad("-config: %v", err)
+		}
+		if cfg, err = sim.ParseConfig(*configFile, data, cfg); err != nil {
+			return bad("-config: %v", err)
+		}
+	}
+
+	res, err := sim.Run(sc, cfg, *seed)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if *jsonOut {
+		err = sim.WriteJSON(stdout, res)
+	} else {
+		err = sim.WriteText(stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "circuitsim: writing the report: %v\n", err)
+		return exitFailure
+	}
+	if *svgFile != "" {
+		if err := writeSVG(*svgFile, res); err != nil {
+			fmt.Fprintf(stderr, "circuitsim: -svg: %v\n", err)
+			return exitFailure
+		}
+		fmt.Fprintf(stderr, "circuitsim: wrote the chart to %s\n", *svgFile)
+	}
+	return exitOK
+}
+
+// loadScenario returns the built-in scenario called arg, or the scenario
+// in the file arg names when it is a path.
+func loadScenario(arg string) (sim.Scenario, error) {
+	for _, n := range sim.BuiltinNames() {
+		if arg == n {
+			return sim.Builtin(n)
+		}
+	}
+	if _, err := os.Stat(arg); err != nil {
+		if strings.ContainsAny(arg, `/\`) || filepath.Ext(arg) != "" {
+			return sim.Scenario{}, fmt.Errorf("-scenario: %v", err)
+		}
+		return sim.Scenario{}, fmt.Errorf("-scenario: unknown scenario %q (valid: %s, or a path to a JSON file)",
+			arg, strings.Join(sim.BuiltinNames(), ", "))
+	}
+	data, err := os.ReadFile(arg)
+	if err != nil {
+		return sim.Scenario{}, fmt.Errorf("-scenario: %v", err)
+	}
+	sc, err := sim.ParseScenario(arg, data)
+	if err != nil {
+		return sim.Scenario{}, fmt.Errorf("-scenario: %w", err)
+	}
+	if sc.Name == "" {
+		sc.Name = strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg))
+	}
+	return sc, nil
+}
+
+func writeSVG(path string, res *sim.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := sim.WriteSVG(f, res); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeList(w io.Writer) int {
+	fmt.Fprintf(w, "scenarios (-scenario NAME, or a JSON file):\n")
+	for _, n := range sim.BuiltinNames() {
+		sc, err := sim.Builtin(n)
+		if err != nil {
+			fmt.Fprintf(w, "  %-12s %v\n", n, err)
+			continue
+		}
+		def := ""
+		if n == sim.DefaultScenario {
+			def = " (default)"
+		}
+		fmt.Fprintf(w, "  %s%s, %v at %g req/s:\n", n, def, sc.Duration.Round(time.Second), sc.Rate)
+		fmt.Fprintf(w, "      %s\n", sc.Description)
+	}
+	fmt.Fprintf(w, "\npresets (-preset NAME):\n")
+	for _, n := range circuit.PresetNames() {
+		c, _ := circuit.Preset(n)
+		fmt.Fprintf(w, "  %-12s %s\n", n, sim.FormatConfig(c))
+	}
+	return exitOK
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

@@ -1,0 +1,173 @@
+package sim
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// jsonReport is the shape WriteJSON writes. Durations are in milliseconds
+// (numbers, for scripts) or, in the config, strings such as "30s".
+type jsonReport struct {
+	Scenario      string     `json:"scenario"`
+	Seed          uint64     `json:"seed"`
+	DurationMs    float64    `json:"durationMs"`
+	IntervalMs    float64    `json:"intervalMs"`
+	FaultStartMs  *float64   `json:"faultStartMs"`
+	FaultEndMs    *float64   `json:"faultEndMs"`
+	Config        jsonConfig `json:"config"`
+	Runs          []jsonRun  `json:"runs"`
+	GoodputRatio  *float64   `json:"goodputRatio"`      // with breaker / no breaker, whole run; null if no breaker's is 0
+	FaultGoodRate *float64   `json:"faultGoodputRatio"` // the same during the fault; null without a fault
+	Note          string     `json:"note"`              // how to read the numbers
+}
+
+type jsonConfig struct {
+	Name                string  `json:"Name"`
+	ConsecutiveFailures int     `json:"ConsecutiveFailures"`
+	ErrorRateThreshold  float64 `json:"ErrorRateThreshold"`
+	WindowSize          int     `json:"WindowSize"`
+	MinRequests         int     `json:"MinRequests"`
+	LatencyThreshold    string  `json:"LatencyThreshold"`
+	LatencyPercentile   float64 `json:"LatencyPercentile"`
+	OpenTimeout         string  `json:"OpenTimeout"`
+	HalfOpenMaxProbes   int     `json:"HalfOpenMaxProbes"`
+	SuccessThreshold    int     `json:"SuccessThreshold"`
+	CallTimeout         string  `json:"CallTimeout"`
+}
+
+type jsonRun struct {
+	Label       string           `json:"label"`
+	Summary     jsonSummary      `json:"summary"`
+	Transitions []jsonTransition `json:"transitions"`
+	Timeline    []jsonInterval   `json:"timeline"`
+}
+
+type jsonSummary struct {
+	Offered         int      `json:"offered"`
+	OK              int      `json:"ok"`
+	Late            int      `json:"late"`
+	Errors          int      `json:"errors"`
+	Fallbacks       int      `json:"fallbacks"`
+	QueueTimeouts   int      `json:"queueTimeouts"`
+	Shed            int      `json:"shed"`
+	Unfinished      int      `json:"unfinished"`
+	Calls           int      `json:"dependencyCalls"`
+	Retries         int      `json:"retries"`
+	Amplification   float64  `json:"callsPerRequest"`
+	Goodput         float64  `json:"goodputPerSecond"`
+	FaultGoodput    *float64 `json:"faultGoodputPerSecond"`
+	P50Ms           float64  `json:"p50Ms"`
+	P99Ms           float64  `json:"p99Ms"`
+	PeakBusy        int      `json:"peakWorkersBusy"`
+	PeakQueue       int      `json:"peakQueue"`
+	DetectMs        *float64 `json:"timeToDetectMs"`
+	RecoverMs       *float64 `json:"timeToRecoverMs"`
+	Opens           int      `json:"opens"`
+	FalseOpens      int      `json:"falseOpens"`
+	Spared          int      `json:"callsSpared"`
+	WorkersInConfig int      `json:"workers"`
+}
+
+type jsonTransition struct {
+	AtMs   float64 `json:"atMs"`
+	From   string  `json:"from"`
+	To     string  `json:"to"`
+	Reason string  `json:"reason"`
+}
+
+type jsonInterval struct {
+	StartMs       float64 `json:"startMs"`
+	Offered       int     `json:"offered"`
+	OK            int     `json:"ok"`
+	Failed        int     `json:"failed"`
+	Fallbacks     int     `json:"fallbacks"`
+	Calls         int     `json:"dependencyCalls"`
+	PeakBusy      int     `json:"peakWorkersBusy"`
+	PeakQueue     int     `json:"peakQueue"`
+	P99Ms         float64 `json:"p99Ms"`
+	State         string  `json:"state"`
+	StateChanged  bool    `json:"stateChanged"`
+	QueueTimeouts int     `json:"queueTimeouts"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func msPtr(d time.Duration, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	v := ms(d)
+	return &v
+}
+
+// WriteJSON writes res as one indented JSON object: the scenario name,
+// seed, the breaker config, and for each run its summary, transitions and
+// timeline. Times are in milliseconds; a time that does not apply (no
+// fault, never detected) is null. It returns the first write error.
+func WriteJSON(w io.Writer, res *Result) error {
+	c := res.Config
+	out := jsonReport{
+		Scenario:     res.Scenario.Name,
+		Seed:         res.Seed,
+		DurationMs:   ms(res.Scenario.Duration),
+		IntervalMs:   ms(res.Interval),
+		FaultStartMs: msPtr(res.FaultStart, res.HasFault),
+		FaultEndMs:   msPtr(res.FaultEnd, res.HasFault),
+		Config: jsonConfig{
+			Name: c.Name, ConsecutiveFailures: c.ConsecutiveFailures, ErrorRateThreshold: c.ErrorRateThreshold,
+			WindowSize: c.WindowSize, MinRequests: c.MinRequests, LatencyThreshold: c.LatencyThreshold.String(),
+			LatencyPercentile: c.LatencyPercentile, OpenTimeout: c.OpenTimeout.String(),
+			HalfOpenMaxProbes: c.HalfOpenMaxProbes, SuccessThreshold: c.SuccessThreshold, CallTimeout: c.CallTimeout.String(),
+		},
+		Note: "good answers come from the dependency or a fallback within the deadline; latencies include errors and fallbacks",
+	}
+	for _, run := range res.Runs {
+		s := &run.Summary
+		jr := jsonRun{
+			Label: run.Label,
+			Summary: jsonSummary{
+				Offered: s.Offered, OK: s.OK, Late: s.Late, Errors: s.Errors, Fallbacks: s.Fallbacks,
+				QueueTimeouts: s.QueueTimeouts, Shed: s.Shed, Unfinished: s.Unfinished, Calls: s.Calls,
+				Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput,
+				FaultGoodput: nil, P50Ms: ms(s.P50), P99Ms: ms(s.P99), PeakBusy: s.PeakBusy, PeakQueue: s.PeakQueue,
+				DetectMs: msPtr(s.Detect, s.Detected), RecoverMs: msPtr(s.Recover, s.Recovered),
+				Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, WorkersInConfig: res.Scenario.Workers,
+			},
+			Transitions: []jsonTransition{},
+		}
+		if res.HasFault {
+			v := s.FaultGoodput
+			jr.Summary.FaultGoodput = &v
+		}
+		for _, t := range run.Transitions {
+			jr.Transitions = append(jr.Transitions, jsonTransition{AtMs: ms(t.At), From: t.From.String(), To: t.To.String(), Reason: t.Reason.String()})
+		}
+		for i := range run.Intervals {
+			iv := &run.Intervals[i]
+			jr.Timeline = append(jr.Timeline, jsonInterval{
+				StartMs: ms(iv.Start), Offered: iv.Offered, OK: iv.OK, Failed: iv.Failed(), Fallbacks: iv.Fallbacks,
+				Calls: iv.Calls, PeakBusy: iv.PeakBusy, PeakQueue: iv.PeakQueue, P99Ms: ms(iv.P99),
+				State: iv.State.String(), StateChanged: iv.Changed, QueueTimeouts: iv.QueueTimeouts,
+			})
+		}
+		out.Runs = append(out.Runs, jr)
+	}
+	a, b := &res.Runs[0].Summary, &res.Runs[1].Summary
+	out.GoodputRatio = ratio(b.Goodput, a.Goodput)
+	if res.HasFault {
+		out.FaultGoodRate = ratio(b.FaultGoodput, a.FaultGoodput)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// ratio returns x/y, or nil when y is 0 (JSON has no infinity).
+func ratio(x, y float64) *float64 {
+	if y == 0 {
+		return nil
+	}
+	v := x / y
+	return &v
+}
