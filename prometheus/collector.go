@@ -5,19 +5,19 @@
 // counts, so nothing is lost between scrapes and nothing needs a
 // subscription. Register one Collector per registry:
 //
-//	c, err := prometheus.New(payments, inventory) // or NewFromSource(registry)
-//	...
-//	reg := promclient.NewRegistry()
+//	c, err := circuitprom.New(payments, inventory) // or NewFromSource(registry)
+//	if err != nil { ... }
+//	reg := prometheus.NewRegistry()
 //	reg.MustRegister(c)
 //
 // The metrics, all labelled with the breaker's name:
 //
-//	circuit_breaker_state{name,state}              gauge, 1 for the current state and 0 for the other two
-//	circuit_breaker_calls_total{name,outcome}      counter, outcome is success, failure, rejected or canceled
-//	circuit_breaker_fallbacks_total{name}          counter
-//	circuit_breaker_transitions_total{name,from,to} counter, every pair of distinct states
-//	circuit_breaker_error_rate{name}               gauge, failures/outcomes over the breaker's window, 0 to 1
-//	circuit_breaker_latency_p95_seconds{name}      gauge, 95th percentile latency over the window
+//	circuit_breaker_state{name,state}                gauge, 1 for the current state and 0 for the other two
+//	circuit_breaker_calls_total{name,outcome}        counter, outcome is success, failure, rejected or canceled
+//	circuit_breaker_fallbacks_total{name}            counter
+//	circuit_breaker_transitions_total{name,from,to}  counter, every pair of distinct states
+//	circuit_breaker_error_rate{name}                 gauge, failures/outcomes over the breaker's window, 0 to 1
+//	circuit_breaker_latency_p95_seconds{name}        gauge, 95th percentile latency over the window
 //
 // Every series of a breaker is present from the first scrape, zeros
 // included, so its initial state is visible and rate() has a starting
@@ -88,10 +88,12 @@ var states = [...]circuit.State{circuit.Closed, circuit.Open, circuit.HalfOpen}
 // refuses a second Collector (with the same metric names) beside it.
 //
 // A breaker whose name is not valid UTF-8, or two breakers with the same
-// name in one scrape, make that scrape fail with an error naming the
-// breaker (reported by the registry's Gather, as the client library does
-// for every collection error) instead of a panic or a silently merged
-// series; the other breakers are still collected.
+// name in one scrape, make the registry's Gather return an error naming the
+// breaker, as the client library does for every collection error, instead
+// of a panic or a silently merged series. Gather still returns the other
+// breakers' metrics; promhttp serves them only with
+// HandlerOpts.ErrorHandling set to ContinueOnError (its default fails the
+// whole scrape with HTTP 500).
 type Collector struct {
 	src Source
 }

@@ -365,7 +365,7 @@ func TestCollectorScrapeErrors(t *testing.T) {
 		want  string
 	}{
 		{"duplicate", []circuit.View{a, a2}, `prometheus: duplicate breaker name "a"`},
-		{"invalid UTF-8", []circuit.View{bad}, `prometheus: breaker "bad\xff"`},
+		{"invalid UTF-8", []circuit.View{bad, a}, `prometheus: breaker "bad\xff"`},
 	} {
 		c, err := circuitprom.NewFromSource(&source{views: tc.views})
 		if err != nil {
@@ -373,9 +373,26 @@ func TestCollectorScrapeErrors(t *testing.T) {
 		}
 		reg := prom.NewRegistry()
 		reg.MustRegister(c)
-		_, err = reg.Gather()
+		mfs, err := reg.Gather()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Gather error = %v, want one containing %q", tc.name, err, tc.want)
+		}
+		// The breaker named a is still exported, once.
+		var states []string
+		for _, mf := range mfs {
+			if mf.GetName() != "circuit_breaker_state" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == "name" {
+						states = append(states, lp.GetValue())
+					}
+				}
+			}
+		}
+		if strings.Join(states, ",") != "a,a,a" {
+			t.Errorf("%s: state series after the error: %q, want breaker a's three", tc.name, states)
 		}
 	}
 }
