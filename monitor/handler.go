@@ -203,7 +203,7 @@ td.name { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospac
 .state.open { background: #cf222e; }
 .state.half-open { background: #bf8700; }
 .state.unknown { background: #59636e; }
-td .ago { color: #59636e; }
+td .ago, td.none { color: #59636e; }
 p.empty { color: #59636e; }
 </style>
 </head>
@@ -216,9 +216,11 @@ p.empty { color: #59636e; }
 {{range .Breakers}}<tr class="{{class .State}}" data-name="{{.Name}}">
 <td class="name">{{.Name}}</td>
 <td><span class="state {{class .State}}">{{.State}}</span></td>
-<td class="num">{{pct .ErrorRate}}</td>
+{{if .WindowRequests}}<td class="num">{{pct .ErrorRate}}</td>
 <td class="num">{{.WindowRequests}}</td>
-<td class="num">{{ms .P95LatencySeconds}}</td>
+<td class="num">{{ms .P95LatencySeconds}}</td>{{else}}<td class="num none">&ndash;</td>
+<td class="num">0</td>
+<td class="num none">&ndash;</td>{{end}}
 <td>{{stamp .Since}} <span class="ago">({{.For}} ago)</span></td>
 </tr>
 {{end}}</tbody>

@@ -25,13 +25,19 @@ const hostileName = `<script>document.title="pwned"</script><b>x</b>`
 // starts at 2026-11-27 09:00 UTC and ends at 09:05, plus, if hostile, one
 // whose name and last error need escaping:
 //
-//	inventory  closed since 09:00, 1 failure in 10 calls, P95 19ms
-//	payments   open since 09:02 (tripped by hand), OpenTimeout 1h
-//	search     half-open since 09:04:30 (5 failures of 2s at 09:03)
+//	inventory        closed since 09:00, 1 failure in 10 calls, P95 19ms
+//	payments         open since 09:02 (tripped by hand), 40% of 20 calls failed, P95 960ms
+//	recommendations  closed since 09:00, 1 failure in 40 calls, P95 77ms
+//	search           half-open since 09:04:30 (5 failures of 1.5s ending at 09:03)
 func statusFixture(t *testing.T, hostile bool) (*monitor.Registry, *clock.Mock) {
 	t.Helper()
 	mock := clock.NewMock()
-	mock.Set(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	at := func(hms string) {
+		d, err := time.Parse("15:04:05.999", hms)
+		require.NoError(t, err)
+		mock.Set(time.Date(2026, 11, 27, d.Hour(), d.Minute(), d.Second(), d.Nanosecond(), time.UTC))
+	}
+	at("09:00:00")
 	reg := monitor.NewRegistry()
 	add := func(name string, opts ...circuit.Option) *circuit.Breaker[int] {
 		b := newBreaker(t, mock, name, opts...)
@@ -40,6 +46,7 @@ func statusFixture(t *testing.T, hostile bool) (*monitor.Registry, *clock.Mock) 
 	}
 	inventory := add("inventory")
 	payments := add("payments", circuit.WithOpenTimeout(time.Hour))
+	recommendations := add("recommendations")
 	search := add("search", circuit.WithOpenTimeout(90*time.Second))
 	var bad *circuit.Breaker[int]
 	if hostile {
@@ -49,11 +56,18 @@ func statusFixture(t *testing.T, hostile bool) (*monitor.Registry, *clock.Mock) 
 	for i := 0; i < 10; i++ { // 10..19ms; the 5th fails
 		require.NoError(t, ignoreBoom(call(inventory, mock, time.Duration(10+i)*time.Millisecond, i == 4)))
 	}
-	mock.Set(time.Date(2026, 11, 27, 9, 2, 0, 0, time.UTC))
+	for i := 0; i < 40; i++ { // 40..79ms; one fails
+		require.NoError(t, ignoreBoom(call(recommendations, mock, time.Duration(40+i)*time.Millisecond, i == 20)))
+	}
+	at("09:01:00")
+	for i := 0; i < 20; i++ { // 600..980ms; 2 in 5 fail, never 2 in a row
+		require.NoError(t, ignoreBoom(call(payments, mock, time.Duration(600+20*i)*time.Millisecond, i%5 == 1 || i%5 == 3)))
+	}
+	at("09:02:00")
 	payments.Trip()
-	mock.Set(time.Date(2026, 11, 27, 9, 3, 0, 0, time.UTC))
+	at("09:02:52.5")
 	for i := 0; i < 5; i++ {
-		_ = call(search, mock, 0, true)
+		_ = call(search, mock, 1500*time.Millisecond, true)
 	}
 	if hostile {
 		_, err := bad.Execute(context.Background(), func(context.Context) (int, error) {
@@ -61,7 +75,7 @@ func statusFixture(t *testing.T, hostile bool) (*monitor.Registry, *clock.Mock) 
 		})
 		require.Error(t, err)
 	}
-	mock.Set(time.Date(2026, 11, 27, 9, 5, 0, 0, time.UTC))
+	at("09:05:00")
 	return reg, mock
 }
 
@@ -106,15 +120,15 @@ func TestHandlerJSON(t *testing.T) {
 		var p statusPage
 		require.NoError(t, json.Unmarshal([]byte(body(t, res)), &p))
 		assert.Equal(t, mock.Now(), p.GeneratedAt)
-		require.Len(t, p.Breakers, 4)
+		require.Len(t, p.Breakers, 5)
 
 		var names []string
 		for _, s := range p.Breakers {
 			names = append(names, s.Name)
 		}
-		assert.Equal(t, []string{hostileName, "inventory", "payments", "search"}, names, "sorted by name")
+		assert.Equal(t, []string{hostileName, "inventory", "payments", "recommendations", "search"}, names, "sorted by name")
 
-		bad, inv, pay, srch := p.Breakers[0], p.Breakers[1], p.Breakers[2], p.Breakers[3]
+		bad, inv, pay, srch := p.Breakers[0], p.Breakers[1], p.Breakers[2], p.Breakers[4]
 		assert.Equal(t, `<img src=x onerror=alert(1)>`, bad.LastFailure)
 		assert.Equal(t, "closed", inv.State)
 		assert.Equal(t, time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), inv.Since)
@@ -126,10 +140,14 @@ func TestHandlerJSON(t *testing.T) {
 		assert.Equal(t, uint64(1), inv.Failures)
 		assert.Equal(t, "open", pay.State)
 		assert.Equal(t, "3m0s", pay.For)
+		assert.InDelta(t, 0.4, pay.ErrorRate, 1e-12)
+		assert.InDelta(t, 0.96, pay.P95LatencySeconds, 1e-12)
+		assert.Equal(t, 20, pay.WindowRequests)
 		assert.Equal(t, "half-open", srch.State)
 		assert.Equal(t, time.Date(2026, 11, 27, 9, 4, 30, 0, time.UTC), srch.Since)
 		assert.Equal(t, "30s", srch.For)
 		assert.Equal(t, "boom", srch.LastFailure)
+		assert.InDelta(t, 1.5, srch.P95LatencySeconds, 1e-12)
 		assert.Equal(t, uint64(2), srch.Transitions)
 	}
 }
@@ -160,8 +178,8 @@ func TestHandlerHTML(t *testing.T) {
 		assert.NotContains(t, page, "https://")
 		assert.NotContains(t, page, "src=")
 
-		assert.Equal(t, 4, strings.Count(page, "<tr class="), "one row per breaker")
-		assert.Contains(t, page, "4 breakers: 2 closed, 1 half-open, 1 open")
+		assert.Equal(t, 5, strings.Count(page, "<tr class="), "one row per breaker")
+		assert.Contains(t, page, "5 breakers: 3 closed, 1 half-open, 1 open")
 		assert.Contains(t, page, `<td class="name">inventory</td>
 <td><span class="state closed">closed</span></td>
 <td class="num">10.0%</td>
