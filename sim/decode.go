@@ -79,7 +79,8 @@ func syntaxError(data []byte, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		line, col := 1, 1
-		for _, c := range data[:min(int(se.Offset), len(data))] {
+		// Offset counts the offending byte; stop before it.
+		for _, c := range data[:max(min(int(se.Offset)-1, len(data)), 0)] {
 			if c == '\n' {
 				line, col = line+1, 1
 			} else {

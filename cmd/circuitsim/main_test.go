@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultRun(t *testing.T) {
+	code, out, errOut := runCmd(t)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"scenario db-slowdown", "no breaker", "with breaker", "timeline (counts per 10s)",
+		"goodput", "p99 latency", "peak workers busy", "queue timeouts", "time to detect", "time to recover",
+		"false opens", "calls spared"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestSameSeedSameOutput(t *testing.T) {
+	_, a, _ := runCmd(t, "-scenario", "error-burst", "-seed", "5")
+	_, b, _ := runCmd(t, "-seed", "5", "error-burst")
+	if a != b || a == "" {
+		t.Error("the same scenario and seed printed different reports")
+	}
+	_, c, _ := runCmd(t, "-scenario", "error-burst", "-seed", "6")
+	if a == c {
+		t.Error("seeds 5 and 6 printed the same report")
+	}
+}
+
+func TestJSONAndSVG(t *testing.T) {
+	svg := filepath.Join(t.TempDir(), "chart.svg")
+	code, out, errOut := runCmd(t, "-json", "-svg", svg, "-scenario", "retry-storm")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var v struct {
+		Scenario string
+		Runs     []struct{ Summary map[string]any }
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if v.Scenario != "retry-storm" || len(v.Runs) != 2 {
+		t.Errorf("JSON = %+v", v)
+	}
+	data, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("chart is not well-formed: %v", err)
+		}
+	}
+	if !strings.Contains(errOut, "wrote the chart to "+svg) {
+		t.Errorf("stderr = %q, want a note about the chart", errOut)
+	}
+}
+
+func TestListShowsScenariosAndPresets(t *testing.T) {
+	code, out, _ := runCmd(t, "-list")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"db-slowdown (default)", "error-burst", "retry-storm", "flaky",
+		"payment", "auth", "core", "analytics", "third-party", "tools"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("-list lacks %q", want)
+		}
+	}
+}
+
+func TestPresetAndConfigFile(t *testing.T) {
+	cfg := writeFile(t, "cfg.json", `{"OpenTimeout": "7s"}`)
+	code, out, errOut := runCmd(t, "-preset", "auth", "-config", cfg, "-scenario", "error-burst")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// auth: 30% errors, P95 500ms, 2 probes; the file sets open to 7s.
+	if !strings.Contains(out, "30% errors or p95 >= 500ms over 100 calls (min 20); open 7s; 2 probe(s)") {
+		t.Errorf("breaker line does not show the auth preset with OpenTimeout 7s:\n%s", out[:min(len(out), 600)])
+	}
+}
+
+func TestScenarioFile(t *testing.T) {
+	sc := writeFile(t, "mine.json", `{"duration": "1m", "rate": 5, "workers": 4,
+		"phases": [{"start": "0s", "latency": "10ms"}]}`)
+	code, out, errOut := runCmd(t, "-scenario", sc)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "scenario mine:") {
+		t.Errorf("a nameless scenario file is not named after the file:\n%s", out[:min(len(out), 300)])
+	}
+}
+
+// Bad input: exit 2, a message naming what was wrong, and no panic.
+func TestBadInput(t *testing.T) {
+	badScenario := writeFile(t, "bad.json", `{"duration": "1m", "rate": 5, "workers": 4,
+		"phases": [{"start": "0s", "latency": "10 ms"}]}`)
+	brokenScenario := writeFile(t, "broken.json", `{"duration": "1m",`)
+	badConfig := writeFile(t, "cfg.json", `{"WindowSize": -3}`)
+	unknownConfig := writeFile(t, "cfg2.json", `{"Threshold": 0.5}`)
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown flag", []string{"-bogus"}, []string{"-bogus", "-scenario", "-preset", "-config", "-seed", "-svg", "-json", "-list"}},
+		{"bad seed", []string{"-seed", "abc"}, []string{"-seed", "abc"}},
+		{"unknown scenario", []string{"-scenario", "db-slow"}, []string{`"db-slow"`, "db-slowdown, error-burst, flaky, retry-storm"}},
+		{"unknown scenario argument", []string{"errorburst"}, []string{`"errorburst"`, "valid: db-slowdown"}},
+		{"two scenarios", []string{"-scenario", "flaky", "error-burst"}, []string{"scenario given twice"}},
+		{"too many arguments", []string{"flaky", "error-burst"}, []string{"too many arguments"}},
+		{"missing scenario file", []string{"-scenario", "nope/missing.json"}, []string{"nope/missing.json", "no such file"}},
+		{"scenario field", []string{"-scenario", badScenario}, []string{badScenario, "phases[0].latency", `"10 ms"`}},
+		{"scenario syntax", []string{"-scenario", brokenScenario}, []string{brokenScenario, "invalid JSON"}},
+		{"unknown preset", []string{"-preset", "fast"}, []string{`"fast"`, "analytics, auth, core, payment, third-party, tools"}},
+		{"config value", []string{"-config", badConfig}, []string{badConfig, "WindowSize = -3", "at least 1"}},
+		{"config field", []string{"-config", unknownConfig}, []string{unknownConfig, "Threshold", "unknown field", "ErrorRateThreshold"}},
+		{"missing config", []string{"-config", "/nonexistent/cfg.json"}, []string{"-config", "/nonexistent/cfg.json"}},
+		{"interval", []string{"-interval", "0s"}, []string{"-interval", "positive"}},
+		{"interval too short", []string{"-interval", "10ms"}, []string{"interval", "rows"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, c.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if out != "" {
+				t.Errorf("bad input printed to stdout: %q", out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not mention %q", errOut, w)
+				}
+			}
+		})
+	}
+}
+
+func TestUnwritableChart(t *testing.T) {
+	code, _, errOut := runCmd(t, "-svg", filepath.Join(t.TempDir(), "no", "such", "dir", "c.svg"))
+	if code != 1 || !strings.Contains(errOut, "-svg") {
+		t.Errorf("exit %d, stderr %q; want 1 and an -svg error", code, errOut)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, _, errOut := runCmd(t, "-h")
+	if code != 0 || !strings.Contains(errOut, "usage: circuitsim") {
+		t.Errorf("-h: exit %d, stderr %q", code, errOut)
+	}
+}
