@@ -21,8 +21,13 @@ import (
 	"github.com/breakerlab/circuit"
 )
 
-// ErrRunning is returned by Start when the monitor is already started.
-var ErrRunning = errors.New("monitor: already started")
+// Errors of Start.
+var (
+	// ErrRunning: Start was called on a started monitor.
+	ErrRunning = errors.New("monitor: already started")
+	// ErrClosed: Start was called after Close.
+	ErrClosed = errors.New("monitor: closed")
+)
 
 // Monitor evaluates alert rules over the breakers of a Registry, on a
 // ticker (Start) or on demand (Check), and keeps a history of each breaker
@@ -33,7 +38,7 @@ var ErrRunning = errors.New("monitor: already started")
 // finds it in the registry: it subscribes to its transitions (exact times)
 // and samples its Metrics at every check. It stops, and unsubscribes, at
 // the first check after the breaker is unregistered; an alert still raised
-// for it is then cleared. Memory per breaker is constant (flapping keeps
+// for it is then cleared. Close unsubscribes from every breaker. Memory per breaker is constant (flapping keeps
 // at most FlappingTransitions+1 timestamps).
 //
 // Alerts. A rule's condition raises an Alert once, on the check that first
@@ -64,9 +69,10 @@ type Monitor struct {
 	// that handlers see raises and clears in order.
 	checkMu sync.Mutex
 
-	mu      sync.Mutex          // guards tracked, active and every tracker's history fields
-	tracked map[string]*tracker // membership changed only by checks
+	mu      sync.Mutex          // guards tracked, active, closed and every tracker's history fields
+	tracked map[string]*tracker // membership changed only by checks and Close
 	active  map[alertKey]Alert  // raised and not yet cleared
+	closed  bool
 
 	runMu sync.Mutex    // guards stop and done
 	stop  chan struct{} // closed by Stop; nil when not started
@@ -146,6 +152,12 @@ func (m *Monitor) Config() Config { return m.cfg }
 func (m *Monitor) Start() error {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
 	if m.stop != nil {
 		return ErrRunning
 	}
@@ -185,13 +197,46 @@ func (m *Monitor) Stop() {
 	<-done
 }
 
+// Close stops the monitor for good: it calls Stop, waits for a check in
+// progress, removes the monitor's subscriptions from every breaker and
+// forgets the history and the raised alerts (without sending clears).
+// Afterwards Check returns nil, Report returns ErrUnknownBreaker and Start
+// returns ErrClosed. Close may be called more than once.
+func (m *Monitor) Close() {
+	m.mu.Lock()
+	m.closed = true // first, so that no Start succeeds after the Stop below
+	m.mu.Unlock()
+	m.Stop()
+	m.checkMu.Lock()
+	defer m.checkMu.Unlock()
+	m.mu.Lock()
+	var subs []func()
+	for _, tr := range m.tracked {
+		if tr.unsubscribe != nil {
+			subs = append(subs, tr.unsubscribe)
+		}
+	}
+	m.tracked = make(map[string]*tracker)
+	m.active = make(map[alertKey]Alert)
+	m.mu.Unlock()
+	for _, unsubscribe := range subs {
+		unsubscribe()
+	}
+}
+
 // Check evaluates every rule for every registered breaker now, passes the
 // alerts raised and cleared to the handlers, and returns them, sorted by
 // breaker name and then kind. Checks are serialized: a Check waits for the
-// one in progress.
+// one in progress. After Close it does nothing and returns nil.
 func (m *Monitor) Check() []Alert {
 	m.checkMu.Lock()
 	defer m.checkMu.Unlock()
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return nil
+	}
 	alerts := m.evaluate()
 	m.dispatch(alerts)
 	return alerts
