@@ -66,7 +66,7 @@ const (
 	relOutCanceled                    // context.Canceled: not recorded
 	relOutWrappedCn                   // an error wrapping context.Canceled: not recorded
 	relOutPanic                       // fn panics (Execute only; done gets relErrFail)
-	numOutcomes
+	relNumOutcomes
 )
 
 var relOutcomeNames = [...]string{"ok", "fail", "ignored", "deadline", "canceled", "wrapped-canceled", "panic"}
@@ -124,7 +124,7 @@ const (
 	relOpExecDoneCtx                  // Execute with a context that is already canceled
 	relOpExecNilFn                    // Execute with a nil fn
 	relOpExecNilCtx                   // Execute with a nil context
-	numOpKinds
+	relNumOpKinds
 )
 
 var relOpNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "forceHalfOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx"}
@@ -816,6 +816,16 @@ func (h *relHarness) checkAll(stateFirst bool) {
 	if len(h.model.probes) > h.cfg.HalfOpenMaxProbes {
 		h.fail("model bug: %d probes in flight", len(h.model.probes))
 	}
+	prev := circuit.Closed
+	for i, tr := range h.hooked {
+		if tr.From != prev {
+			h.fail("hook transition %d goes %v->%v, but the previous one ended in %v", i, tr.From, tr.To, prev)
+		}
+		prev = tr.To
+	}
+	if prev != s {
+		h.fail("the last transition delivered ends in %v, but the state is %v", prev, s)
+	}
 	if h.askedBad != "" {
 		h.fail("the classifier was asked about %s", h.askedBad)
 	}
@@ -966,11 +976,11 @@ func relGenOp(t *rapid.T) relOp {
 	o := relOp{Kind: rapid.SampledFrom(relOpKinds).Draw(t, "kind")}
 	switch o.Kind {
 	case relOpExec, relOpDone:
-		o.Out = relOutcome(rapid.IntRange(0, int(numOutcomes)-1).Draw(t, "relOutcome"))
+		o.Out = relOutcome(rapid.IntRange(0, int(relNumOutcomes)-1).Draw(t, "outcome"))
 		if o.Kind == relOpExec {
 			o.Lat = time.Duration(rapid.IntRange(0, 50).Draw(t, "latencyMs")) * time.Millisecond
 		}
-		o.Arg = rapid.IntRange(0, 7).Draw(t, "relToken")
+		o.Arg = rapid.IntRange(0, 7).Draw(t, "token")
 	case relOpAdvance:
 		o.Lat = time.Duration(rapid.IntRange(0, 60).Draw(t, "advanceMs")) * time.Millisecond
 	}

@@ -1,0 +1,258 @@
+package circuit_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breakerlab/circuit"
+)
+
+// FuzzConfig feeds arbitrary field values to Validate and New: neither may
+// panic, every valid Config builds a working breaker (through WithConfig
+// and through the single-field options alike), and every invalid one is
+// refused with one *ConfigError per bad field, each wrapping
+// ErrInvalidConfig and naming the field and its value.
+func FuzzConfig(f *testing.F) {
+	add := func(c circuit.Config) {
+		f.Add(c.Name, c.ConsecutiveFailures, c.ErrorRateThreshold, c.WindowSize, c.MinRequests,
+			int64(c.LatencyThreshold), c.LatencyPercentile, int64(c.OpenTimeout),
+			c.HalfOpenMaxProbes, c.SuccessThreshold, int64(c.CallTimeout))
+	}
+	add(circuit.DefaultConfig())
+	add(circuit.Config{})
+	for _, name := range circuit.PresetNames() {
+		c, err := circuit.Preset(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		add(c)
+	}
+	edge := circuit.DefaultConfig()
+	edge.WindowSize, edge.MinRequests = 1, 1
+	edge.ErrorRateThreshold, edge.LatencyPercentile = 1, math.SmallestNonzeroFloat64
+	edge.HalfOpenMaxProbes, edge.OpenTimeout = circuit.MaxHalfOpenProbes, 1
+	add(edge)
+	bad := circuit.Config{
+		Name: "bad", ConsecutiveFailures: -1, ErrorRateThreshold: math.NaN(), WindowSize: circuit.MaxWindowSize + 1,
+		MinRequests: -1, LatencyThreshold: -1, LatencyPercentile: 1, OpenTimeout: -time.Second,
+		HalfOpenMaxProbes: circuit.MaxHalfOpenProbes + 1, SuccessThreshold: 0, CallTimeout: -1,
+	}
+	add(bad)
+	bad.WindowSize, bad.MinRequests, bad.ErrorRateThreshold, bad.LatencyPercentile = 10, 11, math.Inf(1), math.NaN()
+	add(bad)
+	bad.WindowSize, bad.MinRequests, bad.ErrorRateThreshold, bad.LatencyPercentile = 0, 5, -0.5, math.Inf(-1)
+	add(bad)
+
+	f.Fuzz(func(t *testing.T, name string, consecutive int, rate float64, window, minRequests int,
+		latency int64, percentile float64, openTimeout int64, probes, successes int, callTimeout int64) {
+		c := circuit.Config{
+			Name: name, ConsecutiveFailures: consecutive, ErrorRateThreshold: rate, WindowSize: window,
+			MinRequests: minRequests, LatencyThreshold: time.Duration(latency), LatencyPercentile: percentile,
+			OpenTimeout: time.Duration(openTimeout), HalfOpenMaxProbes: probes, SuccessThreshold: successes,
+			CallTimeout: time.Duration(callTimeout),
+		}
+		must, may := relInvalidFields(c)
+
+		err := c.Validate()
+		relCheckConfigError(t, "Validate", c, err, must, may)
+
+		b, err := circuit.New[int](circuit.WithConfig(c), circuit.WithClock(relNewStepClock()))
+		relCheckConfigError(t, "New(WithConfig)", c, err, must, may)
+		if (b == nil) == (err == nil) {
+			t.Fatalf("New = (%v, %v): want exactly one of a breaker and an error", b, err)
+		}
+
+		// The single-field options build the same Config.
+		b2, err := circuit.New[int](
+			circuit.WithName(name), circuit.WithConsecutiveFailures(consecutive), circuit.WithErrorRate(rate),
+			circuit.WithWindow(window), circuit.WithMinRequests(minRequests),
+			circuit.WithLatencyThreshold(time.Duration(latency)), circuit.WithLatencyPercentile(percentile),
+			circuit.WithOpenTimeout(time.Duration(openTimeout)), circuit.WithHalfOpenProbes(probes),
+			circuit.WithSuccessThreshold(successes), circuit.WithCallTimeout(time.Duration(callTimeout)),
+			circuit.WithClock(relNewStepClock()))
+		relCheckConfigError(t, "New(With...)", c, err, must, may)
+
+		if b == nil {
+			return
+		}
+		if got := b.Config(); got != c || b2.Config() != c {
+			t.Fatalf("Config() = %+v / %+v, want %+v", got, b2.Config(), c)
+		}
+		// A valid config gives a working breaker.
+		if _, err := b.Execute(context.Background(), relOK); err != nil || b.State() != circuit.Closed {
+			t.Fatalf("a fresh breaker: Execute = %v, State = %v", err, b.State())
+		}
+		if m := b.Metrics(); m.Successes != 1 || m.Name != name {
+			t.Fatalf("Metrics after one success: %+v", m)
+		}
+	})
+}
+
+// relInvalidFields is the oracle for Validate, read off the Config docs:
+// must holds the fields that are invalid on their own; may holds
+// MinRequests when it exceeds a WindowSize that is itself invalid (below 1),
+// where naming it is optional.
+func relInvalidFields(c circuit.Config) (must, may []string) {
+	bad := func(cond bool, field string) {
+		if cond {
+			must = append(must, field)
+		}
+	}
+	bad(c.ConsecutiveFailures < 0, "ConsecutiveFailures")
+	bad(math.IsNaN(c.ErrorRateThreshold) || c.ErrorRateThreshold < 0 || c.ErrorRateThreshold > 1, "ErrorRateThreshold")
+	bad(c.WindowSize < 1 || c.WindowSize > circuit.MaxWindowSize, "WindowSize")
+	bad(c.MinRequests < 0 || (c.WindowSize >= 1 && c.MinRequests > c.WindowSize), "MinRequests")
+	if c.MinRequests >= 0 && c.WindowSize < 1 && c.MinRequests > c.WindowSize {
+		may = append(may, "MinRequests")
+	}
+	bad(c.LatencyThreshold < 0, "LatencyThreshold")
+	bad(math.IsNaN(c.LatencyPercentile) || c.LatencyPercentile <= 0 || c.LatencyPercentile >= 1, "LatencyPercentile")
+	bad(c.OpenTimeout <= 0, "OpenTimeout")
+	bad(c.HalfOpenMaxProbes < 1 || c.HalfOpenMaxProbes > circuit.MaxHalfOpenProbes, "HalfOpenMaxProbes")
+	bad(c.SuccessThreshold < 1, "SuccessThreshold")
+	bad(c.CallTimeout < 0, "CallTimeout")
+	return must, may
+}
+
+// relCheckConfigError checks err against the oracle's fields.
+func relCheckConfigError(t *testing.T, what string, c circuit.Config, err error, must, may []string) {
+	t.Helper()
+	if len(must) == 0 {
+		if err != nil {
+			t.Fatalf("%s(%+v) = %v, want nil", what, c, err)
+		}
+		return
+	}
+	if err == nil || !errors.Is(err, circuit.ErrInvalidConfig) {
+		t.Fatalf("%s(%+v) = %v, want an error wrapping ErrInvalidConfig naming %v", what, c, err, must)
+	}
+	var got []string
+	for _, ce := range relConfigErrors(err) {
+		if !errors.Is(ce, circuit.ErrInvalidConfig) {
+			t.Fatalf("%s: %v does not wrap ErrInvalidConfig", what, ce)
+		}
+		if msg := ce.Error(); !strings.HasPrefix(msg, "circuit: invalid config: "+ce.Field+" = ") {
+			t.Fatalf("%s: %q does not name the field %s", what, msg, ce.Field)
+		}
+		v := reflect.ValueOf(c).FieldByName(ce.Field)
+		if !v.IsValid() {
+			t.Fatalf("%s: ConfigError names %q, which is not a Config field", what, ce.Field)
+		}
+		if want := v.Interface(); !reflect.DeepEqual(ce.Value, want) && !relBothNaN(ce.Value, want) {
+			t.Fatalf("%s: ConfigError{%s}.Value = %#v, want %#v", what, ce.Field, ce.Value, want)
+		}
+		got = append(got, ce.Field)
+	}
+	want := append([]string(nil), must...)
+	for _, f := range may {
+		for _, g := range got {
+			if g == f {
+				want = append(want, f)
+				break
+			}
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s(%+v) names %v, want %v (error: %v)", what, c, got, want, err)
+	}
+}
+
+func relBothNaN(a, b any) bool {
+	x, ok1 := a.(float64)
+	y, ok2 := b.(float64)
+	return ok1 && ok2 && math.IsNaN(x) && math.IsNaN(y)
+}
+
+// relConfigErrors flattens the *ConfigErrors in err's tree.
+func relConfigErrors(err error) []*circuit.ConfigError {
+	switch e := err.(type) {
+	case *circuit.ConfigError:
+		return []*circuit.ConfigError{e}
+	case interface{ Unwrap() []error }:
+		var out []*circuit.ConfigError
+		for _, x := range e.Unwrap() {
+			out = append(out, relConfigErrors(x)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		return relConfigErrors(e.Unwrap())
+	}
+	return nil
+}
+
+// FuzzSequence decodes bytes into a valid Config and an operation sequence
+// (see relDecode) and runs it through the model harness, which asserts the
+// invariants after every step: the breaker agrees with the reference model;
+// calls are conserved; State and Metrics agree; StateSince never goes
+// backwards; the hooks see a valid path of transitions, in order.
+func FuzzSequence(f *testing.F) {
+	f.Add([]byte{})
+	// Three failures in a row trip; probes time out; a probe succeeds.
+	f.Add([]byte{3, 0, 9, 0, 0, 0, 9, 0, 0, 0,
+		byte(relOpExec), byte(relOutFail), byte(relOpExec), byte(relOutFail), byte(relOpExec), byte(relOutFail),
+		byte(relOpAdvance), 10, byte(relOpAllow), 0, byte(relOpAdvance), 10, byte(relOpExec), 0,
+		byte(relOpDone), byte(relOutOK), byte(relOpMetrics), 0})
+	// Two probes, one abandoned, a Trip and a Reset in between.
+	f.Add([]byte{1, 5, 3, 2, 9, 2, 4, 1, 1, 1,
+		byte(relOpExec), byte(relOutDeadline), byte(relOpAdvance), 5, byte(relOpAllow), 0, byte(relOpAllow), 0,
+		byte(relOpTrip), 0, byte(relOpDone), 1, byte(relOpAdvance), 9, byte(relOpReset), 0,
+		byte(relOpExec), byte(relOutPanic), byte(relOpState), 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, fallback, ops := relDecode(data)
+		relRunSequence(t, cfg, fallback, ops)
+	})
+}
+
+// relDecode turns fuzzer bytes into a valid Config (the first 10 bytes,
+// zero-padded) and up to 500 operations (two bytes each: kind, argument).
+func relDecode(data []byte) (circuit.Config, bool, []relOp) {
+	var h [10]byte
+	copy(h[:], data)
+	rates := []float64{0, 0.1, 0.2, 0.25, 1.0 / 3, 0.5, 0.6, 2.0 / 3, 0.75, 0.9, 1}
+	c := circuit.Config{
+		ConsecutiveFailures: int(h[0] % 6),
+		ErrorRateThreshold:  rates[int(h[1])%len(rates)],
+		WindowSize:          int(h[2]%12) + 1,
+		LatencyPercentile:   relPercentiles[int(h[5])%len(relPercentiles)],
+		OpenTimeout:         time.Duration(h[6]%40+1) * time.Millisecond,
+		HalfOpenMaxProbes:   int(h[7]%3) + 1,
+		SuccessThreshold:    int(h[8]%3) + 1,
+	}
+	if h[2] >= 240 {
+		c.WindowSize = 25 // where decimal and float64 percentile ranks differ
+	}
+	c.MinRequests = int(h[3]) % (c.WindowSize + 1)
+	if h[4]%4 != 0 {
+		c.LatencyThreshold = time.Duration(h[4]%30+1) * time.Millisecond
+	}
+	if h[9]&2 != 0 {
+		c.Name = "svc"
+	}
+	fallback := h[9]&1 != 0
+
+	var ops []relOp
+	for i := 10; i+1 < len(data) && len(ops) < 500; i += 2 {
+		k, a := relOpKind(data[i]%byte(relNumOpKinds)), int(data[i+1])
+		o := relOp{Kind: k}
+		switch k {
+		case relOpExec:
+			o.Out = relOutcome(a % int(relNumOutcomes))
+			o.Lat = time.Duration(a/int(relNumOutcomes)) * time.Millisecond
+		case relOpDone:
+			o.Out = relOutcome(a % int(relNumOutcomes))
+			o.Arg = a / int(relNumOutcomes)
+		case relOpAdvance:
+			o.Lat = time.Duration(a%64) * time.Millisecond
+		}
+		ops = append(ops, o)
+	}
+	return c, fallback, ops
+}
