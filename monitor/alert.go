@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -47,6 +48,17 @@ func (k Kind) String() string {
 // MarshalText encodes the kind as its String form.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText decodes a kind's String form; anything else is an error.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if n == string(b) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("monitor: unknown alert kind %q", b)
+}
+
 // Severity says how urgent an alert is.
 type Severity int
 
@@ -69,6 +81,19 @@ func (s Severity) String() string {
 
 // MarshalText encodes the severity as its String form.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes "warning" or "critical"; anything else is an error.
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "warning":
+		*s = Warning
+	case "critical":
+		*s = Critical
+	default:
+		return fmt.Errorf("monitor: unknown severity %q", b)
+	}
+	return nil
+}
 
 // severityOf is the fixed severity of each rule.
 func severityOf(k Kind) Severity {

@@ -23,10 +23,14 @@ import (
 // refreshes the README's picture.
 var screenshotOut = flag.String("screenshot", "", "also write the status page screenshot to this PNG file")
 
-// chromium returns the path of Debian's chromium, skipping the test when
-// it is not installed, unless CI=true, where it must be.
+// chromium returns the path of Debian's chromium (or of $CHROMIUM),
+// skipping the test when it is not installed, unless CI=true, where it must
+// be.
 func chromium(t *testing.T) string {
 	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p

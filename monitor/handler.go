@@ -48,9 +48,10 @@ type page struct {
 // HTML. The page has no JavaScript and no external assets, refreshes
 // itself every 10 seconds, and escapes breaker names and errors.
 //
-// It answers GET and HEAD on any path (mount it where you like) and 405
-// to other methods. Of the options only WithClock applies: the clock that
-// "since" is measured on (the real one by default). reg must not be nil.
+// It answers GET and HEAD on any path (mount it where you like), 405 to
+// other methods, and 500 to every request if reg is nil. Of the options
+// only WithClock applies: the clock that "since" is measured on (the real
+// one by default). It is safe for concurrent use.
 func Handler(reg *Registry, opts ...Option) http.Handler {
 	s := newSettings(opts)
 	return &statusHandler{reg: reg, clock: s.clock}
@@ -65,6 +66,10 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "monitor: method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if h.reg == nil {
+		http.Error(w, "monitor: Handler was given a nil registry", http.StatusInternalServerError)
 		return
 	}
 	asJSON := wantsJSON(r)

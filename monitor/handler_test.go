@@ -211,3 +211,9 @@ func TestHandlerEmptyAndMethods(t *testing.T) {
 	assert.Empty(t, rec.Body.String())
 	assert.NotEmpty(t, rec.Header().Get("Content-Length"))
 }
+
+func TestHandlerNilRegistry(t *testing.T) {
+	res := get(t, monitor.Handler(nil), "/")
+	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+	assert.Contains(t, body(t, res), "monitor: Handler was given a nil registry")
+}

@@ -147,8 +147,10 @@ func New(reg *Registry, opts ...Option) (*Monitor, error) {
 func (m *Monitor) Config() Config { return m.cfg }
 
 // Start runs a check every Config.Interval on the monitor's clock until
-// Stop. The ticker is created before Start returns, so a test may advance
-// a mock clock right after. It returns ErrRunning if already started.
+// Stop, on a goroutine of its own. Ticks that come while a check is still
+// running are dropped, as with time.Ticker. The ticker is created before
+// Start returns, so a test may advance a mock clock right after. It
+// returns ErrRunning if already started, ErrClosed after Close.
 func (m *Monitor) Start() error {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
