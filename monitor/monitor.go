@@ -38,8 +38,9 @@ var (
 // finds it in the registry: it subscribes to its transitions (exact times)
 // and samples its Metrics at every check. It stops, and unsubscribes, at
 // the first check after the breaker is unregistered; an alert still raised
-// for it is then cleared. Close unsubscribes from every breaker. Memory per breaker is constant (flapping keeps
-// at most FlappingTransitions+1 timestamps).
+// for it is then cleared. Close unsubscribes from every breaker. Memory
+// per breaker is constant (flapping keeps at most FlappingTransitions+1
+// timestamps).
 //
 // Alerts. A rule's condition raises an Alert once, on the check that first
 // finds it true, and a clear (Alert.Cleared) once, on the check that first
@@ -56,8 +57,9 @@ var (
 // while it has not returned the later alerts for that handler are skipped
 // (and logged) instead of piling up goroutines. So a handler that blocks
 // forever costs one goroutine and its own alerts, never the other
-// handlers' alerts nor the monitor. A handler may call the monitor's
-// methods; a Check it makes runs after the current one.
+// handlers' alerts nor the monitor. A handler may call Active and Report;
+// Check, Stop or Close called from a handler wait until the current check
+// has given up on that handler, that is for HandlerTimeout.
 type Monitor struct {
 	reg      *Registry
 	cfg      Config
@@ -111,7 +113,6 @@ type tracker struct {
 	errSum         float64          // sum of sampled error rates
 	latSum, p95Sum time.Duration    // sums of sampled mean and P95 latency
 	baseRejections uint64           // Metrics.Rejections when the history began
-	last           circuit.Metrics  // the latest sample
 }
 
 // New returns a monitor over reg, configured by DefaultConfig and then
@@ -445,7 +446,6 @@ func (tr *tracker) initFrom(ms circuit.Metrics, now time.Time, flapCap int) {
 			tr.outageStart = now
 		}
 	}
-	tr.last = ms
 }
 
 // apply adds a transition to the history. It requires Monitor.mu.
@@ -489,7 +489,6 @@ func (tr *tracker) sample(ms circuit.Metrics) {
 	tr.errSum += ms.ErrorRate
 	tr.latSum += ms.AvgLatency
 	tr.p95Sum += ms.P95Latency
-	tr.last = ms
 }
 
 // dispatch passes each alert to every handler. It requires m.checkMu.
