@@ -86,10 +86,21 @@ func WriteSVG(w io.Writer, res *Result) error {
 		}
 		return math.Max(iv.P99.Seconds(), 0.001), true
 	}
+	// With retries, the load on the dependency is the story: plot it too.
+	showCalls := res.Scenario.Retry != nil
+	calls := func(iv *Interval) (float64, bool) {
+		return float64(iv.Calls) / (iv.End - iv.Start).Seconds(), true
+	}
 	maxRate := 0.0
-	for i := range res.Runs[0].Intervals {
-		v, _ := offered(&res.Runs[0].Intervals[i])
-		maxRate = math.Max(maxRate, v)
+	for _, run := range res.Runs {
+		for i := range run.Intervals {
+			v, _ := offered(&run.Intervals[i])
+			maxRate = math.Max(maxRate, v)
+			if showCalls {
+				v, _ = calls(&run.Intervals[i])
+				maxRate = math.Max(maxRate, v)
+			}
+		}
 	}
 	rateTop := niceCeil(maxRate * 1.1)
 	yRate := func(v float64) float64 { return panel1Bot - v/rateTop*(panel1Bot-panel1Top) }
@@ -107,10 +118,14 @@ func WriteSVG(w io.Writer, res *Result) error {
 		return panel2Bot - f*(panel2Bot-panel2Top)
 	}
 
+	title1 := "goodput: good answers per second (within the deadline, fallbacks included)"
+	if showCalls {
+		title1 = "per second: goodput (solid: good answers within the deadline, fallbacks included), dependency calls (dotted)"
+	}
 	for _, panel := range []struct {
 		top, bot int
 		title    string
-	}{{panel1Top, panel1Bot, "goodput: good answers per second (within the deadline, fallbacks included)"},
+	}{{panel1Top, panel1Bot, title1},
 		{panel2Top, panel2Bot, "p99 latency per interval (log scale)"}} {
 		p(`<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", plotLeft, panel.top-8, esc(panel.title))
 		for _, b := range bands {
@@ -170,6 +185,10 @@ func WriteSVG(w io.Writer, res *Result) error {
 	}
 	base, brk := res.Runs[0].Intervals, res.Runs[1].Intervals
 	line(base, offered, yRate, colorOffer, `stroke-dasharray="4 3" stroke-width="1.5"`)
+	if showCalls {
+		line(base, calls, yRate, colorBase, `stroke-dasharray="2 3" stroke-width="1.5"`)
+		line(brk, calls, yRate, colorBrk, `stroke-dasharray="2 3" stroke-width="1.5"`)
+	}
 	line(base, good, yRate, colorBase, "")
 	line(brk, good, yRate, colorBrk, "")
 	line(base, p99, yLat, colorBase, "")
@@ -263,7 +282,7 @@ func niceCeil(v float64) float64 {
 		return 1
 	}
 	m := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, f := range []float64{1, 2, 5, 10} {
+	for _, f := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
 		if f*m >= v {
 			return f * m
 		}
