@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var errBoom = errors.New("boom")
 
 // newBreaker returns a breaker on mock named name.
-func newBreaker(t *testing.T, mock *clock.Mock, name string, opts ...circuit.Option) *circuit.Breaker[int] {
+func newBreaker(t testing.TB, mock *clock.Mock, name string, opts ...circuit.Option) *circuit.Breaker[int] {
 	t.Helper()
 	b, err := circuit.New[int](append([]circuit.Option{circuit.WithName(name), circuit.WithClock(mock)}, opts...)...)
 	require.NoError(t, err)
