@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/bulkhead"
 	"github.com/breakerlab/circuit/retry"
 )
 
@@ -95,6 +97,7 @@ type request struct {
 	arrival time.Duration
 	attempt int         // attempts made so far
 	done    func(error) // the breaker's done func for the call in flight
+	release func()      // the bulkhead slot of the call in flight
 	failed  bool        // the call in flight will fail
 	holds   bool        // the call in flight counts against the dependency's capacity
 }
@@ -121,6 +124,7 @@ type runner struct {
 	arrivals    []time.Duration
 	clk         *virtualClock
 	breaker     *circuit.Breaker[struct{}]
+	bulkhead    *bulkhead.Bulkhead
 	transitions []Transition
 	callTimeout time.Duration
 	policy      *retry.Policy
@@ -141,7 +145,8 @@ type runner struct {
 	ivLat     [][]time.Duration // latencies of the answers in each interval
 	lat       []time.Duration   // every answer's latency
 	faultGood int               // requests arriving in the fault window that got a good answer
-	spared    int
+	spared    int               // calls the breaker rejected
+	bulkFull  int               // calls the bulkhead rejected
 }
 
 func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Duration, withBreaker bool) (*runner, error) {
@@ -184,6 +189,14 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 			return nil, err
 		}
 		r.breaker = b
+		if sc.Bulkhead > 0 {
+			// No queue: Acquire never waits, so it needs no timers.
+			bh, err := bulkhead.New(sc.Bulkhead, bulkhead.WithClock(r.clk))
+			if err != nil {
+				return nil, fmt.Errorf("sim: bulkhead: %w", err)
+			}
+			r.bulkhead = bh
+		}
 	}
 	if rt := sc.Retry; rt != nil {
 		p, err := retry.NewPolicy(
@@ -312,18 +325,35 @@ func (r *runner) dispatch() {
 
 func (r *runner) start(req *request) {
 	r.busy++
+	r.attempt(req)
+	// Measured after the attempt: a worker that answers a fallback at once
+	// was never busy for any time.
 	iv := &r.ivs[r.cur]
 	iv.PeakBusy = max(iv.PeakBusy, r.busy)
-	r.attempt(req)
 }
 
 // attempt makes one call to the dependency for req, through the breaker
 // when there is one, and schedules its end.
 func (r *runner) attempt(req *request) {
 	now := r.clk.elapsed()
+	// The bulkhead sits outside the breaker (see the README's Composition
+	// section), so its rejections never count against the dependency.
+	if r.bulkhead != nil {
+		release, err := r.bulkhead.Acquire(context.Background())
+		if err != nil {
+			r.bulkFull++
+			r.respond(req, now, outFallback)
+			return
+		}
+		req.release = release
+	}
 	if r.breaker != nil {
 		done, err := r.breaker.Allow()
 		if err != nil {
+			if req.release != nil {
+				req.release()
+				req.release = nil
+			}
 			r.spared++
 			r.respond(req, now, outFallback)
 			return
@@ -376,6 +406,10 @@ func (r *runner) callDone(req *request) {
 		}
 		req.done(err)
 		req.done = nil
+	}
+	if req.release != nil {
+		req.release()
+		req.release = nil
 	}
 	if !req.failed {
 		r.respond(req, now, outOK)

@@ -309,8 +309,8 @@ func TestBuiltinsBalance(t *testing.T) {
 				if s.Unfinished < 0 || s.Unfinished > sc.Workers+sc.QueueSize {
 					t.Errorf("%s: unfinished = %d, want between 0 and workers+queue", run.Label, s.Unfinished)
 				}
-				if s.Spared != s.Fallbacks {
-					t.Errorf("%s: spared %d != fallbacks %d", run.Label, s.Spared, s.Fallbacks)
+				if s.Spared+s.BulkheadFull != s.Fallbacks {
+					t.Errorf("%s: spared %d + bulkhead %d != fallbacks %d", run.Label, s.Spared, s.BulkheadFull, s.Fallbacks)
 				}
 				if s.PeakBusy > sc.Workers || s.PeakQueue > sc.QueueSize {
 					t.Errorf("%s: peak busy %d / queue %d beyond the limits %d / %d", run.Label, s.PeakBusy, s.PeakQueue, sc.Workers, sc.QueueSize)
@@ -410,6 +410,40 @@ func TestCallTimeoutFromConfig(t *testing.T) {
 	}
 	if res.Config.CallTimeout != 3*time.Second {
 		t.Errorf("result config call timeout = %v, want the preset's 3s", res.Config.CallTimeout)
+	}
+}
+
+// A bulkhead caps the workers a slow dependency can hold in the seconds
+// before the breaker trips; its rejections never reach the breaker.
+func TestBulkheadCapsBusyWorkers(t *testing.T) {
+	sc, err := sim.Builtin("db-slowdown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := sim.Run(sc, sc.BreakerConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Bulkhead = 40
+	res, err := sim.Run(sc, sc.BreakerConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.Runs[1].Summary.PeakBusy; got != sc.Workers {
+		t.Errorf("breaker alone: peak busy %d, want the whole pool (%d) at the onset", got, sc.Workers)
+	}
+	s := res.Runs[1].Summary
+	if s.PeakBusy > sc.Bulkhead || s.BulkheadFull == 0 {
+		t.Errorf("with a bulkhead of %d: peak busy %d, %d bulkhead rejections", sc.Bulkhead, s.PeakBusy, s.BulkheadFull)
+	}
+	if s.Spared+s.BulkheadFull != s.Fallbacks {
+		t.Errorf("fallbacks %d != spared %d + bulkhead %d", s.Fallbacks, s.Spared, s.BulkheadFull)
+	}
+	if !reflect.DeepEqual(res.Runs[0], plain.Runs[0]) {
+		t.Error("the bulkhead changed the run without a breaker")
+	}
+	if s.FaultGoodput < plain.Runs[1].Summary.FaultGoodput {
+		t.Errorf("fault goodput with bulkhead %.1f < without %.1f", s.FaultGoodput, plain.Runs[1].Summary.FaultGoodput)
 	}
 }
 

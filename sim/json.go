@@ -66,6 +66,7 @@ type jsonSummary struct {
 	Opens           int      `json:"opens"`
 	FalseOpens      int      `json:"falseOpens"`
 	Spared          int      `json:"callsSpared"`
+	BulkheadFull    int      `json:"bulkheadRejections"`
 	WorkersInConfig int      `json:"workers"`
 }
 
@@ -132,7 +133,7 @@ func WriteJSON(w io.Writer, res *Result) error {
 				Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput,
 				FaultGoodput: nil, P50Ms: ms(s.P50), P99Ms: ms(s.P99), PeakBusy: s.PeakBusy, PeakQueue: s.PeakQueue,
 				DetectMs: msPtr(s.Detect, s.Detected), RecoverMs: msPtr(s.Recover, s.Recovered),
-				Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, WorkersInConfig: res.Scenario.Workers,
+				Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, BulkheadFull: s.BulkheadFull, WorkersInConfig: res.Scenario.Workers,
 			},
 			Transitions: []jsonTransition{},
 		}

@@ -45,7 +45,7 @@ type Interval struct {
 	OK            int // answered by the dependency within the deadline
 	Late          int // answered by the dependency after the deadline
 	Errors        int // failed calls (errors, call timeouts, overload) not retried
-	Fallbacks     int // rejected by the breaker and answered by a fallback
+	Fallbacks     int // rejected by the breaker (or the bulkhead) and answered by a fallback
 	QueueTimeouts int // dropped after waiting QueueTimeout in the queue
 	Shed          int // turned away because the queue was full
 	Good          int // OK plus fallbacks within the deadline
@@ -109,6 +109,9 @@ type Summary struct {
 	Opens      int // transitions to open, re-opens from half-open included
 	FalseOpens int // trips (closed -> open) while the dependency was in a healthy phase
 	Spared     int // calls the breaker kept from the dependency (rejections)
+	// BulkheadFull is how many calls the bulkhead turned away
+	// (Scenario.Bulkhead); they got the fallback too.
+	BulkheadFull int
 }
 
 // Amplification returns calls to the dependency per offered request.
@@ -149,6 +152,7 @@ func (r *runner) result(res *Result) RunResult {
 	s.P50 = percentile(r.lat, 0.50)
 	s.P99 = percentile(r.lat, 0.99)
 	s.Spared = r.spared
+	s.BulkheadFull = r.bulkFull
 	if res.HasFault {
 		s.FaultGoodput = float64(r.faultGood) / (res.FaultEnd - res.FaultStart).Seconds()
 	}

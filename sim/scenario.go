@@ -47,6 +47,12 @@ type Scenario struct {
 	// beyond it fails at once with an overload error. 0 means unlimited.
 	Capacity int
 
+	// Bulkhead, when positive, puts a bulkhead.Bulkhead of that many slots
+	// (no queue) in front of the breaker in the breaker run: a call that
+	// finds every slot taken gets the fallback at once, so a slow
+	// dependency can hold at most that many workers. 0 means none.
+	Bulkhead int
+
 	// Retry, when not nil, makes the service retry failed calls.
 	Retry *Retry
 
@@ -140,7 +146,8 @@ func Builtin(name string) (Scenario, error) {
 // ParseScenario reads a scenario from JSON and validates it. Field names
 // are the lower-camel forms of Scenario's (matched case-insensitively):
 // name, description, duration, interval, rate, arrivals, workers,
-// queueSize, queueTimeout, deadline, callTimeout, capacity, preset, config
+// queueSize, queueTimeout, deadline, callTimeout, capacity, bulkhead,
+// preset, config
 // (an object like ParseConfig's), retry
 // {maxAttempts, backoff, budgetRatio, budgetMinPerSecond, budgetWindow} and
 // phases [{start, latency, spread, errorRate, fault}]. Durations are
@@ -169,6 +176,7 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 		"deadline":     durationField(&sc.Deadline),
 		"callTimeout":  durationField(&sc.CallTimeout),
 		"capacity":     intField(&sc.Capacity),
+		"bulkhead":     intField(&sc.Bulkhead),
 		"retry": func(p string, raw json.RawMessage) error {
 			r := &Retry{}
 			sc.Retry = r
@@ -283,6 +291,9 @@ func (sc *Scenario) Validate() error {
 	}
 	if sc.Capacity < 0 {
 		bad("capacity", sc.Capacity, "must not be negative (0 means unlimited)")
+	}
+	if sc.Bulkhead < 0 || sc.Bulkhead > MaxWorkers {
+		bad("bulkhead", sc.Bulkhead, fmt.Sprintf("must be between 0 (none) and %d", MaxWorkers))
 	}
 	if r := sc.Retry; r != nil {
 		if r.MaxAttempts < 2 || r.MaxAttempts > 10 {

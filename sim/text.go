@@ -48,6 +48,9 @@ func trafficLine(res *Result) string {
 	if sc.Capacity > 0 {
 		s += fmt.Sprintf("; dependency capacity %d calls", sc.Capacity)
 	}
+	if sc.Bulkhead > 0 {
+		s += fmt.Sprintf("; breaker run: bulkhead of %d", sc.Bulkhead)
+	}
 	if r := sc.Retry; r != nil {
 		s += fmt.Sprintf("; %d attempts, backoff from %v", r.MaxAttempts, r.Backoff)
 		if r.BudgetRatio > 0 || r.BudgetMinPerSecond > 0 {
@@ -150,6 +153,9 @@ func writeSummary(ew *errWriter, res *Result) {
 	row("time to recover (closed again)", "-", recov)
 	row("opens / false opens", "-", fmt.Sprintf("%d / %d", b.Opens, b.FalseOpens))
 	row("calls spared", "-", num(b.Spared))
+	if res.Scenario.Bulkhead > 0 {
+		row("bulkhead rejections", "-", num(b.BulkheadFull))
+	}
 	if a.Unfinished+b.Unfinished > 0 {
 		row("unfinished at the end", num(a.Unfinished), num(b.Unfinished))
 	}
