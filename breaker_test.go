@@ -3,6 +3,7 @@ package circuit_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -808,4 +809,26 @@ func TestConcurrentUseIsSafe(t *testing.T) {
 	wg.Wait()
 	m := b.Metrics()
 	assert.Equal(t, uint64(goroutines*perG), m.Successes+m.Failures+m.Rejections+m.Canceled)
+}
+
+func TestStateAndReasonRoundTripThroughJSON(t *testing.T) {
+	type doc struct {
+		State  circuit.State
+		Reason circuit.Reason
+	}
+	for s := circuit.Closed; s <= circuit.HalfOpen; s++ {
+		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonHealthRecovered; r++ {
+			data, err := json.Marshal(doc{s, r})
+			require.NoError(t, err)
+			var back doc
+			require.NoError(t, json.Unmarshal(data, &back), string(data))
+			assert.Equal(t, doc{s, r}, back)
+		}
+	}
+	var s circuit.State
+	err := json.Unmarshal([]byte(`"ajar"`), &s)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"ajar"`)
+	var r circuit.Reason
+	assert.Error(t, json.Unmarshal([]byte(`"because"`), &r))
 }

@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -40,6 +41,18 @@ func (s State) String() string {
 // MarshalText encodes the state as its String form, so JSON and logs show
 // "half-open" rather than 2.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes "closed", "open" or "half-open". Any other text is
+// an error naming it, and leaves s unchanged.
+func (s *State) UnmarshalText(text []byte) error {
+	for c := Closed; c < numStates; c++ {
+		if string(text) == c.String() {
+			*s = c
+			return nil
+		}
+	}
+	return fmt.Errorf("circuit: unknown state %q (valid: closed, open, half-open)", text)
+}
 
 // Reason says why a transition happened. It is carried by every Transition
 // so that an operator can tell what tripped or recovered a breaker.
@@ -104,6 +117,19 @@ func (r Reason) String() string {
 
 // MarshalText encodes the reason as its String form.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText decodes a reason from its String form, such as
+// "error-rate". Any other text is an error naming it, and leaves r
+// unchanged.
+func (r *Reason) UnmarshalText(text []byte) error {
+	for i, name := range reasonNames {
+		if string(text) == name {
+			*r = Reason(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("circuit: unknown reason %q", text)
+}
 
 // Transition describes one change of state. Hooks receive it after the
 // breaker's lock is released, in the order the transitions happened.
