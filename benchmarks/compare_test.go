@@ -175,17 +175,23 @@ var hystrixSeq atomic.Int64
 // hystrix-go: 50% errors once 10 requests are in its rolling window, which
 // is 10 seconds long rather than 100 calls; sleep window 30s; one probe
 // closes it. It is also a bulkhead and a timeout, and neither can be turned
-// off: every call runs on a new goroutine with a timer, here with a 60s
-// timeout and 1000 concurrent calls allowed, so that neither ever fires.
-// Its counters are updated asynchronously. It is configured through a
-// global registry, so each breaker gets a fresh name. Its API returns only
-// an error, so the adapter supplies 42 on success. unreachable: 2^31-1
-// requests needed before it judges the error rate.
+// off: every call runs on a new goroutine, watched by a second one with a
+// timer, here with a 60s timeout so that it never fires. Do returns as soon
+// as the call succeeds, before its goroutines have returned the bulkhead
+// ticket and reported the outcome, so a fast caller runs ahead of them: the
+// bulkhead gets 1<<17 tickets, or it rejects with "max concurrency" (seen
+// with 1000 at -cpu 2). That background work runs on the other core at
+// -cpu 2, so there its ns/op understates its CPU cost. Its counters are
+// updated asynchronously. It is configured through a global registry, so
+// each breaker gets a fresh name, and Flush clears them after each
+// benchmark. Its API returns only an error, so the adapter supplies 42 on
+// success. unreachable: 2^31-1 requests needed before it judges the error
+// rate.
 func buildHystrix(tb testing.TB, th thresholds) subject {
 	name := fmt.Sprintf("bench-%d", hystrixSeq.Add(1))
 	cfg := hystrix.CommandConfig{
 		Timeout:                60000,
-		MaxConcurrentRequests:  1000,
+		MaxConcurrentRequests:  1 << 17,
 		RequestVolumeThreshold: 10,
 		SleepWindow:            30000,
 		ErrorPercentThreshold:  50,
@@ -289,6 +295,7 @@ func compare(b *testing.B, w workload, parallel bool) {
 		lib := lib
 		b.Run("lib="+lib.name, func(b *testing.B) {
 			s := lib.build(b, w.th)
+			defer hystrix.Flush()
 			if w.open && s.rejected == nil {
 				b.Skip("cannot reject")
 			}
@@ -296,34 +303,42 @@ func compare(b *testing.B, w workload, parallel bool) {
 			if w.open {
 				want = trip(b, s)
 			}
-			// ok makes the i-th call and checks its result.
-			ok := func(i int) bool {
-				if w.open {
-					_, err := s.call(false)
-					return err == want
+			// check makes the i-th call and checks its result; it returns
+			// the error of a wrong result, nil if the result is right.
+			check := func(i int) error {
+				var v int
+				var err error
+				switch {
+				case w.open:
+					if _, err = s.call(false); err == want {
+						return nil
+					}
+				case w.failEvery > 0 && i%w.failEvery == 0:
+					if v, err = s.call(true); v == 0 && err == errDependency {
+						return nil
+					}
+				default:
+					if v, err = s.call(false); v == 42 && err == nil {
+						return nil
+					}
 				}
-				if w.failEvery > 0 && i%w.failEvery == 0 {
-					v, err := s.call(true)
-					return v == 0 && err == errDependency
-				}
-				v, err := s.call(false)
-				return v == 42 && err == nil
+				return fmt.Errorf("call %d: unexpected result %d, %v", i, v, err)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			if parallel {
 				b.RunParallel(func(pb *testing.PB) {
 					for i := 0; pb.Next(); i++ {
-						if !ok(i) {
-							b.Errorf("call %d: unexpected result", i)
+						if err := check(i); err != nil {
+							b.Error(err)
 							return
 						}
 					}
 				})
 			} else {
 				for i := 0; i < b.N; i++ {
-					if !ok(i) {
-						b.Fatalf("call %d: unexpected result", i)
+					if err := check(i); err != nil {
+						b.Fatal(err)
 					}
 				}
 			}
