@@ -79,8 +79,17 @@ func (h *harness) call(lat time.Duration, err error) (int, error) {
 	})
 }
 
-func (h *harness) ok()   { h.t.Helper(); _, err := h.call(0, nil); require.NoError(h.t, err) }
-func (h *harness) fail() { h.t.Helper(); _, err := h.call(0, errBoom); require.ErrorIs(h.t, err, errBoom) }
+func (h *harness) ok() {
+	h.t.Helper()
+	_, err := h.call(0, nil)
+	require.NoError(h.t, err)
+}
+
+func (h *harness) fail() {
+	h.t.Helper()
+	_, err := h.call(0, errBoom)
+	require.ErrorIs(h.t, err, errBoom)
+}
 
 func TestStateStrings(t *testing.T) {
 	assert.Equal(t, "closed", circuit.Closed.String())
