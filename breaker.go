@@ -65,7 +65,9 @@ const never = time.Duration(math.MinInt64)
 // context.Canceled is never recorded: a caller's cancellation says nothing
 // about the dependency. Any other error is a failure unless the classifier
 // set by WithIsFailure says it is not, in which case it is a success. A panic
-// in fn is a failure; the panic is then re-raised with its original value.
+// in fn, or in the classifier, is a failure (releasing any probe slot at
+// once); the panic is then re-raised with its original value. A
+// runtime.Goexit in fn records nothing, like a cancellation.
 //
 // Hooks. Hooks (WithOnStateChange, Subscribe, WithLogger) run after the
 // lock is released, one at a time, in the order the transitions happened.
@@ -292,22 +294,27 @@ func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error
 	}
 	returned := false
 	defer func() {
-		if returned {
-			return
+		if !returned {
+			b.abort(tk, start, recover())
 		}
-		r := recover()
-		if r == nil {
-			// runtime.Goexit: the call neither failed nor succeeded.
-			b.record(tk, start, b.now(), canceled, nil)
-			return
-		}
-		b.record(tk, start, b.now(), failure, &PanicError{Value: r})
-		panic(r)
 	}()
 	v, err = fn(ctx)
 	returned = true
 	b.finish(tk, start, err)
 	return v, err
+}
+
+// abort records a call that did not return normally: r is the value of a
+// panic, which is recorded as a failure and re-raised, or nil for
+// runtime.Goexit, which records nothing (the call neither failed nor
+// succeeded). Either way a probe slot is released at once.
+func (b *Breaker[T]) abort(tk ticket, start time.Duration, r any) {
+	if r == nil {
+		b.record(tk, start, b.now(), canceled, nil)
+		return
+	}
+	b.record(tk, start, b.now(), failure, &PanicError{Value: r})
+	panic(r)
 }
 
 // noopDone is the done func of a rejected Allow.
@@ -400,18 +407,38 @@ func (b *Breaker[T]) admitLocked(now time.Duration) (ticket, error) {
 	return tk, err
 }
 
-// finish classifies err, outside the lock since the classifier is user
-// code, and records the outcome.
+// finish classifies err and records the outcome.
 func (b *Breaker[T]) finish(tk ticket, start time.Duration, err error) {
 	kind := success
-	switch {
-	case err == nil:
-	case errors.Is(err, context.Canceled):
-		kind = canceled
-	case b.isFailure == nil || b.isFailure(err):
-		kind = failure
+	if err != nil {
+		kind = b.classify(tk, start, err)
 	}
 	b.record(tk, start, b.now(), kind, err)
+}
+
+// classify decides what a non-nil error counts as. It runs outside the lock
+// since the classifier is user code; a classifier that panics is treated
+// like a panicking call (see abort), so the call is still booked and its
+// probe slot released.
+func (b *Breaker[T]) classify(tk ticket, start time.Duration, err error) outcome {
+	if errors.Is(err, context.Canceled) {
+		return canceled
+	}
+	if b.isFailure == nil {
+		return failure
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			b.abort(tk, start, recover())
+		}
+	}()
+	failed := b.isFailure(err)
+	returned = true
+	if failed {
+		return failure
+	}
+	return success
 }
 
 // record books the outcome of a call admitted with tk, which started at
@@ -581,11 +608,13 @@ func (b *Breaker[T]) deliver() {
 	var batch []Transition
 	i := 0
 	defer func() {
-		// Reached with work left only if a hook called runtime.Goexit:
-		// give the rest back so that the next caller delivers it.
+		// Reached with work left only if a hook called runtime.Goexit while
+		// batch[i] was being delivered. batch[i] counts as delivered (the
+		// hooks before the exiting one have seen it); give the rest back so
+		// that the next caller delivers it.
 		if i < len(batch) {
 			b.mu.Lock()
-			b.pending = append(batch[i:], b.pending...)
+			b.pending = append(batch[i+1:], b.pending...)
 			b.delivering = false
 			b.mu.Unlock()
 		}
