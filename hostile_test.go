@@ -111,7 +111,7 @@ func TestHostileHookPanics(t *testing.T) {
 	// order, from both a time-only transition and a probe.
 	clk.Add(relHostileTimeout)
 	relAssertProbeSlotFree(t, b)
-	_, err := b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrFail })
+	_, err := b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
 	require.Error(t, err)
 	mu.Lock()
 	defer mu.Unlock()
@@ -197,9 +197,9 @@ func TestHostileFallbackPanics(t *testing.T) {
 	// panic reaches the caller.
 	calls++
 	r := relRecover(func() {
-		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrFail })
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
 	})
-	require.Equal(t, relErrFail, r)
+	require.Equal(t, errRelFail, r)
 	require.Equal(t, circuit.Open, b.State())
 
 	// A rejection's fallback panics with the *OpenError.
@@ -212,9 +212,9 @@ func TestHostileFallbackPanics(t *testing.T) {
 	clk.Add(relHostileTimeout)
 	calls++
 	r = relRecover(func() {
-		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrFail })
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
 	})
-	require.Equal(t, relErrFail, r)
+	require.Equal(t, errRelFail, r)
 	require.Equal(t, circuit.Open, b.State())
 	clk.Add(relHostileTimeout)
 	calls++
@@ -233,7 +233,7 @@ func TestHostileFnPanics(t *testing.T) {
 		value any
 	}{
 		{"string", "fn exploded"},
-		{"error", relErrFail},
+		{"error", errRelFail},
 		{"nil", nil}, // a *runtime.PanicNilError since Go 1.21
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -334,7 +334,7 @@ func TestHostileFnGoexit(t *testing.T) {
 func TestHostileClassifierPanics(t *testing.T) {
 	t.Skip("core bug: a panicking WithIsFailure classifier leaves the call unbooked and its probe slot held until OpenTimeout")
 	classify := circuit.WithIsFailure(func(err error) bool {
-		if errors.Is(err, relErrIgnored) {
+		if errors.Is(err, errRelIgnored) {
 			panic("classifier exploded")
 		}
 		return true
@@ -343,7 +343,7 @@ func TestHostileClassifierPanics(t *testing.T) {
 		b, clk := relHostileBreaker(t, classify)
 		relToHalfOpen(t, b, clk)
 		r := relRecover(func() {
-			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, relErrIgnored })
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelIgnored })
 		})
 		require.Equal(t, "classifier exploded", r)
 		relConserved(t, b, 1)
@@ -354,9 +354,65 @@ func TestHostileClassifierPanics(t *testing.T) {
 		relToHalfOpen(t, b, clk)
 		done, err := b.Allow()
 		require.NoError(t, err)
-		r := relRecover(func() { done(relErrIgnored) })
+		r := relRecover(func() { done(errRelIgnored) })
 		require.Equal(t, "classifier exploded", r)
 		relConserved(t, b, 1)
 		assert.Equal(t, circuit.Open, b.State(), "the probe whose classification panicked should count as failed")
 	})
+}
+
+// TestHostileHungProbe: a probe whose fn hangs (no deadline) cannot wedge
+// half-open. OpenTimeout after its admission it counts as failed, the
+// breaker reopens, and one OpenTimeout later a fresh probe is admitted;
+// when the hung call finally succeeds, its stale outcome is booked but
+// decides nothing.
+func TestHostileHungProbe(t *testing.T) {
+	var mu sync.Mutex
+	var reasons []circuit.Reason
+	b, clk := relHostileBreaker(t, circuit.WithOnStateChange(func(tr circuit.Transition) {
+		mu.Lock()
+		reasons = append(reasons, tr.Reason)
+		mu.Unlock()
+	}))
+	last := func() circuit.Reason {
+		mu.Lock()
+		defer mu.Unlock()
+		return reasons[len(reasons)-1]
+	}
+	relToHalfOpen(t, b, clk)
+
+	entered, release, finished := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		_, err := b.Execute(context.Background(), func(context.Context) (int, error) {
+			close(entered)
+			<-release
+			return 1, nil
+		})
+		finished <- err
+	}()
+	<-entered
+	// The hung probe holds the only slot.
+	_, err := b.Execute(context.Background(), relOK)
+	var oe *circuit.OpenError
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, circuit.HalfOpen, oe.State)
+
+	clk.Add(relHostileTimeout)
+	m := b.Metrics()
+	require.Equal(t, circuit.Open, m.State, "the hung probe did not time out")
+	require.Equal(t, circuit.ReasonProbeTimeout, last())
+
+	clk.Add(relHostileTimeout)
+	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
+	require.ErrorIs(t, err, errRelFail, "no fresh probe admitted one OpenTimeout after the timeout")
+	require.Equal(t, circuit.Open, b.State())
+	require.Equal(t, circuit.ReasonProbeFailed, last())
+
+	// The hung call's late success is stale: it must not close the breaker.
+	close(release)
+	require.NoError(t, <-finished)
+	m = b.Metrics()
+	assert.Equal(t, circuit.Open, m.State)
+	assert.Equal(t, uint64(1), m.Successes)
+	relConserved(t, b, 3)
 }

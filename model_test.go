@@ -47,9 +47,9 @@ func (c *relStepClock) elapsed() time.Duration          { return time.Duration(c
 
 // Errors the test's calls return.
 var (
-	relErrFail       = errors.New("dependency failed")
-	relErrIgnored    = errors.New("not the dependency's fault") // the classifier calls it no failure
-	relErrWrappedCan = fmt.Errorf("call aborted: %w", context.Canceled)
+	errRelFail            = errors.New("dependency failed")
+	errRelIgnored         = errors.New("not the dependency's fault") // the classifier calls it no failure
+	errRelWrappedCanceled = fmt.Errorf("call aborted: %w", context.Canceled)
 )
 
 // relPanicValue is what a panicking fn panics with; compared by identity.
@@ -60,12 +60,12 @@ type relOutcome int
 
 const (
 	relOutOK        relOutcome = iota // nil error: success
-	relOutFail                        // relErrFail: failure
-	relOutIgnored                     // relErrIgnored: success by the classifier
+	relOutFail                        // errRelFail: failure
+	relOutIgnored                     // errRelIgnored: success by the classifier
 	relOutDeadline                    // context.DeadlineExceeded: failure by default
 	relOutCanceled                    // context.Canceled: not recorded
 	relOutWrappedCn                   // an error wrapping context.Canceled: not recorded
-	relOutPanic                       // fn panics (Execute only; done gets relErrFail)
+	relOutPanic                       // fn panics (Execute only; done gets errRelFail)
 	relNumOutcomes
 )
 
@@ -76,15 +76,15 @@ func (o relOutcome) String() string { return relOutcomeNames[o] }
 func (o relOutcome) err() error {
 	switch o {
 	case relOutFail, relOutPanic:
-		return relErrFail
+		return errRelFail
 	case relOutIgnored:
-		return relErrIgnored
+		return errRelIgnored
 	case relOutDeadline:
 		return context.DeadlineExceeded
 	case relOutCanceled:
 		return context.Canceled
 	case relOutWrappedCn:
-		return relErrWrappedCan
+		return errRelWrappedCanceled
 	}
 	return nil
 }
@@ -503,7 +503,7 @@ type relHarness struct {
 
 // relRunSequence builds a breaker from cfg and runs ops against it and the
 // model, failing t at the first disagreement.
-func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp) {
+func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp) *circuit.Breaker[int] {
 	t.Helper()
 	h := &relHarness{t: t, cfg: cfg, fallback: fallback, ops: ops, clk: relNewStepClock(), rejectErr: map[int]error{}}
 	opts := []circuit.Option{
@@ -513,7 +513,7 @@ func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp)
 			if err == nil || errors.Is(err, context.Canceled) {
 				h.askedBad = fmt.Sprintf("%v", err)
 			}
-			return !errors.Is(err, relErrIgnored)
+			return !errors.Is(err, errRelIgnored)
 		}),
 		circuit.WithOnStateChange(func(tr circuit.Transition) { h.hooked = append(h.hooked, tr) }),
 	}
@@ -539,6 +539,7 @@ func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp)
 	for _, tr := range h.model.transitions {
 		relCoverage[tr.reason].Add(1)
 	}
+	return b
 }
 
 // relCoverage counts the transitions the model runs produced, by Reason,
@@ -826,6 +827,11 @@ func (h *relHarness) checkAll(stateFirst bool) {
 	if prev != s {
 		h.fail("the last transition delivered ends in %v, but the state is %v", prev, s)
 	}
+	// No wedge, independently of the model: an open breaker's open period
+	// is never longer than OpenTimeout.
+	if s == circuit.Open && !h.clk.Now().Before(mt.StateSince.Add(h.cfg.OpenTimeout)) {
+		h.fail("still open at %v, OpenTimeout %v after it opened at %v", h.clk.Now(), h.cfg.OpenTimeout, mt.StateSince)
+	}
 	if h.askedBad != "" {
 		h.fail("the classifier was asked about %s", h.askedBad)
 	}
@@ -1043,5 +1049,39 @@ func TestModel(t *testing.T) {
 				t.Errorf("no sequence produced a %v transition", r)
 			}
 		}
+	}
+}
+
+// TestModelPercentileRankIsDecimal pins the percentile rank where the
+// float64 product p*n lands a hair above an integer: 0.28*25 is
+// 7.000000000000001 in float64, but the rank of the 28th percentile of 25
+// samples is 7. With 7 fast and 18 slow samples the 7th smallest is fast,
+// so the latency criterion must not trip (a plain math.Ceil(p*n) would
+// pick the 8th, a slow one, and trip).
+func TestModelPercentileRankIsDecimal(t *testing.T) {
+	cfg := circuit.Config{
+		WindowSize: 25, MinRequests: 25, LatencyThreshold: 10 * time.Millisecond, LatencyPercentile: 0.28,
+		OpenTimeout: time.Second, HalfOpenMaxProbes: 1, SuccessThreshold: 1,
+	}
+	var ops []relOp
+	for i := 0; i < 25; i++ {
+		lat := 10 * time.Millisecond
+		if i < 7 {
+			lat = 0
+		}
+		ops = append(ops, relOp{Kind: relOpExec, Out: relOutOK, Lat: lat})
+	}
+	ops = append(ops, relOp{Kind: relOpMetrics})
+	if b := relRunSequence(t, cfg, false, ops); b.State() != circuit.Closed {
+		t.Fatalf("7 fast and 18 slow samples tripped the P28 criterion")
+	}
+	if got := relDecimalRank(0.28, 25); got != 7 {
+		t.Fatalf("relDecimalRank(0.28, 25) = %d, want 7", got)
+	}
+	// One more slow sample evicts a fast one: 6 fast, 19 slow, and now the
+	// 7th smallest is slow.
+	ops = append(ops, relOp{Kind: relOpExec, Out: relOutOK, Lat: 10 * time.Millisecond}, relOp{Kind: relOpState})
+	if b := relRunSequence(t, cfg, false, ops); b.State() != circuit.Open {
+		t.Fatalf("6 fast and 19 slow samples did not trip the P28 criterion")
 	}
 }

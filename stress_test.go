@@ -93,7 +93,7 @@ func relRunStress(t *testing.T, cfg circuit.Config, clk *relStepClock, perGorout
 	s := &relStress{t: t, cfg: cfg, clk: clk, probesIn: map[uint64]int{}}
 	opts := []circuit.Option{
 		circuit.WithConfig(cfg),
-		circuit.WithIsFailure(func(err error) bool { return !errors.Is(err, relErrIgnored) }),
+		circuit.WithIsFailure(func(err error) bool { return !errors.Is(err, errRelIgnored) }),
 		circuit.WithFallback(func(_ context.Context, err error) (int, error) {
 			s.fallbacks.Add(1)
 			return -1, err // pass the error through, so that the caller can still classify
@@ -305,7 +305,7 @@ func (s *relStress) allow(rng *rand.Rand) {
 		s.abandoned.Add(1)
 		return
 	case 1, 2, 3, 4:
-		done(relErrFail)
+		done(errRelFail)
 		done(ferr) // ignored: the first call counts
 		s.failures.Add(1)
 		return
