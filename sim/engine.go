@@ -107,6 +107,7 @@ type evKind uint8
 const (
 	evCallDone evKind = iota
 	evRetry
+	evLocalDone
 )
 
 type event struct {
@@ -139,14 +140,15 @@ type runner struct {
 	qhead  int
 	depIn  int // calls in flight at the dependency
 
-	interval  time.Duration
-	cur       int // index of the current interval
-	ivs       []Interval
-	ivLat     [][]time.Duration // latencies of the answers in each interval
-	lat       []time.Duration   // every answer's latency
-	faultGood int               // requests arriving in the fault window that got a good answer
-	spared    int               // calls the breaker rejected
-	bulkFull  int               // calls the bulkhead rejected
+	interval    time.Duration
+	cur         int // index of the current interval
+	ivs         []Interval
+	ivLat       [][]time.Duration // latencies of the answers in each interval
+	lat         []time.Duration   // every answer's latency
+	faultGood   int               // requests arriving in the fault window that got a full answer in time
+	faultServed int               // the same, fallbacks included
+	spared      int               // calls the breaker rejected
+	bulkFull    int               // calls the bulkhead rejected
 }
 
 func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Duration, withBreaker bool) (*runner, error) {
@@ -253,6 +255,8 @@ func (r *runner) run() {
 				r.callDone(ev.req)
 			case evRetry:
 				r.attempt(ev.req)
+			case evLocalDone:
+				r.respond(ev.req, ev.at, outOK)
 			}
 		}
 		r.dispatch()
@@ -325,6 +329,16 @@ func (r *runner) dispatch() {
 
 func (r *runner) start(req *request) {
 	r.busy++
+	if r.sc.DependencyShare > 0 && r.sc.DependencyShare < 1 {
+		// Drawn from the seed and the request alone, like the calls, so
+		// both runs agree on which requests need the dependency.
+		r.draw.Seed(r.seed^0xda3e39cb94b95bdb, uint64(req.id)<<8)
+		if r.drawRand.Float64() >= r.sc.DependencyShare {
+			r.push(event{at: r.clk.elapsed() + r.sc.LocalLatency, kind: evLocalDone, req: req})
+			r.ivs[r.cur].PeakBusy = max(r.ivs[r.cur].PeakBusy, r.busy)
+			return
+		}
+	}
 	r.attempt(req)
 	// Measured after the attempt: a worker that answers a fallback at once
 	// was never busy for any time.
@@ -426,30 +440,33 @@ func (r *runner) callDone(req *request) {
 func (r *runner) respond(req *request, t time.Duration, out outcome) {
 	lat := t - req.arrival
 	iv := &r.ivs[r.cur]
-	good := false
+	inTime := r.sc.Deadline == 0 || lat <= r.sc.Deadline
+	full, served := false, false
 	switch out {
 	case outOK:
-		if r.sc.Deadline > 0 && lat > r.sc.Deadline {
-			out = outLate
-			iv.Late++
-		} else {
+		if inTime {
 			iv.OK++
-			good = true
+			full, served = true, true
+		} else {
+			iv.Late++
 		}
 	case outError:
 		iv.Errors++
 	case outFallback:
 		iv.Fallbacks++
-		good = r.sc.Deadline == 0 || lat <= r.sc.Deadline
+		served = inTime
 	case outQueueTimeout:
 		iv.QueueTimeouts++
 	case outShed:
 		iv.Shed++
 	}
-	if good {
-		iv.Good++
+	if served {
+		iv.Served++
 		if fs, fe, ok := r.sc.faultWindow(); ok && req.arrival >= fs && req.arrival < fe {
-			r.faultGood++
+			r.faultServed++
+			if full {
+				r.faultGood++
+			}
 		}
 	}
 	r.ivLat[r.cur] = append(r.ivLat[r.cur], lat)

@@ -60,9 +60,9 @@ func TestRunHandComputed(t *testing.T) {
 		t.Errorf("the run without a breaker has transitions: %+v", base.Transitions)
 	}
 
-	type row struct{ offered, ok, errors, fallbacks, calls, good int }
+	type row struct{ offered, ok, errors, fallbacks, calls, served int }
 	pick := func(iv sim.Interval) row {
-		return row{iv.Offered, iv.OK, iv.Errors, iv.Fallbacks, iv.Calls, iv.Good}
+		return row{iv.Offered, iv.OK, iv.Errors, iv.Fallbacks, iv.Calls, iv.Served}
 	}
 	wantBase := []row{{5, 5, 0, 0, 5, 5}, {5, 1, 4, 0, 5, 1}, {4, 4, 0, 0, 4, 4}}
 	wantBrk := []row{{5, 5, 0, 0, 5, 5}, {5, 1, 2, 2, 3, 3}, {4, 4, 0, 0, 4, 4}}
@@ -99,9 +99,11 @@ func TestRunHandComputed(t *testing.T) {
 		{"calls", s.Calls, 12},
 		{"spared", s.Spared, 2},
 		{"unfinished", s.Unfinished, 0},
-		{"goodput", s.Goodput, 12.0 / 14},
-		{"fault goodput", s.FaultGoodput, 2.0 / 4}, // the fallbacks at 7s and 8s, over 4s
-		{"p50", s.P50, 100 * ms},                   // two 0s and twelve 100ms
+		{"goodput", s.Goodput, 10.0 / 14},
+		{"served", s.Served, 12.0 / 14},
+		{"fault goodput", s.FaultGoodput, 0.0},
+		{"fault served", s.FaultServed, 2.0 / 4}, // the fallbacks at 7s and 8s, over 4s
+		{"p50", s.P50, 100 * ms},                 // two 0s and twelve 100ms
 		{"p99", s.P99, 100 * ms},
 		{"peak busy", s.PeakBusy, 1},
 		{"detect", s.Detect, 1100 * ms}, // 5s -> 6.1s
@@ -112,6 +114,8 @@ func TestRunHandComputed(t *testing.T) {
 		{"false opens", s.FalseOpens, 0},
 		{"no breaker goodput", base.Summary.Goodput, 10.0 / 14},
 		{"no breaker fault goodput", base.Summary.FaultGoodput, 0.0},
+		{"no breaker served", base.Summary.Served, 10.0 / 14},
+		{"no breaker fault served", base.Summary.FaultServed, 0.0},
 		{"no breaker errors", base.Summary.Errors, 4},
 		{"no breaker calls", base.Summary.Calls, 14},
 		{"no breaker spared", base.Summary.Spared, 0},
@@ -171,10 +175,10 @@ func TestRunQueueHandComputed(t *testing.T) {
 			}
 			for i, run := range res.Runs {
 				got := run.Summary
-				if math.Abs(got.Goodput-c.want.Goodput) > 1e-9 {
-					t.Errorf("run %d goodput = %v, want %v", i, got.Goodput, c.want.Goodput)
+				if math.Abs(got.Goodput-c.want.Goodput) > 1e-9 || math.Abs(got.Served-c.want.Goodput) > 1e-9 {
+					t.Errorf("run %d goodput = %v, served = %v, want both %v (no fallbacks)", i, got.Goodput, got.Served, c.want.Goodput)
 				}
-				got.Goodput = c.want.Goodput
+				got.Goodput, got.Served = c.want.Goodput, 0
 				if got != c.want {
 					t.Errorf("run %d summary = %+v\nwant %+v", i, got, c.want)
 				}
@@ -184,13 +188,16 @@ func TestRunQueueHandComputed(t *testing.T) {
 }
 
 // shortSlowdown is db-slowdown in miniature: 30 requests a second, 30
-// workers, and calls that go from 50ms to 3s for a minute. Without a
-// breaker the pool can finish 10 calls a second, each too late for the 1s
-// deadline.
+// workers, and calls that go from 50ms to 3s for a minute. 80% of the
+// requests call the dependency: 72 workers' worth during the slowdown.
+// Without a breaker the pool finishes 10 calls a second, each too late
+// for the 1s deadline, and the requests that never needed the dependency
+// wait in the queue with them, up to 5s.
 func shortSlowdown() (sim.Scenario, circuit.Config) {
 	sc := sim.Scenario{
 		Name: "short-slowdown", Duration: 2 * time.Minute, Interval: 10 * time.Second,
-		Rate: 30, Workers: 30, QueueSize: 60, QueueTimeout: time.Second, Deadline: time.Second,
+		Rate: 30, Workers: 30, QueueSize: 60, QueueTimeout: 5 * time.Second, Deadline: time.Second,
+		DependencyShare: 0.8, LocalLatency: 20 * ms,
 		Phases: []sim.Phase{
 			{Start: 0, Latency: 50 * ms, Spread: 0.3},
 			{Start: 20 * time.Second, Latency: 3 * time.Second, Spread: 0.3, Fault: true},
@@ -209,10 +216,17 @@ func TestBreakerKeepsGoodputAndBoundsLatencyDuringAFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, brk := res.Runs[0].Summary, res.Runs[1].Summary
-	// Generous margins: the point is the direction and its size.
-	if brk.FaultGoodput < 5*base.FaultGoodput || brk.FaultGoodput < 0.7*sc.Rate {
+	// Generous margins: the point is the direction and its size. The
+	// local requests (20%, 6/s) keep their full answers only with the
+	// breaker; the rest get fallbacks.
+	local := (1 - sc.DependencyShare) * sc.Rate
+	if brk.FaultGoodput < 5*base.FaultGoodput || brk.FaultGoodput < 0.7*local {
 		t.Errorf("goodput during the fault: %.1f/s with breaker vs %.1f/s without; want at least 5x and 70%% of %g/s",
-			brk.FaultGoodput, base.FaultGoodput, sc.Rate)
+			brk.FaultGoodput, base.FaultGoodput, local)
+	}
+	if brk.FaultServed < 5*base.FaultServed || brk.FaultServed < 0.7*sc.Rate {
+		t.Errorf("served during the fault: %.1f/s with breaker vs %.1f/s without; want at least 5x and 70%% of %g/s",
+			brk.FaultServed, base.FaultServed, sc.Rate)
 	}
 	if !brk.Detected || brk.Detect > 10*time.Second {
 		t.Errorf("time to detect = %v (detected %v), want within 10s", brk.Detect, brk.Detected)
@@ -315,7 +329,7 @@ func TestBuiltinsBalance(t *testing.T) {
 				if s.PeakBusy > sc.Workers || s.PeakQueue > sc.QueueSize {
 					t.Errorf("%s: peak busy %d / queue %d beyond the limits %d / %d", run.Label, s.PeakBusy, s.PeakQueue, sc.Workers, sc.QueueSize)
 				}
-				if s.Calls < s.OK+s.Late+s.Errors {
+				if allCall := sc.DependencyShare == 0 || sc.DependencyShare == 1; allCall && s.Calls < s.OK+s.Late+s.Errors {
 					t.Errorf("%s: %d calls cannot answer %d requests", run.Label, s.Calls, s.OK+s.Late+s.Errors)
 				}
 			}
@@ -429,11 +443,13 @@ func TestBulkheadCapsBusyWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := plain.Runs[1].Summary.PeakBusy; got != sc.Workers {
-		t.Errorf("breaker alone: peak busy %d, want the whole pool (%d) at the onset", got, sc.Workers)
+	// The bulkhead bounds the workers held by dependency calls; requests
+	// that do only local work (20ms each, about 12 a second) add a few.
+	if got := plain.Runs[1].Summary.PeakBusy; got < 3*sc.Bulkhead {
+		t.Errorf("breaker alone: peak busy %d, want the slow calls to hold far more than %d workers at the onset", got, sc.Bulkhead)
 	}
 	s := res.Runs[1].Summary
-	if s.PeakBusy > sc.Bulkhead || s.BulkheadFull == 0 {
+	if s.PeakBusy > sc.Bulkhead+10 || s.BulkheadFull == 0 {
 		t.Errorf("with a bulkhead of %d: peak busy %d, %d bulkhead rejections", sc.Bulkhead, s.PeakBusy, s.BulkheadFull)
 	}
 	if s.Spared+s.BulkheadFull != s.Fallbacks {
@@ -444,6 +460,32 @@ func TestBulkheadCapsBusyWorkers(t *testing.T) {
 	}
 	if s.FaultGoodput < plain.Runs[1].Summary.FaultGoodput {
 		t.Errorf("fault goodput with bulkhead %.1f < without %.1f", s.FaultGoodput, plain.Runs[1].Summary.FaultGoodput)
+	}
+}
+
+// Requests that need no dependency hold a worker for LocalLatency and are
+// the same requests in both runs.
+func TestDependencyShare(t *testing.T) {
+	sc := sim.Scenario{
+		Duration: time.Minute, Rate: 50, Workers: 100, DependencyShare: 0.25, LocalLatency: 30 * ms,
+		Phases: []sim.Phase{{Latency: 10 * ms}},
+	}
+	res, err := sim.Run(sc, circuit.DefaultConfig(), 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := res.Runs[0].Summary, res.Runs[1].Summary
+	if a.Calls != b.Calls || a.OK != b.OK {
+		t.Errorf("runs disagree on the traffic: %d/%d calls, %d/%d ok", a.Calls, b.Calls, a.OK, b.OK)
+	}
+	// Binomial: within 5 standard deviations of a quarter.
+	n, p := float64(a.Offered), sc.DependencyShare
+	if d := math.Abs(float64(a.Calls) - n*p); d > 5*math.Sqrt(n*p*(1-p)) {
+		t.Errorf("%d calls for %d requests, want about %.0f", a.Calls, a.Offered, n*p)
+	}
+	// Three quarters of the answers take exactly 30ms, the rest 10ms.
+	if a.P50 != 30*ms || a.P99 != 30*ms {
+		t.Errorf("p50, p99 = %v, %v; want 30ms (the local work) for both", a.P50, a.P99)
 	}
 }
 

@@ -87,6 +87,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"bad config field", replace(`"rate": 10`, `"rate": 10, "config": {"WindowSize": 0}`), []string{"bad.json", "config.WindowSize = 0", "at least 1"}},
 		{"unknown config field", replace(`"rate": 10`, `"rate": 10, "config": {"Window": 5}`), []string{"bad.json", "config.Window", "unknown field", "WindowSize"}},
 		{"bad retry", replace(`"rate": 10`, `"rate": 10, "retry": {"maxAttempts": 1, "backoff": "0s"}`), []string{"bad.json", "retry.maxAttempts = 1", `retry.backoff = "0s"`}},
+		{"dependency share", replace(`"rate": 10`, `"rate": 10, "dependencyShare": 1.5`), []string{"bad.json", "dependencyShare = 1.5", "(0, 1]"}},
 		{"negative bulkhead", replace(`"rate": 10`, `"rate": 10, "bulkhead": -1`), []string{"bad.json", "bulkhead = -1", "between 0"}},
 		{"null", replace(`"rate": 10`, `"rate": null`), []string{"bad.json", "rate = null", "must be a number"}},
 	}

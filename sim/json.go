@@ -9,17 +9,18 @@ import (
 // jsonReport is the shape WriteJSON writes. Durations are in milliseconds
 // (numbers, for scripts) or, in the config, strings such as "30s".
 type jsonReport struct {
-	Scenario      string     `json:"scenario"`
-	Seed          uint64     `json:"seed"`
-	DurationMs    float64    `json:"durationMs"`
-	IntervalMs    float64    `json:"intervalMs"`
-	FaultStartMs  *float64   `json:"faultStartMs"`
-	FaultEndMs    *float64   `json:"faultEndMs"`
-	Config        jsonConfig `json:"config"`
-	Runs          []jsonRun  `json:"runs"`
-	GoodputRatio  *float64   `json:"goodputRatio"`      // with breaker / no breaker, whole run; null if no breaker's is 0
-	FaultGoodRate *float64   `json:"faultGoodputRatio"` // the same during the fault; null without a fault
-	Note          string     `json:"note"`              // how to read the numbers
+	Scenario         string     `json:"scenario"`
+	Seed             uint64     `json:"seed"`
+	DurationMs       float64    `json:"durationMs"`
+	IntervalMs       float64    `json:"intervalMs"`
+	FaultStartMs     *float64   `json:"faultStartMs"`
+	FaultEndMs       *float64   `json:"faultEndMs"`
+	Config           jsonConfig `json:"config"`
+	Runs             []jsonRun  `json:"runs"`
+	GoodputRatio     *float64   `json:"goodputRatio"`      // with breaker / no breaker, whole run; null if no breaker's is 0
+	FaultGoodRate    *float64   `json:"faultGoodputRatio"` // the same during the fault; null without a fault
+	FaultServedRatio *float64   `json:"faultServedRatio"`  // served (fallbacks included) during the fault
+	Note             string     `json:"note"`              // how to read the numbers
 }
 
 type jsonConfig struct {
@@ -56,7 +57,9 @@ type jsonSummary struct {
 	Retries         int      `json:"retries"`
 	Amplification   float64  `json:"callsPerRequest"`
 	Goodput         float64  `json:"goodputPerSecond"`
+	Served          float64  `json:"servedPerSecond"`
 	FaultGoodput    *float64 `json:"faultGoodputPerSecond"`
+	FaultServed     *float64 `json:"faultServedPerSecond"`
 	P50Ms           float64  `json:"p50Ms"`
 	P99Ms           float64  `json:"p99Ms"`
 	PeakBusy        int      `json:"peakWorkersBusy"`
@@ -81,6 +84,7 @@ type jsonInterval struct {
 	StartMs       float64 `json:"startMs"`
 	Offered       int     `json:"offered"`
 	OK            int     `json:"ok"`
+	Served        int     `json:"served"`
 	Failed        int     `json:"failed"`
 	Fallbacks     int     `json:"fallbacks"`
 	Calls         int     `json:"dependencyCalls"`
@@ -121,7 +125,7 @@ func WriteJSON(w io.Writer, res *Result) error {
 			LatencyPercentile: c.LatencyPercentile, OpenTimeout: c.OpenTimeout.String(),
 			HalfOpenMaxProbes: c.HalfOpenMaxProbes, SuccessThreshold: c.SuccessThreshold, CallTimeout: c.CallTimeout.String(),
 		},
-		Note: "good answers come from the dependency or a fallback within the deadline; latencies include errors and fallbacks",
+		Note: "goodput counts full answers within the deadline; served adds fallbacks; latencies include errors and fallbacks",
 	}
 	for _, run := range res.Runs {
 		s := &run.Summary
@@ -130,7 +134,7 @@ func WriteJSON(w io.Writer, res *Result) error {
 			Summary: jsonSummary{
 				Offered: s.Offered, OK: s.OK, Late: s.Late, Errors: s.Errors, Fallbacks: s.Fallbacks,
 				QueueTimeouts: s.QueueTimeouts, Shed: s.Shed, Unfinished: s.Unfinished, Calls: s.Calls,
-				Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput,
+				Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput, Served: s.Served,
 				FaultGoodput: nil, P50Ms: ms(s.P50), P99Ms: ms(s.P99), PeakBusy: s.PeakBusy, PeakQueue: s.PeakQueue,
 				DetectMs: msPtr(s.Detect, s.Detected), RecoverMs: msPtr(s.Recover, s.Recovered),
 				Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, BulkheadFull: s.BulkheadFull, WorkersInConfig: res.Scenario.Workers,
@@ -138,8 +142,8 @@ func WriteJSON(w io.Writer, res *Result) error {
 			Transitions: []jsonTransition{},
 		}
 		if res.HasFault {
-			v := s.FaultGoodput
-			jr.Summary.FaultGoodput = &v
+			g, v := s.FaultGoodput, s.FaultServed
+			jr.Summary.FaultGoodput, jr.Summary.FaultServed = &g, &v
 		}
 		for _, t := range run.Transitions {
 			jr.Transitions = append(jr.Transitions, jsonTransition{AtMs: ms(t.At), From: t.From.String(), To: t.To.String(), Reason: t.Reason.String()})
@@ -147,7 +151,7 @@ func WriteJSON(w io.Writer, res *Result) error {
 		for i := range run.Intervals {
 			iv := &run.Intervals[i]
 			jr.Timeline = append(jr.Timeline, jsonInterval{
-				StartMs: ms(iv.Start), Offered: iv.Offered, OK: iv.OK, Failed: iv.Failed(), Fallbacks: iv.Fallbacks,
+				StartMs: ms(iv.Start), Offered: iv.Offered, OK: iv.OK, Served: iv.Served, Failed: iv.Failed(), Fallbacks: iv.Fallbacks,
 				Calls: iv.Calls, PeakBusy: iv.PeakBusy, PeakQueue: iv.PeakQueue, P99Ms: ms(iv.P99),
 				State: iv.State.String(), StateChanged: iv.Changed, QueueTimeouts: iv.QueueTimeouts,
 			})
@@ -158,6 +162,7 @@ func WriteJSON(w io.Writer, res *Result) error {
 	out.GoodputRatio = ratio(b.Goodput, a.Goodput)
 	if res.HasFault {
 		out.FaultGoodRate = ratio(b.FaultGoodput, a.FaultGoodput)
+		out.FaultServedRatio = ratio(b.FaultServed, a.FaultServed)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

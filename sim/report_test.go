@@ -46,8 +46,8 @@ func TestWriteText(t *testing.T) {
 		`(?m)^time to detect \(first open\) +- +1\.1s$`,
 		`(?m)^time to recover \(closed again\) +- +100ms$`,
 		`(?m)^calls spared +- +2$`,
-		`(?m)^goodput \(good answers/s\) +0\.7 +0\.9$`,
-		`(?m)^  during the fault +0\.0 +0\.5$`,
+		`(?m)^goodput \(full answers/s\) +0\.7 +0\.7\n  during the fault +0\.0 +0\.0$`,
+		`(?m)^served, fallbacks included \(/s\) +0\.7 +0\.9\n  during the fault +0\.0 +0\.5$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("report does not match %s:\n%s", re, out)
@@ -114,9 +114,9 @@ func TestWriteSVG(t *testing.T) {
 	if counts["svg"] != 1 {
 		t.Errorf("%d svg elements", counts["svg"])
 	}
-	// Offered, goodput twice, p99 twice.
-	if counts["polyline"] != 5 {
-		t.Errorf("%d polylines, want 5 (offered, goodput and p99 for both runs)", counts["polyline"])
+	// Offered, served with the breaker, goodput and p99 for both runs.
+	if counts["polyline"] != 6 {
+		t.Errorf("%d polylines, want 6 (offered, served with the breaker, goodput and p99 for both runs)", counts["polyline"])
 	}
 	// The state strip: closed 0-6.1s, open 6.1-8.1s, half-open 8.1-9.1s,
 	// closed 9.1-14s, plus one legend swatch per color.

@@ -42,13 +42,13 @@ type Interval struct {
 	End   time.Duration
 
 	Offered       int // requests that arrived
-	OK            int // answered by the dependency within the deadline
-	Late          int // answered by the dependency after the deadline
+	OK            int // answered in full (by the dependency, or by local work) within the deadline
+	Late          int // answered in full after the deadline
 	Errors        int // failed calls (errors, call timeouts, overload) not retried
 	Fallbacks     int // rejected by the breaker (or the bulkhead) and answered by a fallback
 	QueueTimeouts int // dropped after waiting QueueTimeout in the queue
 	Shed          int // turned away because the queue was full
-	Good          int // OK plus fallbacks within the deadline
+	Served        int // OK plus fallbacks within the deadline
 	Calls         int // calls made to the dependency, retries included
 	Retries       int // calls that were retries
 
@@ -85,12 +85,16 @@ type Summary struct {
 	Calls         int // calls made to the dependency
 	Retries       int
 
-	// Goodput is good answers (OK plus fallbacks within the deadline) per
-	// second over the whole run. FaultGoodput counts the requests that
-	// arrived during the fault window, per second of that window (0 when
-	// there is no fault).
+	// Goodput is full answers within the deadline (OK) per second over the
+	// whole run; Served adds the fallbacks given within the deadline. The
+	// Fault forms count the requests that arrived during the fault window,
+	// per second of that window (0 when there is no fault). A fallback is
+	// a degraded answer: an open breaker raises Served, and lowers
+	// Goodput when the dependency would have answered.
 	Goodput      float64
+	Served       float64
 	FaultGoodput float64
+	FaultServed  float64
 
 	P50, P99  time.Duration // over every answer, including errors and fallbacks
 	PeakBusy  int
@@ -145,9 +149,11 @@ func (r *runner) result(res *Result) RunResult {
 		s.Retries += iv.Retries
 		s.PeakBusy = max(s.PeakBusy, iv.PeakBusy)
 		s.PeakQueue = max(s.PeakQueue, iv.PeakQueue)
-		s.Goodput += float64(iv.Good)
+		s.Goodput += float64(iv.OK)
+		s.Served += float64(iv.Served)
 	}
 	s.Goodput /= r.sc.Duration.Seconds()
+	s.Served /= r.sc.Duration.Seconds()
 	s.Unfinished = s.Offered - (s.OK + s.Late + s.Errors + s.Fallbacks + s.QueueTimeouts + s.Shed)
 	s.P50 = percentile(r.lat, 0.50)
 	s.P99 = percentile(r.lat, 0.99)
@@ -155,6 +161,7 @@ func (r *runner) result(res *Result) RunResult {
 	s.BulkheadFull = r.bulkFull
 	if res.HasFault {
 		s.FaultGoodput = float64(r.faultGood) / (res.FaultEnd - res.FaultStart).Seconds()
+		s.FaultServed = float64(r.faultServed) / (res.FaultEnd - res.FaultStart).Seconds()
 	}
 
 	opened := false // opened during the fault window

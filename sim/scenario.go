@@ -43,6 +43,12 @@ type Scenario struct {
 	// both runs. 0 means none. (Config.CallTimeout applies to the breaker
 	// run only, as circuit.Execute would apply it.)
 	CallTimeout time.Duration
+	// DependencyShare is the share of requests that call the dependency,
+	// in (0, 1]; 0 means 1, every request. The others do LocalLatency of
+	// local work and answer on their own, as long as they get a worker:
+	// they are what a cascade takes down along with the dependency.
+	DependencyShare float64
+	LocalLatency    time.Duration
 	// Capacity is how many calls the dependency can serve at once. A call
 	// beyond it fails at once with an overload error. 0 means unlimited.
 	Capacity int
@@ -146,7 +152,8 @@ func Builtin(name string) (Scenario, error) {
 // ParseScenario reads a scenario from JSON and validates it. Field names
 // are the lower-camel forms of Scenario's (matched case-insensitively):
 // name, description, duration, interval, rate, arrivals, workers,
-// queueSize, queueTimeout, deadline, callTimeout, capacity, bulkhead,
+// queueSize, queueTimeout, deadline, callTimeout, dependencyShare,
+// localLatency, capacity, bulkhead,
 // preset, config
 // (an object like ParseConfig's), retry
 // {maxAttempts, backoff, budgetRatio, budgetMinPerSecond, budgetWindow} and
@@ -162,21 +169,23 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 	var preset string
 	var config json.RawMessage
 	fields := map[string]fieldSetter{
-		"preset":       stringField(&preset),
-		"config":       func(_ string, raw json.RawMessage) error { config = raw; return nil },
-		"name":         stringField(&sc.Name),
-		"description":  stringField(&sc.Description),
-		"duration":     durationField(&sc.Duration),
-		"interval":     durationField(&sc.Interval),
-		"rate":         floatField(&sc.Rate),
-		"arrivals":     stringField(&sc.Arrivals),
-		"workers":      intField(&sc.Workers),
-		"queueSize":    intField(&sc.QueueSize),
-		"queueTimeout": durationField(&sc.QueueTimeout),
-		"deadline":     durationField(&sc.Deadline),
-		"callTimeout":  durationField(&sc.CallTimeout),
-		"capacity":     intField(&sc.Capacity),
-		"bulkhead":     intField(&sc.Bulkhead),
+		"preset":          stringField(&preset),
+		"config":          func(_ string, raw json.RawMessage) error { config = raw; return nil },
+		"name":            stringField(&sc.Name),
+		"description":     stringField(&sc.Description),
+		"duration":        durationField(&sc.Duration),
+		"interval":        durationField(&sc.Interval),
+		"rate":            floatField(&sc.Rate),
+		"arrivals":        stringField(&sc.Arrivals),
+		"workers":         intField(&sc.Workers),
+		"queueSize":       intField(&sc.QueueSize),
+		"queueTimeout":    durationField(&sc.QueueTimeout),
+		"deadline":        durationField(&sc.Deadline),
+		"callTimeout":     durationField(&sc.CallTimeout),
+		"capacity":        intField(&sc.Capacity),
+		"dependencyShare": floatField(&sc.DependencyShare),
+		"localLatency":    durationField(&sc.LocalLatency),
+		"bulkhead":        intField(&sc.Bulkhead),
 		"retry": func(p string, raw json.RawMessage) error {
 			r := &Retry{}
 			sc.Retry = r
@@ -291,6 +300,12 @@ func (sc *Scenario) Validate() error {
 	}
 	if sc.Capacity < 0 {
 		bad("capacity", sc.Capacity, "must not be negative (0 means unlimited)")
+	}
+	if !finite(sc.DependencyShare) || sc.DependencyShare < 0 || sc.DependencyShare > 1 {
+		bad("dependencyShare", sc.DependencyShare, "must be in (0, 1], or 0 for 1")
+	}
+	if sc.LocalLatency < 0 || sc.LocalLatency > time.Hour {
+		bad("localLatency", sc.LocalLatency, "must be between 0 and 1h")
 	}
 	if sc.Bulkhead < 0 || sc.Bulkhead > MaxWorkers {
 		bad("bulkhead", sc.Bulkhead, fmt.Sprintf("must be between 0 (none) and %d", MaxWorkers))

@@ -75,7 +75,10 @@ func WriteSVG(w io.Writer, res *Result) error {
 
 	// Panels.
 	good := func(iv *Interval) (float64, bool) {
-		return float64(iv.Good) / (iv.End - iv.Start).Seconds(), true
+		return float64(iv.OK) / (iv.End - iv.Start).Seconds(), true
+	}
+	served := func(iv *Interval) (float64, bool) {
+		return float64(iv.Served) / (iv.End - iv.Start).Seconds(), true
 	}
 	offered := func(iv *Interval) (float64, bool) {
 		return float64(iv.Offered) / (iv.End - iv.Start).Seconds(), true
@@ -118,9 +121,9 @@ func WriteSVG(w io.Writer, res *Result) error {
 		return panel2Bot - f*(panel2Bot-panel2Top)
 	}
 
-	title1 := "goodput: good answers per second (within the deadline, fallbacks included)"
+	title1 := "per second: full answers in time (solid), answers including fallbacks (dashed)"
 	if showCalls {
-		title1 = "per second: goodput (solid: good answers within the deadline, fallbacks included), dependency calls (dotted)"
+		title1 += ", dependency calls (dotted)"
 	}
 	for _, panel := range []struct {
 		top, bot int
@@ -189,6 +192,7 @@ func WriteSVG(w io.Writer, res *Result) error {
 		line(base, calls, yRate, colorBase, `stroke-dasharray="2 3" stroke-width="1.5"`)
 		line(brk, calls, yRate, colorBrk, `stroke-dasharray="2 3" stroke-width="1.5"`)
 	}
+	line(brk, served, yRate, colorBrk, `stroke-dasharray="6 3" stroke-width="1.5"`)
 	line(base, good, yRate, colorBase, "")
 	line(brk, good, yRate, colorBrk, "")
 	line(base, p99, yLat, colorBase, "")

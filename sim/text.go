@@ -42,6 +42,9 @@ func trafficLine(res *Result) string {
 	if sc.Deadline > 0 {
 		s += fmt.Sprintf("; client deadline %v", sc.Deadline)
 	}
+	if sc.DependencyShare > 0 && sc.DependencyShare < 1 {
+		s += fmt.Sprintf("; %g%% of requests call the dependency, the rest take %v", sc.DependencyShare*100, sc.LocalLatency)
+	}
 	if sc.CallTimeout > 0 {
 		s += fmt.Sprintf("; call timeout %v", sc.CallTimeout)
 	}
@@ -108,13 +111,13 @@ func writeTimeline(ew *errWriter, res *Result) {
 		}
 		ew.printf("%s\n", strings.TrimRight(fmt.Sprintf("%5s %7d | %s | %s", clockTime(a.Start), a.Offered, row(a, false), row(b, true)), " "))
 	}
-	legend := "ok: answered by the dependency"
+	deadline := ""
 	if res.Scenario.Deadline > 0 {
-		legend += " within the deadline"
+		deadline = " within the deadline"
 	}
-	legend += "; fail: errors, late answers, queue timeouts, shed; fb: fallbacks (breaker rejections);"
-	ew.printf("%s\n", legend)
-	ew.printf("busy, queue: peak in the interval; p99: of the answers in the interval; state at the end, * if it changed during the interval\n")
+	ew.printf("ok: full answers%s; fail: errors, late answers, queue timeouts and shed requests\n", deadline)
+	ew.printf("fb: fallbacks for rejected calls; busy, queue: peaks in the interval; p99: of the answers given in it\n")
+	ew.printf("state: the breaker's at the end of the interval, * if it changed during it\n")
 }
 
 func writeSummary(ew *errWriter, res *Result) {
@@ -122,12 +125,16 @@ func writeSummary(ew *errWriter, res *Result) {
 	ew.printf("%-34s %14s %14s\n", "summary", res.Runs[0].Label, res.Runs[1].Label)
 	row := func(name, x, y string) { ew.printf("%-34s %14s %14s\n", name, x, y) }
 	num := func(n int) string { return fmt.Sprint(n) }
-	good := "goodput (good answers/s)"
-	row(good, fmt.Sprintf("%.1f", a.Goodput), fmt.Sprintf("%.1f", b.Goodput))
+	rate := func(v float64) string { return fmt.Sprintf("%.1f", v) }
+	row("goodput (full answers/s)", rate(a.Goodput), rate(b.Goodput))
 	if res.HasFault {
-		row("  during the fault", fmt.Sprintf("%.1f", a.FaultGoodput), fmt.Sprintf("%.1f", b.FaultGoodput))
+		row("  during the fault", rate(a.FaultGoodput), rate(b.FaultGoodput))
 	}
-	row("answered ok / by fallback", fmt.Sprintf("%d / %d", a.OK, a.Fallbacks), fmt.Sprintf("%d / %d", b.OK, b.Fallbacks))
+	row("served, fallbacks included (/s)", rate(a.Served), rate(b.Served))
+	if res.HasFault {
+		row("  during the fault", rate(a.FaultServed), rate(b.FaultServed))
+	}
+	row("full answers / fallbacks", fmt.Sprintf("%d / %d", a.OK, a.Fallbacks), fmt.Sprintf("%d / %d", b.OK, b.Fallbacks))
 	row("errors / late answers", fmt.Sprintf("%d / %d", a.Errors, a.Late), fmt.Sprintf("%d / %d", b.Errors, b.Late))
 	row("p50 latency", durationString(a.P50), durationString(b.P50))
 	row("p99 latency", durationString(a.P99), durationString(b.P99))
@@ -159,11 +166,12 @@ func writeSummary(ew *errWriter, res *Result) {
 	if a.Unfinished+b.Unfinished > 0 {
 		row("unfinished at the end", num(a.Unfinished), num(b.Unfinished))
 	}
-	ew.printf("good answers: from the dependency or a fallback")
+	in := ""
 	if res.Scenario.Deadline > 0 {
-		ew.printf(", within the %v deadline", res.Scenario.Deadline)
+		in = fmt.Sprintf(" within the %v deadline", res.Scenario.Deadline)
 	}
-	ew.printf("; latencies include errors and fallbacks\n")
+	ew.printf("full answers: from the dependency (or local work)%s; served adds fallbacks%s;\n", in, in)
+	ew.printf("latencies include errors and fallbacks; \"during the fault\" counts the requests that arrived in it\n")
 }
 
 // clockTime formats a simulated time as m:ss.
