@@ -99,7 +99,7 @@ type request struct {
 	done    func(error) // the breaker's done func for the call in flight
 	release func()      // the bulkhead slot of the call in flight
 	failed  bool        // the call in flight will fail
-	holds   bool        // the call in flight counts against the dependency's capacity
+	holds   bool        // the call in flight is to end at the dependency when it ends for the client
 }
 
 type evKind uint8
@@ -108,6 +108,7 @@ const (
 	evCallDone evKind = iota
 	evRetry
 	evLocalDone
+	evDepRelease // the dependency finishes a call whose client gave up
 )
 
 type event struct {
@@ -257,6 +258,8 @@ func (r *runner) run() {
 				r.attempt(ev.req)
 			case evLocalDone:
 				r.respond(ev.req, ev.at, outOK)
+			case evDepRelease:
+				r.depIn--
 			}
 		}
 		r.dispatch()
@@ -392,18 +395,21 @@ func (r *runner) attempt(req *request) {
 
 	ph := r.sc.phaseAt(now)
 	req.failed = u < ph.ErrorRate
-	req.holds = false
-	var d time.Duration
-	if r.sc.Capacity > 0 && r.depIn >= r.sc.Capacity {
-		req.failed = true // overloaded: refused at once
-	} else {
-		r.depIn++
-		req.holds = true
-		secs := math.Min(ph.Latency.Seconds()*math.Exp(ph.Spread*z), MaxDuration.Seconds())
-		d = time.Duration(secs * 1e9)
-		if r.callTimeout > 0 && d >= r.callTimeout {
-			d, req.failed = r.callTimeout, true
-		}
+	r.depIn++
+	secs := ph.Latency.Seconds() * math.Exp(ph.Spread*z)
+	if c := r.sc.Capacity; c > 0 && r.depIn > c {
+		// Overloaded: the dependency shares itself among the calls in
+		// flight, so this one takes longer in proportion (judged when it
+		// starts, a simplification of processor sharing).
+		secs *= float64(r.depIn) / float64(c)
+	}
+	d := time.Duration(math.Min(secs, MaxDuration.Seconds()) * 1e9)
+	req.holds = true
+	if r.callTimeout > 0 && d >= r.callTimeout {
+		// The client gives up; the dependency does not, and keeps
+		// working on the abandoned call until it is done.
+		r.push(event{at: now + d, kind: evDepRelease})
+		d, req.failed, req.holds = r.callTimeout, true, false
 	}
 	r.push(event{at: now + d, kind: evCallDone, req: req})
 }

@@ -49,8 +49,12 @@ type Scenario struct {
 	// they are what a cascade takes down along with the dependency.
 	DependencyShare float64
 	LocalLatency    time.Duration
-	// Capacity is how many calls the dependency can serve at once. A call
-	// beyond it fails at once with an overload error. 0 means unlimited.
+	// Capacity is how many calls the dependency serves at full speed.
+	// Beyond it, it slows down: a call that starts with n calls in flight
+	// (itself included) takes n/Capacity times its phase latency. Calls
+	// abandoned at the call timeout keep it busy until they would have
+	// ended, which is how retries turn a slowdown into a storm. 0 means
+	// unlimited.
 	Capacity int
 
 	// Bulkhead, when positive, puts a bulkhead.Bulkhead of that many slots

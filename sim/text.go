@@ -49,7 +49,7 @@ func trafficLine(res *Result) string {
 		s += fmt.Sprintf("; call timeout %v", sc.CallTimeout)
 	}
 	if sc.Capacity > 0 {
-		s += fmt.Sprintf("; dependency capacity %d calls", sc.Capacity)
+		s += fmt.Sprintf("; dependency slows beyond %d calls at once", sc.Capacity)
 	}
 	if sc.Bulkhead > 0 {
 		s += fmt.Sprintf("; breaker run: bulkhead of %d", sc.Bulkhead)
