@@ -124,10 +124,13 @@ const (
 	relOpExecDoneCtx                  // Execute with a context that is already canceled
 	relOpExecNilFn                    // Execute with a nil fn
 	relOpExecNilCtx                   // Execute with a nil context
+	relOpForceOpen                    // ForceOpen(ReasonHealthCheck)
+	relOpSubscribe                    // Subscribe a recording hook
+	relOpUnsubscribe                  // call subscription Arg%len's unsubscribe (again: no effect)
 	relNumOpKinds
 )
 
-var relOpNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "forceHalfOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx"}
+var relOpNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "forceHalfOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "forceOpen", "subscribe", "unsubscribe"}
 
 // relOp is one step. Lat is a latency or clock advance; Arg picks a token.
 type relOp struct {
@@ -354,10 +357,12 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 	}
 }
 
-func (m *relRefModel) trip(now time.Duration) {
+func (m *relRefModel) trip(now time.Duration) { m.forceOpen(now, circuit.ReasonManual) }
+
+func (m *relRefModel) forceOpen(now time.Duration, reason circuit.Reason) {
 	m.advance(now)
 	if m.state != circuit.Open {
-		m.enter(circuit.Open, now, circuit.ReasonManual)
+		m.enter(circuit.Open, now, reason)
 	}
 }
 
@@ -499,6 +504,7 @@ type relHarness struct {
 	calls      uint64 // Execute and Allow calls that reached admission
 	lastSince  time.Time
 	rejectErr  map[int]error // the rejection error seen in each period
+	subs       []*relSub
 }
 
 // relRunSequence builds a breaker from cfg and runs ops against it and the
@@ -581,6 +587,13 @@ func (h *relHarness) apply(o relOp) {
 		h.checkAll(o.Kind == relOpState)
 	case relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx:
 		h.execRefused(o.Kind)
+	case relOpForceOpen:
+		h.b.ForceOpen(circuit.ReasonHealthCheck)
+		h.model.forceOpen(h.clk.elapsed(), circuit.ReasonHealthCheck)
+	case relOpSubscribe:
+		h.subscribe()
+	case relOpUnsubscribe:
+		h.unsubscribe(o.Arg)
 	}
 }
 
@@ -753,6 +766,41 @@ func (h *relHarness) done(o relOp) {
 	h.model.record(tk.call, h.clk.elapsed(), out.kind(), out.err())
 }
 
+// relSub is a hook added with Subscribe: it must receive the transitions
+// numbered start..end-1 (end -1 while subscribed).
+type relSub struct {
+	start, end int
+	got        []circuit.Transition
+	unsub      func()
+}
+
+// subscribe adds a recording hook. State first applies any pending
+// time-only transition (the model has already applied it), so that the
+// new hook starts at the same transition in both.
+func (h *relHarness) subscribe() {
+	if len(h.subs) >= 4 {
+		return
+	}
+	h.b.State()
+	h.model.advance(h.clk.elapsed())
+	sub := &relSub{start: len(h.model.transitions), end: -1}
+	sub.unsub = h.b.Subscribe(func(tr circuit.Transition) { sub.got = append(sub.got, tr) })
+	h.subs = append(h.subs, sub)
+}
+
+func (h *relHarness) unsubscribe(i int) {
+	if len(h.subs) == 0 {
+		return
+	}
+	sub := h.subs[i%len(h.subs)]
+	h.b.State()
+	h.model.advance(h.clk.elapsed())
+	if sub.end < 0 {
+		sub.end = len(h.model.transitions)
+	}
+	sub.unsub()
+}
+
 // outstanding counts admitted Allow calls whose done has not been called.
 func (h *relHarness) outstanding() uint64 {
 	n := uint64(0)
@@ -831,6 +879,20 @@ func (h *relHarness) checkAll(stateFirst bool) {
 	// is never longer than OpenTimeout.
 	if s == circuit.Open && !h.clk.Now().Before(mt.StateSince.Add(h.cfg.OpenTimeout)) {
 		h.fail("still open at %v, OpenTimeout %v after it opened at %v", h.clk.Now(), h.cfg.OpenTimeout, mt.StateSince)
+	}
+	for i, sub := range h.subs {
+		end := sub.end
+		if end < 0 {
+			end = len(h.model.transitions)
+		}
+		want := h.model.transitions[sub.start:end]
+		ok := len(sub.got) == len(want)
+		for j := 0; ok && j < len(want); j++ {
+			ok = sub.got[j].From == want[j].from && sub.got[j].To == want[j].to && sub.got[j].Reason == want[j].reason
+		}
+		if !ok {
+			h.fail("subscription %d (transitions %d..%d) got %s, want %s", i, sub.start, end, relFmtHooked(sub.got), relFmtModel(want))
+		}
 	}
 	if h.askedBad != "" {
 		h.fail("the classifier was asked about %s", h.askedBad)
@@ -976,6 +1038,7 @@ var relOpKinds = []relOpKind{
 	relOpAdvance, relOpAdvance, relOpAdvance, relOpAdvance,
 	relOpTrip, relOpReset, relOpForceHalf, relOpState, relOpMetrics, relOpMetrics,
 	relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx,
+	relOpForceOpen, relOpSubscribe, relOpUnsubscribe,
 }
 
 func relGenOp(t *rapid.T) relOp {
@@ -989,6 +1052,8 @@ func relGenOp(t *rapid.T) relOp {
 		o.Arg = rapid.IntRange(0, 7).Draw(t, "token")
 	case relOpAdvance:
 		o.Lat = time.Duration(rapid.IntRange(0, 60).Draw(t, "advanceMs")) * time.Millisecond
+	case relOpUnsubscribe:
+		o.Arg = rapid.IntRange(0, 3).Draw(t, "subscription")
 	}
 	return o
 }
@@ -1037,14 +1102,14 @@ func TestModel(t *testing.T) {
 		})
 	}
 	var seen []string
-	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonProbeTimeout; r++ {
+	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonHealthRecovered; r++ {
 		seen = append(seen, fmt.Sprintf("%v=%d", r, relCoverage[r].Load()))
 	}
 	t.Logf("transitions by reason: %s", strings.Join(seen, " "))
 	if !explicit {
 		// The generator must reach every transition, or the comparison
 		// proves less than it seems to.
-		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonProbeTimeout; r++ {
+		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonHealthRecovered; r++ {
 			if relCoverage[r].Load() == 0 {
 				t.Errorf("no sequence produced a %v transition", r)
 			}
