@@ -196,3 +196,24 @@ func TestFormatConfig(t *testing.T) {
 		t.Errorf("FormatConfig(default) = %q\nwant %q", got, want)
 	}
 }
+
+func TestWrapText(t *testing.T) {
+	cases := []struct {
+		s      string
+		width  int
+		indent string
+		want   string
+	}{
+		{"a bb ccc", 100, "", "a bb ccc"},
+		{"a bb ccc dddd", 6, "", "a bb\nccc\ndddd"},
+		{"a bb ccc", 6, "  ", "a bb\n  ccc"},
+		{"averyveryverylongword b", 5, "", "averyveryverylongword\nb"},
+		{"  spaced   out  ", 100, "", "spaced out"},
+		{"", 10, "", ""},
+	}
+	for _, c := range cases {
+		if got := sim.WrapText(c.s, c.width, c.indent); got != c.want {
+			t.Errorf("WrapText(%q, %d, %q) = %q, want %q", c.s, c.width, c.indent, got, c.want)
+		}
+	}
+}

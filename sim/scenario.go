@@ -273,7 +273,7 @@ func (sc *Scenario) Validate() error {
 	switch {
 	case interval < 0:
 		bad("interval", sc.Interval, "must not be negative (0 means 10s)")
-	case interval == 0 || interval < time.Millisecond:
+	case interval < time.Millisecond:
 		bad("interval", sc.Interval, "must be at least 1ms")
 	case sc.Duration > 0 && int64(sc.Duration/interval) > MaxIntervals:
 		bad("interval", sc.Interval, fmt.Sprintf("too short: duration/interval must be at most %d rows", MaxIntervals))

@@ -14,9 +14,10 @@ func WriteText(w io.Writer, res *Result) error {
 	ew := &errWriter{w: w}
 	sc := &res.Scenario
 	p := ew.printf
-	p("scenario %s: %s\n", sc.Name, sc.Description)
-	p("traffic:  %s\n", trafficLine(res))
-	p("breaker:  %s\n", FormatConfig(res.Config))
+	p("%s\n", WrapText(fmt.Sprintf("scenario %s: %s", sc.Name, sc.Description), 100, ""))
+	const indent = "          " // the width of "traffic:  "
+	p("traffic:  %s\n", WrapText(trafficLine(res), 100, indent))
+	p("breaker:  %s\n", WrapText(FormatConfig(res.Config), 100, indent))
 	if res.HasFault {
 		p("fault:    %s to %s\n", clockTime(res.FaultStart), clockTime(res.FaultEnd))
 	} else {
@@ -199,4 +200,26 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+// WrapText breaks s into lines of at most width bytes at spaces (a longer
+// word gets a line of its own) and starts every line after the first with
+// indent. The first line is taken to start at column len(indent) too: the
+// caller prints its own prefix of that length before it.
+func WrapText(s string, width int, indent string) string {
+	var b strings.Builder
+	n := len(indent)
+	for i, w := range strings.Fields(s) {
+		if i > 0 && n+1+len(w) > width {
+			b.WriteString("\n")
+			b.WriteString(indent)
+			n = len(indent)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
 }

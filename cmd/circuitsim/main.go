@@ -187,7 +187,7 @@ func writeList(w io.Writer) int {
 			def = " (default)"
 		}
 		fmt.Fprintf(w, "  %s%s, %v at %g req/s:\n", n, def, sc.Duration.Round(time.Second), sc.Rate)
-		fmt.Fprintf(w, "      %s\n", sc.Description)
+		fmt.Fprintf(w, "      %s\n", sim.WrapText(sc.Description, 100, "      "))
 	}
 	fmt.Fprintf(w, "\npresets (-preset NAME):\n")
 	for _, n := range circuit.PresetNames() {
