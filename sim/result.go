@@ -74,6 +74,7 @@ type Transition struct {
 
 // Summary is the whole run in numbers.
 type Summary struct {
+	// Totals of the Interval counts of the same names.
 	Offered       int
 	OK            int
 	Late          int
