@@ -29,7 +29,7 @@ import (
 
 const (
 	relStressGoroutines = 64
-	relStressCalls      = 600 // per goroutine
+	relStressCalls      = 1000 // per goroutine
 )
 
 // relStressOutcomes weights the outcomes of stress calls: mostly successes,
@@ -227,6 +227,7 @@ func (s *relStress) execute(rng *rand.Rand) {
 	out := relStressOutcomes[rng.Intn(len(relStressOutcomes))]
 	s.pause(rng)
 	pre := s.b.Metrics()
+	s.checkSnapshot(pre)
 	s.calls.Add(1)
 	ran := false
 	var err error
@@ -320,6 +321,7 @@ func (s *relStress) control(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	rng := rand.New(rand.NewSource(-1))
 	next := uint64(200)
+	var lastSince time.Time
 	for {
 		select {
 		case <-stop:
@@ -340,10 +342,46 @@ func (s *relStress) control(stop <-chan struct{}, done chan<- struct{}) {
 			s.b.ForceHalfOpen(circuit.ReasonHealthRecovered)
 		default:
 			m := s.b.Metrics()
-			if m.WindowRequests > s.cfg.WindowSize || m.ErrorRate < 0 || m.ErrorRate > 1 {
-				s.t.Errorf("inconsistent snapshot: %+v", m)
+			s.checkSnapshot(m)
+			if m.StateSince.Before(lastSince) {
+				s.t.Errorf("StateSince went backwards: %v -> %v", lastSince, m.StateSince)
 			}
+			lastSince = m.StateSince
 		}
+	}
+}
+
+// checkSnapshot checks what any snapshot must satisfy: a closed breaker
+// checks its criteria after every outcome and opens at once, so no closed
+// snapshot shows a criterion that holds; a half-open one has not yet seen
+// SuccessThreshold successes; an open one counts nothing.
+func (s *relStress) checkSnapshot(m circuit.Metrics) {
+	c := s.cfg
+	bad := ""
+	switch m.State {
+	case circuit.Closed:
+		enough := m.WindowRequests >= c.MinRequests
+		switch {
+		case m.WindowRequests > c.WindowSize:
+			bad = "window overfull"
+		case c.ConsecutiveFailures > 0 && m.ConsecutiveFailures >= c.ConsecutiveFailures:
+			bad = "consecutive failures reached"
+		case c.ErrorRateThreshold > 0 && enough && m.ErrorRate >= c.ErrorRateThreshold:
+			bad = "error rate reached"
+		case c.LatencyThreshold > 0 && enough && m.WindowRequests > 0 && m.PercentileLatency >= c.LatencyThreshold:
+			bad = "latency percentile reached"
+		}
+	case circuit.HalfOpen:
+		if m.ConsecutiveFailures != 0 || m.ConsecutiveSuccesses >= c.SuccessThreshold {
+			bad = "half-open counters"
+		}
+	case circuit.Open:
+		if m.ConsecutiveFailures != 0 || m.ConsecutiveSuccesses != 0 {
+			bad = "open counters"
+		}
+	}
+	if bad != "" {
+		s.t.Errorf("snapshot in %v: %s: %+v", m.State, bad, m)
 	}
 }
 
