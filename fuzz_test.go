@@ -154,8 +154,8 @@ func TestHugeOpenTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer done(nil)
-	if s := b.State(); s != circuit.HalfOpen {
-		t.Fatalf("a probe admitted 2h after New timed out at once: state %v", s)
+	if m := b.Metrics(); m.State != circuit.HalfOpen || m.Transitions != 2 {
+		t.Fatalf("a probe admitted 2h after New timed out at once: %v after %d transitions", m.State, m.Transitions)
 	}
 }
 
