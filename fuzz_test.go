@@ -99,8 +99,8 @@ func FuzzConfig(f *testing.F) {
 }
 
 // relCheckTripHolds checks that a breaker built from c, tripped an hour
-// after it was created, is open from that instant and stays open until
-// OpenTimeout has passed, whatever the OpenTimeout.
+// after it was created, is open from that instant until exactly
+// OpenTimeout later, whatever the OpenTimeout.
 func relCheckTripHolds(t *testing.T, c circuit.Config) {
 	t.Helper()
 	clk := relNewStepClock()
@@ -121,6 +121,14 @@ func relCheckTripHolds(t *testing.T, c circuit.Config) {
 	}
 	if want := tripped.Add(c.OpenTimeout); !oe.RetryAt.Equal(want) {
 		t.Fatalf("RetryAt = %v, want %v", oe.RetryAt, want)
+	}
+	clk.Add(c.OpenTimeout - 1)
+	if s := b.State(); s != circuit.Open {
+		t.Fatalf("1ns before OpenTimeout has passed: %v, want open", s)
+	}
+	clk.Add(1)
+	if m := b.Metrics(); m.State != circuit.HalfOpen || !m.StateSince.Equal(oe.RetryAt) {
+		t.Fatalf("when OpenTimeout has passed: %v since %v, want half-open since %v", m.State, m.StateSince, oe.RetryAt)
 	}
 }
 
