@@ -51,9 +51,12 @@ const never = time.Duration(math.MinInt64)
 // breaker, and a failed probe reopens it with a fresh timeout. A probe that
 // succeeds but takes at least Config.LatencyThreshold (when set) counts as
 // failed, with ReasonLatency, so a dependency that answers slowly does not
-// flap between open and closed. A probe that has not reported within
-// OpenTimeout of its admission counts as failed too (ReasonProbeTimeout), so
-// an abandoned call can never wedge the breaker half-open. Entering Closed
+// flap between open and closed. A probe still running OpenTimeout after its
+// admission counts as failed too (ReasonProbeTimeout), so an abandoned call
+// can never wedge the breaker half-open; "failed" here is the state
+// machine's judgement only: the lifetime Failures count and LastFailure
+// change only when the call reports (its late report is then a stale
+// outcome). Entering Closed
 // empties the windows: old failures never re-trip a recovered breaker.
 //
 // State periods. Each stay in a state is a period. The outcome of a call
@@ -113,6 +116,7 @@ type Breaker[T any] struct {
 	lastSuccAt  time.Duration
 	nextHookID  uint64
 	pending     []Transition // transitions waiting for delivery to hooks
+	resume      []hookEntry  // if not nil, the only hooks still owed pending[0]
 	delivering  bool         // a goroutine is delivering pending
 }
 
@@ -222,6 +226,15 @@ func (b *Breaker[T]) Name() string { return b.cfg.Name }
 // Config returns the breaker's configuration.
 func (b *Breaker[T]) Config() Config { return b.cfg }
 
+// addSat returns t+d, saturating at the largest Duration instead of
+// wrapping: an OpenTimeout of math.MaxInt64 means "until Reset".
+func addSat(t, d time.Duration) time.Duration {
+	if d > 0 && t > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return t + d
+}
+
 // now reads the clock once, as an offset from the epoch. With the real
 // clock it reads only the monotonic clock.
 func (b *Breaker[T]) now() time.Duration {
@@ -252,7 +265,9 @@ func (b *Breaker[T]) at(d time.Duration) time.Time {
 // deadline, measured on the breaker's clock. When a fallback is set, every
 // other error (a rejection, or fn's error of any kind) is passed to it and
 // its result is returned instead. If fn panics, the call is recorded as a
-// failure and the panic is re-raised; the fallback is not called.
+// failure and the panic is re-raised; the fallback is not called. A
+// fallback that panics panics in the caller, after the outcome has been
+// recorded and with no lock held.
 func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if ctx == nil {
@@ -543,7 +558,7 @@ func (b *Breaker[T]) advance(now time.Duration) time.Duration {
 					oldest = at
 				}
 			}
-			deadline := oldest + b.cfg.OpenTimeout
+			deadline := addSat(oldest, b.cfg.OpenTimeout)
 			if now < deadline {
 				return now
 			}
@@ -561,7 +576,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 	p := &period{state: to, gen: old.gen + 1}
 	switch to {
 	case Open:
-		p.until = at + b.cfg.OpenTimeout
+		p.until = addSat(at, b.cfg.OpenTimeout)
 		p.err = &OpenError{Name: b.cfg.Name, State: Open, RetryAt: b.at(p.until), Cause: b.lastFailure}
 	case HalfOpen:
 		p.err = &OpenError{Name: b.cfg.Name, State: HalfOpen, Cause: b.lastFailure}
@@ -605,16 +620,24 @@ func (b *Breaker[T]) unlockAndDeliver() {
 // deliver runs the hooks for every pending transition, in order, until
 // none is left. Only one goroutine delivers at a time (b.delivering).
 func (b *Breaker[T]) deliver() {
-	var batch []Transition
-	i := 0
+	var (
+		batch []Transition
+		hooks []hookEntry // the hooks batch[i] is being delivered to
+		i, j  int         // batch[i] is being delivered to hooks[j]
+	)
 	defer func() {
-		// Reached with work left only if a hook called runtime.Goexit while
-		// batch[i] was being delivered. batch[i] counts as delivered (the
-		// hooks before the exiting one have seen it); give the rest back so
-		// that the next caller delivers it.
+		// Reached with work left only if hooks[j] called runtime.Goexit.
+		// Give the rest back so that the next caller delivers it: batch[i]
+		// only to the hooks after the one that exited, then the others to
+		// every hook.
 		if i < len(batch) {
 			b.mu.Lock()
-			b.pending = append(batch[i+1:], b.pending...)
+			if j+1 < len(hooks) {
+				b.resume = append([]hookEntry(nil), hooks[j+1:]...)
+			} else {
+				i++
+			}
+			b.pending = append(batch[i:], b.pending...)
 			b.delivering = false
 			b.mu.Unlock()
 		}
@@ -622,7 +645,8 @@ func (b *Breaker[T]) deliver() {
 	for {
 		b.mu.Lock()
 		batch, i = b.pending, 0
-		b.pending = nil
+		resume := b.resume
+		b.pending, b.resume = nil, nil
 		if len(batch) == 0 {
 			b.delivering = false
 			b.mu.Unlock()
@@ -630,8 +654,12 @@ func (b *Breaker[T]) deliver() {
 		}
 		b.mu.Unlock()
 		for ; i < len(batch); i++ {
-			for _, h := range *b.hooks.Load() {
-				b.callHook(h.fn, batch[i])
+			hooks = *b.hooks.Load()
+			if i == 0 && resume != nil {
+				hooks = resume
+			}
+			for j = 0; j < len(hooks); j++ {
+				b.callHook(hooks[j].fn, batch[i])
 			}
 		}
 	}

@@ -14,6 +14,10 @@ const (
 	MaxWindowSize = 1 << 20
 	// MaxHalfOpenProbes is the largest HalfOpenMaxProbes Validate accepts.
 	MaxHalfOpenProbes = 1 << 12
+	// MaxOpenTimeout is the largest OpenTimeout Validate accepts: a century,
+	// which is "until Reset" in practice. The bound keeps the end of an
+	// open period representable as a Duration from the breaker's creation.
+	MaxOpenTimeout = 100 * 365 * 24 * time.Hour
 )
 
 // Config holds every threshold of a breaker. It is a plain value: build one
@@ -53,13 +57,17 @@ type Config struct {
 	LatencyThreshold time.Duration
 
 	// LatencyPercentile is the percentile the latency criterion and
-	// Metrics.P95Latency use, in the open interval (0, 1). The percentile of
-	// n samples is the nearest-rank one: the ceil(p*n)-th smallest.
+	// Metrics.PercentileLatency use, in the open interval (0, 1). The
+	// percentile of n samples is the nearest-rank one: the ceil(p*n)-th
+	// smallest, with p*n taken as the decimal product (0.95*100 is 95, not
+	// the float64 95.00000000000001), which the breaker computes with a
+	// tolerance of 1e-9.
 	LatencyPercentile float64
 
 	// OpenTimeout is how long the breaker stays open before it admits
-	// probes, and how long a probe may take before it counts as failed.
-	// Must be positive.
+	// probes, and how long a probe may run before it counts as failed (a
+	// probe still running OpenTimeout after its admission has failed).
+	// Positive, at most MaxOpenTimeout.
 	OpenTimeout time.Duration
 
 	// HalfOpenMaxProbes is how many probe calls half-open admits at once.
@@ -126,8 +134,11 @@ func (c Config) Validate() error {
 	if math.IsNaN(c.LatencyPercentile) || c.LatencyPercentile <= 0 || c.LatencyPercentile >= 1 {
 		bad("LatencyPercentile", c.LatencyPercentile, "must be in the open interval (0, 1)")
 	}
-	if c.OpenTimeout <= 0 {
+	switch {
+	case c.OpenTimeout <= 0:
 		bad("OpenTimeout", c.OpenTimeout, "must be positive")
+	case c.OpenTimeout > MaxOpenTimeout:
+		bad("OpenTimeout", c.OpenTimeout, fmt.Sprintf("must be at most %v (a century)", MaxOpenTimeout))
 	}
 	switch {
 	case c.HalfOpenMaxProbes < 1:

@@ -48,6 +48,7 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 		{"LatencyPercentile", func(c *circuit.Config) { c.LatencyPercentile = math.Inf(1) }, "+Inf"},
 		{"OpenTimeout", func(c *circuit.Config) { c.OpenTimeout = 0 }, "0s"},
 		{"OpenTimeout", func(c *circuit.Config) { c.OpenTimeout = -time.Second }, "-1s"},
+		{"OpenTimeout", func(c *circuit.Config) { c.OpenTimeout = circuit.MaxOpenTimeout + 1 }, "876000h0m0.000000001s"},
 		{"HalfOpenMaxProbes", func(c *circuit.Config) { c.HalfOpenMaxProbes = 0 }, "0"},
 		{"HalfOpenMaxProbes", func(c *circuit.Config) { c.HalfOpenMaxProbes = circuit.MaxHalfOpenProbes + 1 }, "4097"},
 		{"SuccessThreshold", func(c *circuit.Config) { c.SuccessThreshold = 0 }, "0"},

@@ -123,7 +123,10 @@ func WithOnStateChange(hook func(Transition)) Option {
 }
 
 // WithClock sets the clock the breaker reads time from. Tests pass
-// clock.NewMock(); nil means the real clock.
+// clock.NewMock(); nil means the real clock, read through its monotonic
+// reading alone (the fastest path). A clock set back is treated as standing
+// still until it passes the latest time the breaker has seen, so the state
+// machine never moves backwards.
 func WithClock(c clock.Clock) Option { return optionFunc(func(s *settings) { s.clock = c }) }
 
 // WithLogger logs every transition once through l: at Warn level when the
