@@ -59,6 +59,12 @@ const never = time.Duration(math.MinInt64)
 // outcome). Entering Closed
 // empties the windows: old failures never re-trip a recovered breaker.
 //
+// Rejection cost. With the real clock an open breaker rejects calls without
+// even reading the clock, until a runtime timer marks its timeout as passed;
+// a call in the moment between the timeout and the timer firing (normally
+// microseconds) may still be rejected. State and Metrics read the clock, and
+// either moves an expired open breaker to half-open at once.
+//
 // State periods. Each stay in a state is a period. The outcome of a call
 // admitted in an earlier period counts in the lifetime Metrics but never
 // decides the current period: a slow call admitted while closed cannot
@@ -120,12 +126,21 @@ type Breaker[T any] struct {
 	delivering  bool         // a goroutine is delivering pending
 }
 
-// period is one stay in a state. It is immutable once published.
+// period is one stay in a state. It is immutable once published, except
+// for expired.
 type period struct {
 	state State
 	gen   uint64        // increases with every period
 	until time.Duration // Open: when the period ends
 	err   *OpenError    // the rejection error of this period; nil while closed
+
+	// With the real clock an open period arms timer to set expired once
+	// until has passed, so that a rejection need not read the clock (the
+	// read is most of a rejection's cost). While expired is unset the
+	// period has certainly not ended, since timers never fire early; once
+	// it is set, admission compares the time with until as before.
+	timer   *time.Timer
+	expired atomic.Bool
 }
 
 // ticket is what admission hands to the call's completion.
@@ -279,8 +294,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	start := b.now()
-	tk, err := b.admit(start)
+	tk, start, err := b.admitNow()
 	if err != nil {
 		if b.fallback != nil {
 			return b.callFallback(ctx, err)
@@ -349,8 +363,7 @@ func noopDone(error) {}
 //
 // Allow allocates the done func: one allocation per admitted call.
 func (b *Breaker[T]) Allow() (done func(error), err error) {
-	start := b.now()
-	tk, err := b.admit(start)
+	tk, start, err := b.admitNow()
 	if err != nil {
 		return noopDone, err
 	}
@@ -375,6 +388,19 @@ func (b *Breaker[T]) takeFlag() *atomic.Uint32 {
 	c.next.Store(1)
 	b.flags.Store(c)
 	return &c.flags[0]
+}
+
+// admitNow decides whether a call starting now may run, and returns the
+// time it started. While an open period's timer has not fired it rejects
+// the call without reading the clock.
+func (b *Breaker[T]) admitNow() (ticket, time.Duration, error) {
+	if p := b.period.Load(); p.timer != nil && !p.expired.Load() {
+		b.rejections.Add(1)
+		return ticket{}, 0, p.err
+	}
+	now := b.now()
+	tk, err := b.admit(now)
+	return tk, now, err
 }
 
 // admit decides whether a call starting at now may run. While closed, and
@@ -578,8 +604,16 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 	case Open:
 		p.until = addSat(at, b.cfg.OpenTimeout)
 		p.err = &OpenError{Name: b.cfg.Name, State: Open, RetryAt: b.at(p.until), Cause: b.lastFailure}
+		if b.realClock {
+			// The func holds only the period, so a pending timer does
+			// not keep an abandoned breaker alive.
+			p.timer = time.AfterFunc(p.until-b.now(), func() { p.expired.Store(true) })
+		}
 	case HalfOpen:
 		p.err = &OpenError{Name: b.cfg.Name, State: HalfOpen, Cause: b.lastFailure}
+	}
+	if old.timer != nil {
+		old.timer.Stop()
 	}
 	b.period.Store(p)
 	b.since = at
