@@ -35,6 +35,10 @@ import (
 // never marks a time that has not happened (no failure yet, say).
 const never = time.Duration(math.MinInt64)
 
+// cacheLine is the padding that separates fields written by different
+// cores (64 bytes on amd64 and arm64).
+const cacheLine = 64
+
 // Breaker is a circuit breaker for calls that return a T. Create one with
 // New; the zero value is not usable.
 //
@@ -59,11 +63,14 @@ const never = time.Duration(math.MinInt64)
 // outcome). Entering Closed
 // empties the windows: old failures never re-trip a recovered breaker.
 //
-// Rejection cost. With the real clock an open breaker rejects calls without
-// even reading the clock, until a runtime timer marks its timeout as passed;
-// a call in the moment between the timeout and the timer firing (normally
-// microseconds) may still be rejected. State and Metrics read the clock, and
-// either moves an expired open breaker to half-open at once.
+// Rejection cost. With the real clock an open breaker rejects most calls
+// without even reading the clock, until a runtime timer marks its timeout
+// as passed (every 64th rejection reads the clock anyway). So a call made
+// just after the timeout may still be rejected, for as long as the timer is
+// late and at most 63 rejections: microseconds on an idle process, longer
+// when the scheduler is saturated and calls are rare. Such a rejection's
+// RetryAt is already past. State and Metrics read the clock, and either
+// moves an expired open breaker to half-open at once.
 //
 // State periods. Each stay in a state is a period. The outcome of a call
 // admitted in an earlier period counts in the lifetime Metrics but never
@@ -97,12 +104,19 @@ type Breaker[T any] struct {
 	logger    *slog.Logger
 
 	// Read without the lock so that admission while closed, and rejection
-	// while open, take no lock. Written only with mu held.
-	period     atomic.Pointer[period]
+	// while open, take no lock. Written only with mu held. The padding
+	// keeps these read-mostly words off the cache lines that every call
+	// writes (the rejection counters, the mutex), so that cores do not
+	// steal the line from each other.
+	_      [cacheLine]byte
+	period atomic.Pointer[period]
+	hooks  atomic.Pointer[[]hookEntry] // copy-on-write
+	_      [cacheLine]byte
+
 	rejections atomic.Uint64
 	fallbacks  atomic.Uint64
-	flags      atomic.Pointer[flagChunk]   // once-flags for Allow's done funcs
-	hooks      atomic.Pointer[[]hookEntry] // copy-on-write
+	flags      atomic.Pointer[flagChunk] // once-flags for Allow's done funcs
+	_          [cacheLine]byte
 
 	mu          sync.Mutex    // guards the fields below and writes to period and hooks
 	last        time.Duration // latest time seen, so a clock set back cannot move state backwards
@@ -121,9 +135,9 @@ type Breaker[T any] struct {
 	lastFailAt  time.Duration
 	lastSuccAt  time.Duration
 	nextHookID  uint64
-	pending     []Transition // transitions waiting for delivery to hooks
-	resume      []hookEntry  // if not nil, the only hooks still owed pending[0]
-	delivering  bool         // a goroutine is delivering pending
+	pending     []queued    // transitions waiting for delivery to hooks
+	resume      []hookEntry // if not nil, the only hooks still owed pending[0]
+	delivering  bool        // a goroutine is delivering pending
 }
 
 // period is one stay in a state. It is immutable once published, except
@@ -147,6 +161,13 @@ type period struct {
 type ticket struct {
 	gen  uint64
 	slot int // probe slot, or -1 for a call admitted while closed
+}
+
+// queued is a transition waiting for delivery. Its latency percentiles are
+// computed from lat at delivery, outside the lock.
+type queued struct {
+	t   Transition
+	lat []time.Duration
 }
 
 type hookEntry struct {
@@ -242,7 +263,8 @@ func (b *Breaker[T]) Name() string { return b.cfg.Name }
 func (b *Breaker[T]) Config() Config { return b.cfg }
 
 // addSat returns t+d, saturating at the largest Duration instead of
-// wrapping: an OpenTimeout of math.MaxInt64 means "until Reset".
+// wrapping, so that a mock clock set centuries ahead cannot make the end of
+// an open period wrap into the past.
 func addSat(t, d time.Duration) time.Duration {
 	if d > 0 && t > math.MaxInt64-d {
 		return math.MaxInt64
@@ -391,33 +413,36 @@ func (b *Breaker[T]) takeFlag() *atomic.Uint32 {
 }
 
 // admitNow decides whether a call starting now may run, and returns the
-// time it started. While an open period's timer has not fired it rejects
-// the call without reading the clock.
+// time it started. While closed, and while open before the timeout, it
+// takes no lock. While an open period's timer has not fired it rejects the
+// call without reading the clock, except on every 64th rejection, so that a
+// timer delayed by a saturated scheduler delays half-open by at most a few
+// dozen rejections.
 func (b *Breaker[T]) admitNow() (ticket, time.Duration, error) {
-	if p := b.period.Load(); p.timer != nil && !p.expired.Load() {
-		b.rejections.Add(1)
-		return ticket{}, 0, p.err
+	p := b.period.Load()
+	if p.timer != nil && !p.expired.Load() {
+		if n := b.rejections.Add(1); n%64 != 0 {
+			return ticket{}, 0, p.err
+		}
+		if b.now() < p.until {
+			return ticket{}, 0, p.err
+		}
+		b.rejections.Add(^uint64(0)) // not a rejection after all
 	}
 	now := b.now()
-	tk, err := b.admit(now)
-	return tk, now, err
-}
-
-// admit decides whether a call starting at now may run. While closed, and
-// while open before the timeout, it takes no lock.
-func (b *Breaker[T]) admit(now time.Duration) (ticket, error) {
-	p := b.period.Load()
 	switch {
 	case p.state == Closed:
-		return ticket{gen: p.gen, slot: -1}, nil
+		return ticket{gen: p.gen, slot: -1}, now, nil
 	case p.state == Open && now < p.until:
 		b.rejections.Add(1)
-		return ticket{}, p.err
+		return ticket{}, now, p.err
 	}
 	return b.admitLocked(now)
 }
 
-func (b *Breaker[T]) admitLocked(now time.Duration) (ticket, error) {
+// admitLocked is admission when the state may change: half-open, or an
+// open period whose timeout has passed.
+func (b *Breaker[T]) admitLocked(now time.Duration) (ticket, time.Duration, error) {
 	b.mu.Lock()
 	now = b.advance(now)
 	p := b.period.Load()
@@ -427,7 +452,6 @@ func (b *Breaker[T]) admitLocked(now time.Duration) (ticket, error) {
 	case Open:
 		err = p.err
 	case HalfOpen:
-		tk.slot = -1
 		for i, at := range b.probeAt {
 			if at == never {
 				tk.slot = i
@@ -444,8 +468,27 @@ func (b *Breaker[T]) admitLocked(now time.Duration) (ticket, error) {
 	if err != nil {
 		b.rejections.Add(1)
 	}
-	b.unlockAndDeliver()
-	return tk, err
+	if len(b.pending) == 0 || b.delivering {
+		b.mu.Unlock()
+		return tk, now, err
+	}
+	b.delivering = true
+	b.mu.Unlock()
+	b.deliver()
+	if err == nil {
+		// The hooks ran before the call did: start the call's clock after
+		// them, so that a slow hook is not charged to the call's latency
+		// (which could fail every first probe), nor to a probe's deadline.
+		now = b.now()
+		if tk.slot >= 0 {
+			b.mu.Lock()
+			if b.period.Load().gen == tk.gen && now > b.probeAt[tk.slot] {
+				b.probeAt[tk.slot] = now
+			}
+			b.mu.Unlock()
+		}
+	}
+	return tk, now, err
 }
 
 // finish classifies err and records the outcome.
@@ -627,10 +670,11 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		b.inFlight = 0
 	}
 	if len(*b.hooks.Load()) > 0 {
-		m := b.snapshot()
-		b.setPercentiles(&m, b.win.latencies(nil))
-		b.pending = append(b.pending, Transition{
-			Name: b.cfg.Name, From: old.state, To: to, Reason: reason, At: b.at(at), Metrics: m,
+		b.pending = append(b.pending, queued{
+			t: Transition{
+				Name: b.cfg.Name, From: old.state, To: to, Reason: reason, At: b.at(at), Metrics: b.snapshot(),
+			},
+			lat: b.win.latencies(make([]time.Duration, 0, b.win.n)),
 		})
 	}
 	b.consecFail, b.consecSucc = 0, 0
@@ -655,7 +699,7 @@ func (b *Breaker[T]) unlockAndDeliver() {
 // none is left. Only one goroutine delivers at a time (b.delivering).
 func (b *Breaker[T]) deliver() {
 	var (
-		batch []Transition
+		batch []queued
 		hooks []hookEntry // the hooks batch[i] is being delivered to
 		i, j  int         // batch[i] is being delivered to hooks[j]
 	)
@@ -688,12 +732,17 @@ func (b *Breaker[T]) deliver() {
 		}
 		b.mu.Unlock()
 		for ; i < len(batch); i++ {
+			q := &batch[i]
+			if q.lat != nil {
+				b.setPercentiles(&q.t.Metrics, q.lat)
+				q.lat = nil
+			}
 			hooks = *b.hooks.Load()
 			if i == 0 && resume != nil {
 				hooks = resume
 			}
 			for j = 0; j < len(hooks); j++ {
-				b.callHook(hooks[j].fn, batch[i])
+				b.callHook(hooks[j].fn, q.t)
 			}
 		}
 	}
@@ -705,20 +754,29 @@ func (b *Breaker[T]) deliver() {
 func (b *Breaker[T]) callHook(hook func(Transition), t Transition) {
 	defer func() {
 		if r := recover(); r != nil {
-			l := b.logger
-			if l == nil {
-				l = slog.Default()
-			}
-			l.Error("circuit: state-change hook panicked",
-				slog.String("name", b.cfg.Name), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+			b.logHookPanic(r)
 		}
 	}()
 	hook(t)
 }
 
-// Subscribe adds a hook that receives every transition from now on, like
-// WithOnStateChange, and returns a function that removes it. The returned
-// function may be called more than once. A nil hook is ignored.
+// logHookPanic logs a hook's panic. A logger that panics too (the hook
+// may have been the logger) is ignored: nothing may escape to the caller.
+func (b *Breaker[T]) logHookPanic(r any) {
+	defer func() { _ = recover() }()
+	l := b.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Error("circuit: state-change hook panicked",
+		slog.String("name", b.cfg.Name), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+}
+
+// Subscribe adds a hook that receives every transition delivered from now
+// on, like WithOnStateChange, and returns a function that removes it. (A
+// transition that happened just before Subscribe but is delivered after it
+// may be included.) The returned function may be called more than once. A
+// nil hook is ignored.
 func (b *Breaker[T]) Subscribe(hook func(Transition)) (unsubscribe func()) {
 	if hook == nil {
 		return func() {}
@@ -815,6 +873,8 @@ func (b *Breaker[T]) Trip() { b.ForceOpen(ReasonManual) }
 
 // ForceOpen opens the breaker now, giving reason as the transition's
 // Reason (Trip uses ReasonManual, the health package ReasonHealthCheck).
+// The reason is reported as given, unchecked: pass one that explains an
+// opening.
 // It recovers through the normal timeout and probes. Forcing an open
 // breaker open does nothing: its timeout is not restarted.
 func (b *Breaker[T]) ForceOpen(reason Reason) {
@@ -828,8 +888,8 @@ func (b *Breaker[T]) ForceOpen(reason Reason) {
 }
 
 // ForceHalfOpen moves an open breaker to half-open now, ahead of its
-// timeout, giving reason as the transition's Reason, and reports whether it
-// did. It does nothing to a breaker that is not open. A health checker
+// timeout, giving reason as the transition's Reason (reported as given,
+// such as ReasonHealthRecovered), and reports whether it did. It does nothing to a breaker that is not open. A health checker
 // uses it to start probing as soon as the dependency looks healthy.
 func (b *Breaker[T]) ForceHalfOpen(reason Reason) bool {
 	now := b.now()

@@ -841,3 +841,61 @@ func TestStateAndReasonRoundTripThroughJSON(t *testing.T) {
 	var r circuit.Reason
 	assert.Error(t, json.Unmarshal([]byte(`"because"`), &r))
 }
+
+func TestSlowHookIsNotChargedToTheProbe(t *testing.T) {
+	// The first probe's admission observes open -> half-open and delivers
+	// that transition to a hook that takes 200ms. The probe itself is
+	// instant: it must close the breaker, not reopen it as slow.
+	mc := clock.NewMock()
+	var reasons []circuit.Reason
+	b, err := circuit.New[int](circuit.WithClock(mc), circuit.WithConsecutiveFailures(1),
+		circuit.WithLatencyThreshold(100*time.Millisecond), circuit.WithOpenTimeout(time.Second),
+		circuit.WithSuccessThreshold(1),
+		circuit.WithOnStateChange(func(tr circuit.Transition) {
+			reasons = append(reasons, tr.Reason)
+			if tr.To == circuit.HalfOpen {
+				mc.Add(200 * time.Millisecond)
+			}
+		}))
+	require.NoError(t, err)
+	b.Trip()
+	mc.Add(time.Second)
+	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
+	require.NoError(t, err)
+	assert.Equal(t, []circuit.Reason{circuit.ReasonManual, circuit.ReasonTimeoutElapsed, circuit.ReasonProbesSucceeded}, reasons)
+	assert.Equal(t, circuit.Closed, b.State())
+}
+
+func TestSlowHookDoesNotEatTheProbeDeadline(t *testing.T) {
+	mc := clock.NewMock()
+	var b *circuit.Breaker[int]
+	b, err := circuit.New[int](circuit.WithClock(mc), circuit.WithOpenTimeout(time.Second),
+		circuit.WithOnStateChange(func(tr circuit.Transition) {
+			if tr.To == circuit.HalfOpen {
+				mc.Add(900 * time.Millisecond)
+			}
+		}))
+	require.NoError(t, err)
+	b.Trip()
+	mc.Add(time.Second)
+	done, err := b.Allow() // delivers the slow hook, then admits
+	require.NoError(t, err)
+	mc.Add(500 * time.Millisecond) // 1.4s after the slot was taken, 0.5s after the hook
+	assert.Equal(t, circuit.HalfOpen, b.State(), "the probe's deadline runs from after the hooks")
+	done(nil)
+	assert.Equal(t, 1, b.Metrics().ConsecutiveSuccesses)
+}
+
+type panicHandler struct{ slog.Handler }
+
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("handler bug") }
+
+func TestPanickingLogHandlerDoesNotEscape(t *testing.T) {
+	logger := slog.New(panicHandler{slog.NewTextHandler(&bytes.Buffer{}, nil)})
+	b, err := circuit.New[int](circuit.WithConsecutiveFailures(1), circuit.WithLogger(logger))
+	require.NoError(t, err)
+	assert.NotPanics(t, func() {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errBoom })
+	})
+	assert.Equal(t, circuit.Open, b.State())
+}

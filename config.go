@@ -52,8 +52,9 @@ type Config struct {
 
 	// LatencyThreshold trips the breaker when the window's
 	// LatencyPercentile latency is at least this long, once the window holds
-	// MinRequests samples. Latencies of failed calls count too. 0 disables
-	// the criterion.
+	// MinRequests samples. Latencies of failed calls count too. In
+	// half-open, a probe that succeeds but takes at least this long counts
+	// as failed. 0 disables the criterion.
 	LatencyThreshold time.Duration
 
 	// LatencyPercentile is the percentile the latency criterion and

@@ -13,7 +13,8 @@ type Metrics struct {
 	// Lifetime counts, never reset (not even by Reset). Every call ends as
 	// exactly one of Successes, Failures, Rejections or Canceled, except
 	// calls refused before admission (nil func, nil or already-done
-	// context), which are counted nowhere.
+	// context), which are counted nowhere, and Allow calls whose done has
+	// not been called (yet).
 	Successes   uint64 // calls recorded as successes, including errors the classifier calls no failure
 	Failures    uint64 // calls recorded as failures, including panics
 	Rejections  uint64 // calls refused because the breaker was open or half-open and full

@@ -67,7 +67,8 @@ const (
 	// Config.ErrorRateThreshold.
 	ReasonErrorRate
 	// ReasonLatency: closed -> open, the window's latency percentile reached
-	// Config.LatencyThreshold.
+	// Config.LatencyThreshold; or half-open -> open, a probe succeeded but
+	// took at least Config.LatencyThreshold.
 	ReasonLatency
 	// ReasonTimeoutElapsed: open -> half-open, Config.OpenTimeout passed.
 	ReasonTimeoutElapsed
@@ -144,6 +145,9 @@ type Transition struct {
 	At time.Time
 	// Metrics is the snapshot at the moment of the transition, with the
 	// values that caused it (consecutive failures, error rate, P95), taken
-	// before the new state cleared anything. Its State is To.
+	// before the new state cleared anything. Its State is To. The windows
+	// hold closed-state calls only, so when a probe reopens the breaker they
+	// still show the period that first tripped it; the probe shows in
+	// LastFailure (a failure) or Reason (ReasonLatency for a slow one).
 	Metrics Metrics
 }
