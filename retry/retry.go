@@ -174,25 +174,27 @@ func DoPolicy[T any](ctx context.Context, p *Policy, fn func(context.Context) (T
 }
 
 // stop decides whether attempt, which failed with err, is the last one.
+// It allocates the returned error only when it stops.
 func (p *Policy) stop(ctx context.Context, attempt int, err error) *Error {
-	e := &Error{Attempts: attempt, Err: err}
+	var reason Reason
+	var cause error
 	switch {
 	case errors.Is(err, circuit.ErrOpen):
-		e.Reason = ReasonBreakerOpen
+		reason = ReasonBreakerOpen
 	case errors.Is(err, context.Canceled):
-		e.Reason = ReasonCanceled
+		reason = ReasonCanceled
 	case ctx.Err() != nil:
-		e.Reason, e.Cause = ReasonContextDone, ctx.Err()
+		reason, cause = ReasonContextDone, ctx.Err()
 	case p.s.retryIf != nil && !p.s.retryIf(err):
-		e.Reason = ReasonNotRetryable
+		reason = ReasonNotRetryable
 	case attempt >= p.s.maxAttempts:
-		e.Reason = ReasonMaxAttempts
+		reason = ReasonMaxAttempts
 	case p.s.budget != nil && !p.s.budget.TryRetry():
-		e.Reason, e.Cause = ReasonBudgetExhausted, ErrBudgetExhausted
+		reason, cause = ReasonBudgetExhausted, ErrBudgetExhausted
 	default:
 		return nil
 	}
-	return e
+	return &Error{Attempts: attempt, Err: err, Reason: reason, Cause: cause}
 }
 
 // wait sleeps for the delay before the retry that follows attempt, or
