@@ -12,6 +12,11 @@ import (
 // ErrInvalidConfig is wrapped by every error Config.Validate returns.
 var ErrInvalidConfig = errors.New("monitor: invalid config")
 
+// MaxFlappingTransitions is the largest Config.FlappingTransitions that
+// Validate accepts. The monitor keeps the times of that many recent
+// transitions per breaker, so the bound is also a bound on memory.
+const MaxFlappingTransitions = 10000
+
 // Config holds the monitor's schedule and the thresholds of its alert
 // rules. Start from DefaultConfig, change fields, and pass it to
 // WithConfig. A rule whose threshold is 0 is disabled.
@@ -31,7 +36,7 @@ type Config struct {
 
 	// FlappingTransitions raises a warning when a breaker made more than
 	// this many transitions within FlappingWindow. 0 disables the rule.
-	FlappingTransitions int
+	FlappingTransitions int // at most MaxFlappingTransitions
 	// FlappingWindow is the span over which transitions are counted. Must
 	// be positive when FlappingTransitions is.
 	FlappingWindow time.Duration
@@ -78,8 +83,11 @@ func (c Config) Validate() error {
 	if c.ProlongedOpen < 0 {
 		bad("ProlongedOpen", c.ProlongedOpen, "must be 0 (disabled) or positive")
 	}
-	if c.FlappingTransitions < 0 {
+	switch {
+	case c.FlappingTransitions < 0:
 		bad("FlappingTransitions", c.FlappingTransitions, "must be 0 (disabled) or positive")
+	case c.FlappingTransitions > MaxFlappingTransitions:
+		bad("FlappingTransitions", c.FlappingTransitions, fmt.Sprintf("must be at most %d", MaxFlappingTransitions))
 	}
 	if c.FlappingTransitions > 0 && c.FlappingWindow <= 0 {
 		bad("FlappingWindow", c.FlappingWindow, "must be positive when FlappingTransitions is set")

@@ -437,7 +437,7 @@ func (tr *tracker) initFrom(ms circuit.Metrics, now time.Time, flapCap int) {
 	tr.state = ms.State
 	tr.seq = ms.Transitions
 	tr.baseRejections = ms.Rejections
-	tr.recent = make([]time.Time, 0, flapCap)
+	tr.recent = make([]time.Time, 0, min(flapCap, 32)) // grows up to flapCap as transitions come
 	if ms.State != circuit.Closed {
 		// The outage may have begun before the last state change; this is
 		// the earliest time the snapshot proves.

@@ -1,6 +1,7 @@
 package monitor_test
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,16 @@ func TestConfigValidate(t *testing.T) {
 
 	off := monitor.Config{Interval: time.Second, HandlerTimeout: time.Second} // every rule disabled
 	require.NoError(t, off.Validate())
+
+	// A huge flapping count would preallocate (or fail to allocate) a
+	// history per breaker; it is refused with its name.
+	huge := monitor.DefaultConfig()
+	huge.FlappingTransitions = math.MaxInt
+	err = huge.Validate()
+	require.ErrorIs(t, err, monitor.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "FlappingTransitions = ")
+	huge.FlappingTransitions = monitor.MaxFlappingTransitions
+	require.NoError(t, huge.Validate())
 }
 
 // TestProlongedOpen: the rule measures the whole outage, open and half-open,

@@ -59,24 +59,26 @@ func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
 func arrivalTimes(sc *Scenario, seed uint64) []time.Duration {
 	n := int(sc.Rate*sc.Duration.Seconds()) + 16
 	out := make([]time.Duration, 0, n)
+	// Times are compared in float seconds before they become Durations: at
+	// a tiny rate the next arrival may lie beyond what a Duration can hold.
+	end := sc.Duration.Seconds()
 	if sc.Arrivals == "uniform" {
 		for i := 0; ; i++ {
-			t := time.Duration(float64(i) / sc.Rate * 1e9)
-			if t >= sc.Duration {
+			t := float64(i) / sc.Rate
+			if t >= end {
 				return out
 			}
-			out = append(out, t)
+			out = append(out, time.Duration(t*1e9))
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	t := 0.0
 	for {
 		t += rng.ExpFloat64() / sc.Rate
-		d := time.Duration(t * 1e9)
-		if d >= sc.Duration {
+		if t >= end {
 			return out
 		}
-		out = append(out, d)
+		out = append(out, time.Duration(t*1e9))
 	}
 }
 

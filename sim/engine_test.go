@@ -531,3 +531,56 @@ func TestRunRejectsBadInput(t *testing.T) {
 		t.Error("Run accepted WindowSize 0")
 	}
 }
+
+// A rate so low that the next arrival lies beyond what a Duration can hold
+// must end the run (with no requests), not wrap around and loop.
+func TestTinyRateEndsTheRun(t *testing.T) {
+	for _, arrivals := range []string{"poisson", "uniform"} {
+		sc := sim.Scenario{
+			Name: "tiny-rate", Duration: time.Minute, Rate: 1e-10, Arrivals: arrivals, Workers: 5,
+			Phases: []sim.Phase{{Start: 0, Latency: 10 * ms}},
+		}
+		res, err := sim.Run(sc, tinyConfig(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Runs[0].Summary.Goodput; got > 1.0/60 {
+			t.Errorf("%s: goodput %v at 1e-10 req/s", arrivals, got)
+		}
+	}
+}
+
+// A fault shorter than its calls' latency trips the breaker after the
+// fault phase has ended, on calls that started inside it: that open is the
+// fault's detection, not a false open. One request every 100ms, each
+// taking 5s and failing from 60s to 63s; 5 failures in a row trip at about
+// 65s.
+func TestLateTripCountsAsDetection(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.ConsecutiveFailures = 5
+	sc := sim.Scenario{
+		Name: "late", Duration: 80 * time.Second, Rate: 10, Arrivals: "uniform", Workers: 1000,
+		Phases: []sim.Phase{
+			{Start: 0, Latency: 5 * time.Second},
+			{Start: 60 * time.Second, Latency: 5 * time.Second, ErrorRate: 1, Fault: true},
+			{Start: 63 * time.Second, Latency: 5 * time.Second},
+		},
+	}
+	res, err := sim.Run(sc, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Runs[1].Summary
+	var trips []time.Duration
+	for _, tr := range res.Runs[1].Transitions {
+		if tr.From == circuit.Closed && tr.To == circuit.Open {
+			trips = append(trips, tr.At)
+		}
+	}
+	if len(trips) == 0 || trips[0] < 63*time.Second {
+		t.Fatalf("trips at %v: the scenario should trip after the fault phase ends", trips)
+	}
+	if s.FalseOpens != 0 || !s.Detected || s.Detect != trips[0]-60*time.Second {
+		t.Errorf("false opens %d, detected %v after %v; want 0, true, %v", s.FalseOpens, s.Detected, s.Detect, trips[0]-60*time.Second)
+	}
+}

@@ -217,3 +217,22 @@ func TestWrapText(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteSVGDropsControlCharacters(t *testing.T) {
+	res := handResult(t)
+	res.Scenario.Name = "\x01<x>\x1b"
+	var b bytes.Buffer
+	if err := sim.WriteSVG(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&b)
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("a control character in the name broke the XML: %v", err)
+		}
+	}
+}

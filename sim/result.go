@@ -165,16 +165,23 @@ func (r *runner) result(res *Result) RunResult {
 		s.FaultServed = float64(r.faultServed) / (res.FaultEnd - res.FaultStart).Seconds()
 	}
 
-	opened := false // opened during the fault window
+	// An open counts against the fault from its start until its slowest
+	// calls have reported: calls started in the fault may trip the breaker
+	// after the fault phase itself has ended.
+	faultUntil := res.FaultEnd + r.sc.faultTail()
+	inFault := func(at time.Duration) bool {
+		return res.HasFault && at >= res.FaultStart && at < faultUntil
+	}
+	opened := false // opened because of the fault
 	for _, t := range r.transitions {
 		if t.To != circuit.Open {
 			continue
 		}
 		s.Opens++
-		if t.From == circuit.Closed && !r.sc.phaseAt(t.At).Fault {
+		if t.From == circuit.Closed && !r.sc.phaseAt(t.At).Fault && !inFault(t.At) {
 			s.FalseOpens++
 		}
-		if res.HasFault && t.At >= res.FaultStart && t.At < res.FaultEnd {
+		if inFault(t.At) {
 			if !opened {
 				s.Detect, s.Detected = t.At-res.FaultStart, true
 			}
@@ -182,11 +189,12 @@ func (r *runner) result(res *Result) RunResult {
 		}
 	}
 	if opened {
-		if st, _ := stateAt(r.transitions, 0, res.FaultEnd); st == circuit.Closed {
+		detectedAt := res.FaultStart + s.Detect
+		if st, _ := stateAt(r.transitions, 0, res.FaultEnd); st == circuit.Closed && detectedAt < res.FaultEnd {
 			s.Recovered = true
 		} else {
 			for _, t := range r.transitions {
-				if t.To == circuit.Closed && t.At >= res.FaultEnd {
+				if t.To == circuit.Closed && t.At >= res.FaultEnd && t.At > detectedAt {
 					s.Recover, s.Recovered = t.At-res.FaultEnd, true
 					break
 				}

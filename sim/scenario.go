@@ -386,6 +386,25 @@ func (sc *Scenario) faultWindow() (start, end time.Duration, ok bool) {
 }
 
 // phaseAt returns the phase in force at t. It requires valid phases.
+// faultTail is how long after the last fault phase ends its slowest calls
+// may still be reporting: the 99.9th percentile of the slowest fault
+// phase's latency (log-normal: the median times e^(3 sigma)), at most the
+// run's duration. An open in that tail is still the fault's doing.
+func (sc *Scenario) faultTail() time.Duration {
+	var tail time.Duration
+	for _, p := range sc.Phases {
+		if !p.Fault {
+			continue
+		}
+		d := float64(p.Latency) * math.Exp(3*p.Spread)
+		if d >= float64(sc.Duration) {
+			return sc.Duration
+		}
+		tail = max(tail, time.Duration(d))
+	}
+	return tail
+}
+
 func (sc *Scenario) phaseAt(t time.Duration) *Phase {
 	i := sort.Search(len(sc.Phases), func(i int) bool { return sc.Phases[i].Start > t }) - 1
 	return &sc.Phases[max(i, 0)]

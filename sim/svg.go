@@ -296,7 +296,16 @@ func niceCeil(v float64) float64 {
 
 func trimFloat(v float64) string { return strings.TrimSuffix(fmt.Sprintf("%.1f", v), ".0") }
 
-func esc(s string) string { return html.EscapeString(s) }
+// esc makes s safe as SVG text: XML-escaped, with the control characters
+// XML 1.0 forbids dropped.
+func esc(s string) string {
+	return html.EscapeString(strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+			return -1
+		}
+		return r
+	}, s))
+}
 
 // wrap splits s at "; " into lines of at most width bytes where it can.
 func wrap(s string, width int) []string {
