@@ -28,8 +28,9 @@ var (
 
 	// ErrCheckRunning is the Result.Err of a check that was not started
 	// because an earlier one, abandoned at its timeout (or when Stop or
-	// CheckNow's context ended it), has still not returned. It counts as unhealthy. This keeps a check that ignores
-	// its context from piling up one goroutine per interval.
+	// CheckNow's context ended it), had still not returned by the new
+	// check's own timeout. It counts as unhealthy. This keeps a check that
+	// ignores its context from piling up one goroutine per interval.
 	ErrCheckRunning = errors.New("health: an abandoned earlier check is still running")
 )
 

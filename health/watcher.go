@@ -39,10 +39,12 @@ import (
 // none of these stops the watcher. A check that ignores its context and
 // hangs cannot be killed: the watcher stops waiting for it at the timeout
 // and leaves its goroutine behind, which exits when the check finally
-// returns (its result is then discarded). While such a check is still
-// running the watcher starts no other: each later check counts as
-// unhealthy with ErrCheckRunning. So at most one check goroutine is ever
-// left behind, and none if the check honors its context.
+// returns (its result is then discarded). The next check first waits for
+// it, up to its own timeout, so that a check that was merely slow to
+// unwind is not counted twice; if it is still running then, the watcher
+// starts no other and that check counts as unhealthy with ErrCheckRunning.
+// So at most one check goroutine is ever left behind, and none if the
+// check honors its context.
 //
 // Checks never overlap: one started by CheckNow waits for one in progress.
 // Each applied check updates the runs of unhealthy and healthy checks:
@@ -70,6 +72,9 @@ type Watcher struct {
 	done    chan struct{} // closed when the watcher's goroutine has exited
 	sem     chan struct{} // one token: held while a check runs and is applied
 	busy    atomic.Bool   // a check goroutine is running (possibly abandoned)
+	// running is closed when the last check started has returned; nil once
+	// that is known. Guarded by the sem token.
+	running chan struct{}
 
 	mu          sync.Mutex // guards the fields below; held while calling the breaker
 	consecFail  int
@@ -210,20 +215,39 @@ func (w *Watcher) probe(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Start: w.clock.Now()}
-	if w.busy.Load() {
-		res.Err = ErrCheckRunning
-		return res, nil
-	}
 	cctx, cancel := w.clock.WithTimeout(ctx, w.cfg.timeout)
 	defer cancel()
+	if w.running != nil {
+		// An earlier check was abandoned (it timed out, or its caller gave
+		// up) and may still be unwinding. Give it until this check's own
+		// timeout: only a check still running then makes this one
+		// unhealthy, so one slow check is never counted twice.
+		select {
+		case <-w.running:
+			w.running = nil
+		case <-cctx.Done():
+			if err := ctx.Err(); err != nil {
+				return Result{}, err
+			}
+			res.Err = ErrCheckRunning
+			res.Duration = w.clock.Since(res.Start)
+			return res, nil
+		case <-w.stop:
+			return Result{}, ErrStopped
+		}
+	}
 	out := make(chan error, 1) // buffered: an abandoned check must not block
+	finished := make(chan struct{})
+	w.running = finished
 	w.busy.Store(true)
-	go w.call(cctx, out)
+	go w.call(cctx, out, finished)
 	select {
 	case res.Err = <-out:
+		w.running = nil
 	case <-cctx.Done():
 		select {
 		case res.Err = <-out: // it returned just in time; prefer its answer
+			w.running = nil
 		default:
 			res.Err = &timeoutError{timeout: w.cfg.timeout}
 		}
@@ -240,8 +264,9 @@ func (w *Watcher) probe(ctx context.Context) (Result, error) {
 }
 
 // call runs the check and sends its outcome on out, turning a panic or
-// runtime.Goexit into a *PanicError so that neither reaches the watcher.
-func (w *Watcher) call(ctx context.Context, out chan<- error) {
+// runtime.Goexit into a *PanicError so that neither reaches the watcher,
+// then closes finished.
+func (w *Watcher) call(ctx context.Context, out chan<- error, finished chan<- struct{}) {
 	var err error
 	returned := false
 	defer func() {
@@ -252,6 +277,7 @@ func (w *Watcher) call(ctx context.Context, out chan<- error) {
 		// outcome never sees this check as still running.
 		w.busy.Store(false)
 		out <- err
+		close(finished)
 	}()
 	err = w.check(ctx)
 	returned = true

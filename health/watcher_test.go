@@ -419,8 +419,16 @@ func TestHangingCheck(t *testing.T) {
 		t.Fatalf("Start %v Duration %v, want %v and %v", r.Start, r.Duration, time.Unix(0, 0).Add(interval), timeout)
 	}
 
-	// Still hung at the next tick: unhealthy without a second call.
-	r = h.tick()
+	// Still hung at the next tick: the next check waits for it until its
+	// own timeout, then is unhealthy without a second call.
+	h.toNextTick()
+	select {
+	case r := <-h.results:
+		t.Fatalf("result %+v before the second check's timeout", r)
+	default:
+	}
+	h.mock.Add(timeout)
+	r = h.result()
 	wantResult(t, r, false, 2, 0, health.ActionOpen)
 	if !errors.Is(r.Err, health.ErrCheckRunning) {
 		t.Fatalf("Err = %v, want ErrCheckRunning", r.Err)
