@@ -95,15 +95,37 @@ func (b *Budget) RecordAttempt() {
 // (ratio*first attempts + minPerSecond*window seconds) is not used up, and
 // reports false, spending nothing, if it is.
 func (b *Budget) TryRetry() bool {
+	_, ok := b.spend()
+	return ok
+}
+
+// spend is TryRetry that also returns the bucket the retry was booked in,
+// for refund.
+func (b *Budget) spend() (bucket int64, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	i := b.advance(b.clock.Now())
 	if float64(b.sumRetry+1) > b.allowance() {
-		return false
+		return 0, false
 	}
 	b.retries[i]++
 	b.sumRetry++
-	return true
+	return b.head, true
+}
+
+// refund gives back a retry spent in bucket that did not happen. A retry
+// whose bucket has already left the window needs no refund.
+func (b *Budget) refund(bucket int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advance(b.clock.Now())
+	if b.head-bucket >= budgetBuckets {
+		return
+	}
+	if i := bucket % budgetBuckets; b.retries[i] > 0 {
+		b.retries[i]--
+		b.sumRetry--
+	}
 }
 
 // BudgetStats is a snapshot of a Budget's window.

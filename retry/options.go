@@ -122,7 +122,8 @@ func WithBackoff(strategy Strategy, base time.Duration) Option {
 	return optionFunc(func(s *settings) { s.strategy, s.base = strategy, base })
 }
 
-// WithMaxDelay caps every delay, after jitter. The default is 60s; 0 means
+// WithMaxDelay caps every delay: the strategy's delay is capped, then
+// jittered within its range cut at the cap. The default is 60s; 0 means
 // never wait; negative is invalid.
 func WithMaxDelay(d time.Duration) Option {
 	return optionFunc(func(s *settings) { s.maxDelay = d })

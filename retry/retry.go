@@ -61,9 +61,11 @@ func NewPolicy(opts ...Option) (*Policy, error) {
 func (p *Policy) MaxAttempts() int { return p.s.maxAttempts }
 
 // Delay returns the wait before retry number retry (1 for the first
-// retry, which follows the first attempt): the strategy's delay, with
-// jitter applied, capped at the max delay and never negative. A retry
-// below 1 is treated as 1. With jitter, each call draws a new value.
+// retry, which follows the first attempt): the strategy's delay capped at
+// the max delay, with jitter applied, never negative and never above the
+// max delay. A retry below 1 is treated as 1. With jitter, each call draws
+// a new value, uniformly over the jitter range cut at the max delay, so
+// that delays at the cap stay spread out instead of piling up on it.
 func (p *Policy) Delay(retry int) time.Duration {
 	d := p.baseDelay(retry)
 	switch {
@@ -72,7 +74,9 @@ func (p *Policy) Delay(retry int) time.Duration {
 	case p.s.fullJitter:
 		d = time.Duration(p.float64() * float64(d))
 	case p.s.jitter > 0:
-		d = time.Duration(float64(d) * (1 + p.s.jitter*(2*p.float64()-1)))
+		lo := float64(d) * (1 - p.s.jitter)
+		hi := min(float64(d)*(1+p.s.jitter), float64(p.s.maxDelay))
+		d = time.Duration(lo + p.float64()*(hi-lo))
 	}
 	return min(max(d, 0), p.s.maxDelay)
 }
@@ -167,7 +171,20 @@ func DoPolicy[T any](ctx context.Context, p *Policy, fn func(context.Context) (T
 		if e := p.stop(ctx, attempt, err); e != nil {
 			return zero, e
 		}
+		// The budget is checked before the backoff, so that a spent
+		// budget fails at once, and refunded if the context ends during
+		// the backoff and the retry never happens.
+		var spent int64
+		if p.s.budget != nil {
+			var ok bool
+			if spent, ok = p.s.budget.spend(); !ok {
+				return zero, &Error{Attempts: attempt, Err: err, Reason: ReasonBudgetExhausted, Cause: ErrBudgetExhausted}
+			}
+		}
 		if e := p.wait(ctx, attempt, err); e != nil {
+			if p.s.budget != nil {
+				p.s.budget.refund(spent)
+			}
 			return zero, e
 		}
 	}
@@ -189,8 +206,6 @@ func (p *Policy) stop(ctx context.Context, attempt int, err error) *Error {
 		reason = ReasonNotRetryable
 	case attempt >= p.s.maxAttempts:
 		reason = ReasonMaxAttempts
-	case p.s.budget != nil && !p.s.budget.TryRetry():
-		reason, cause = ReasonBudgetExhausted, ErrBudgetExhausted
 	default:
 		return nil
 	}
