@@ -872,24 +872,27 @@ func (b *Breaker[T]) snapshot() Metrics {
 func (b *Breaker[T]) Trip() { b.ForceOpen(ReasonManual) }
 
 // ForceOpen opens the breaker now, giving reason as the transition's
-// Reason (Trip uses ReasonManual, the health package ReasonHealthCheck).
-// The reason is reported as given, unchecked: pass one that explains an
-// opening.
-// It recovers through the normal timeout and probes. Forcing an open
-// breaker open does nothing: its timeout is not restarted.
-func (b *Breaker[T]) ForceOpen(reason Reason) {
+// Reason (Trip uses ReasonManual, the health package ReasonHealthCheck),
+// and reports whether it did. The reason is reported as given, unchecked:
+// pass one that explains an opening. The breaker recovers through the
+// normal timeout and probes. Forcing an open breaker open does nothing and
+// reports false: its timeout is not restarted.
+func (b *Breaker[T]) ForceOpen(reason Reason) bool {
 	now := b.now()
 	b.mu.Lock()
 	now = b.advance(now)
-	if b.period.Load().state != Open {
+	opened := b.period.Load().state != Open
+	if opened {
 		b.setState(Open, now, reason)
 	}
 	b.unlockAndDeliver()
+	return opened
 }
 
 // ForceHalfOpen moves an open breaker to half-open now, ahead of its
 // timeout, giving reason as the transition's Reason (reported as given,
-// such as ReasonHealthRecovered), and reports whether it did. It does nothing to a breaker that is not open. A health checker
+// such as ReasonHealthRecovered), and reports whether it did. It does
+// nothing to a breaker that is not open. A health checker
 // uses it to start probing as soon as the dependency looks healthy.
 func (b *Breaker[T]) ForceHalfOpen(reason Reason) bool {
 	now := b.now()

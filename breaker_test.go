@@ -631,8 +631,9 @@ func TestTripForceHalfOpenAndReset(t *testing.T) {
 	assert.Equal(t, circuit.ReasonHealthRecovered, h.last().Reason)
 	assert.False(t, h.b.ForceHalfOpen(circuit.ReasonHealthRecovered), "only an open breaker moves")
 
-	h.b.ForceOpen(circuit.ReasonHealthCheck)
+	assert.True(t, h.b.ForceOpen(circuit.ReasonHealthCheck))
 	assert.Equal(t, circuit.ReasonHealthCheck, h.last().Reason)
+	assert.False(t, h.b.ForceOpen(circuit.ReasonHealthCheck), "an open breaker is not opened again")
 	h.b.Reset()
 	assert.Equal(t, circuit.Closed, h.b.State())
 	assert.Equal(t, circuit.ReasonReset, h.last().Reason)

@@ -69,9 +69,9 @@ type View interface {
 // operator, or by a health checker that sees trouble before calls do.
 type Controller interface {
 	View
-	// ForceOpen opens the breaker now with the given reason; see
-	// Breaker.ForceOpen.
-	ForceOpen(reason Reason)
+	// ForceOpen opens the breaker now with the given reason and reports
+	// whether it did; see Breaker.ForceOpen.
+	ForceOpen(reason Reason) bool
 	// ForceHalfOpen ends an open period early; see Breaker.ForceHalfOpen.
 	ForceHalfOpen(reason Reason) bool
 	// Reset closes the breaker and clears its windows.

@@ -60,18 +60,20 @@ func (f *fakeBreaker) Subscribe(func(circuit.Transition)) func() {
 	return func() {}
 }
 
-func (f *fakeBreaker) ForceOpen(reason circuit.Reason) {
+func (f *fakeBreaker) ForceOpen(reason circuit.Reason) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.use("ForceOpen")
 	if reason != circuit.ReasonHealthCheck {
 		f.t.Errorf("ForceOpen(%v), want health-check", reason)
 	}
-	if f.state != circuit.Open {
-		f.state = circuit.Open
-		f.transitions++
-		f.opens++
+	if f.state == circuit.Open {
+		return false
 	}
+	f.state = circuit.Open
+	f.transitions++
+	f.opens++
+	return true
 }
 
 func (f *fakeBreaker) ForceHalfOpen(reason circuit.Reason) bool {

@@ -295,8 +295,7 @@ func (w *Watcher) apply(res *Result) error {
 		w.consecFail++
 		w.consecOK = 0
 		w.openRun, w.openRunLive = 0, false
-		if w.consecFail >= w.cfg.threshold && w.b.State() != circuit.Open {
-			w.b.ForceOpen(circuit.ReasonHealthCheck)
+		if w.consecFail >= w.cfg.threshold && w.b.ForceOpen(circuit.ReasonHealthCheck) {
 			res.Action = ActionOpen
 		}
 	} else {
