@@ -129,7 +129,6 @@ type Breaker[T any] struct {
 	successes   uint64
 	failures    uint64
 	canceled    uint64
-	transitions uint64
 	pairs       [numStates][numStates]uint64
 	lastFailure error
 	lastFailAt  time.Duration
@@ -420,16 +419,18 @@ func (b *Breaker[T]) takeFlag() *atomic.Uint32 {
 // dozen rejections.
 func (b *Breaker[T]) admitNow() (ticket, time.Duration, error) {
 	p := b.period.Load()
+	var now time.Duration
 	if p.timer != nil && !p.expired.Load() {
 		if n := b.rejections.Add(1); n%64 != 0 {
 			return ticket{}, 0, p.err
 		}
-		if b.now() < p.until {
-			return ticket{}, 0, p.err
+		if now = b.now(); now < p.until {
+			return ticket{}, now, p.err
 		}
 		b.rejections.Add(^uint64(0)) // not a rejection after all
+	} else {
+		now = b.now()
 	}
-	now := b.now()
 	switch {
 	case p.state == Closed:
 		return ticket{gen: p.gen, slot: -1}, now, nil
@@ -660,7 +661,6 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 	}
 	b.period.Store(p)
 	b.since = at
-	b.transitions++
 	b.pairs[old.state][to]++
 	// Probes of the old period are abandoned: their outcomes are stale.
 	if b.inFlight > 0 {
@@ -843,6 +843,18 @@ func (b *Breaker[T]) setPercentiles(m *Metrics, lat []time.Duration) {
 	m.PercentileLatency = percentile(lat, b.cfg.LatencyPercentile)
 }
 
+// transitionCount is the number of transitions, summed over the pairs. It
+// requires b.mu.
+func (b *Breaker[T]) transitionCount() uint64 {
+	var n uint64
+	for _, row := range b.pairs {
+		for _, c := range row {
+			n += c
+		}
+	}
+	return n
+}
+
 // snapshot fills every Metrics field but the latency percentiles. It requires b.mu.
 func (b *Breaker[T]) snapshot() Metrics {
 	return Metrics{
@@ -854,7 +866,7 @@ func (b *Breaker[T]) snapshot() Metrics {
 		Rejections:           b.rejections.Load(),
 		Canceled:             b.canceled,
 		Fallbacks:            b.fallbacks.Load(),
-		Transitions:          b.transitions,
+		Transitions:          b.transitionCount(),
 		TransitionCounts:     b.pairs,
 		ConsecutiveFailures:  b.consecFail,
 		ConsecutiveSuccesses: b.consecSucc,
