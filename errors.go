@@ -59,16 +59,24 @@ func (e *OpenError) Error() string {
 // Is reports whether target is ErrOpen.
 func (e *OpenError) Is(target error) bool { return target == ErrOpen }
 
-// ConfigError names one invalid Config field. It wraps ErrInvalidConfig.
+// ConfigError names one invalid configuration field. It wraps
+// ErrInvalidConfig. Every package of this module reports bad configuration
+// with it, so one errors.Is(err, circuit.ErrInvalidConfig) check and one
+// errors.As(err, &ce) cover them all.
 type ConfigError struct {
-	Field string // the Config field, such as "WindowSize"
+	Pkg   string // the reporting package, such as "retry"; "" means "circuit"
+	Field string // the field, such as "WindowSize"
 	Value any    // the rejected value
 	Rule  string // what the value must satisfy, such as "must be at least 1"
 }
 
-// Error returns "circuit: invalid config: Field = value: rule".
+// Error returns "pkg: invalid config: Field = value: rule".
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("circuit: invalid config: %s = %v: %s", e.Field, e.Value, e.Rule)
+	pkg := e.Pkg
+	if pkg == "" {
+		pkg = "circuit"
+	}
+	return fmt.Sprintf("%s: invalid config: %s = %v: %s", pkg, e.Field, e.Value, e.Rule)
 }
 
 // Unwrap returns ErrInvalidConfig.
