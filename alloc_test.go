@@ -78,7 +78,7 @@ func TestAllocsExecute(t *testing.T) {
 		},
 		{
 			name:  "rejection",
-			setup: func(br *circuit.Breaker[int]) { br.Trip() },
+			setup: func(br *circuit.Breaker[int]) { br.Trip(circuit.ReasonManual) },
 			call: func(t *testing.T, br *circuit.Breaker[int]) {
 				if _, err := br.Execute(ctx, benchOpen); err == nil {
 					t.Error("Execute while open: nil error, want a rejection")
@@ -114,11 +114,11 @@ func TestAllocsAllow(t *testing.T) {
 	br := allocsBreaker(t)
 	const runs = 640
 	allocs := testing.AllocsPerRun(runs, func() {
-		done, err := br.Allow()
+		permit, err := br.Allow()
 		if err != nil {
 			t.Fatal(err)
 		}
-		done(nil)
+		permit.Done(0, nil)
 	})
 	if allocs > 1 {
 		t.Errorf("Allow + done: %v allocations per call, want at most 1", allocs)
@@ -128,13 +128,13 @@ func TestAllocsAllow(t *testing.T) {
 	}
 
 	// A rejected Allow hands out a shared no-op done and allocates nothing.
-	br.Trip()
+	br.Trip(circuit.ReasonManual)
 	allocs = testing.AllocsPerRun(runs, func() {
-		done, err := br.Allow()
+		permit, err := br.Allow()
 		if err == nil {
 			t.Fatal("Allow while open: nil error")
 		}
-		done(nil)
+		permit.Done(0, nil)
 	})
 	if allocs != 0 {
 		t.Errorf("rejected Allow: %v allocations per call, want 0", allocs)
@@ -152,7 +152,7 @@ func TestHeapPerBreaker(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range keep {
-		br, err := circuit.New[int](circuit.WithWindow(100))
+		br, err := circuit.New[int](circuit.WithWindowSize(100))
 		if err != nil {
 			t.Fatal(err)
 		}

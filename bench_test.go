@@ -44,7 +44,7 @@ func benchBreaker(b *testing.B, opts ...circuit.Option) *circuit.Breaker[int] {
 // latency criterion stays on.
 var unreachable = []circuit.Option{
 	circuit.WithConsecutiveFailures(math.MaxInt),
-	circuit.WithErrorRate(0),
+	circuit.WithErrorRateThreshold(0),
 }
 
 // benchWorkload is one call pattern. failEvery > 0 fails every failEvery-th
@@ -88,7 +88,7 @@ func (w *benchWorkload) prepare(b *testing.B) (*circuit.Breaker[int], error) {
 	if !w.open {
 		return br, nil
 	}
-	br.Trip()
+	br.Trip(circuit.ReasonManual)
 	_, rejected := br.Execute(context.Background(), benchOpen)
 	var oe *circuit.OpenError
 	if !errors.As(rejected, &oe) || oe.State != circuit.Open {
@@ -163,15 +163,15 @@ func BenchmarkExecuteParallel(b *testing.B) {
 // through a mock clock), so the percentile selection does real work.
 func BenchmarkMetrics(b *testing.B) {
 	mock := clock.NewMock()
-	br := benchBreaker(b, circuit.WithClock(mock), circuit.WithWindow(100))
+	br := benchBreaker(b, circuit.WithClock(mock), circuit.WithWindowSize(100))
 	rng := rand.New(rand.NewSource(1))
 	for _, ms := range rng.Perm(100) {
-		done, err := br.Allow()
+		permit, err := br.Allow()
 		if err != nil {
 			b.Fatal(err)
 		}
 		mock.Add(time.Duration(ms+1) * time.Millisecond)
-		done(nil)
+		permit.Done(0, nil)
 	}
 	if m := br.Metrics(); m.WindowRequests != 100 || m.P95Latency != 95*time.Millisecond {
 		b.Fatalf("window holds %d calls with P95 %v; want 100 and 95ms", m.WindowRequests, m.P95Latency)
@@ -202,11 +202,11 @@ func BenchmarkAllow(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		done, err := br.Allow()
+		permit, err := br.Allow()
 		if err != nil {
 			b.Fatal(err)
 		}
-		done(nil)
+		permit.Done(0, nil)
 	}
 	b.StopTimer()
 	if m := br.Metrics(); m.State != circuit.Closed || m.Successes != uint64(b.N) {

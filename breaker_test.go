@@ -38,7 +38,7 @@ func newHarness(t *testing.T, opts ...circuit.Option) *harness {
 		circuit.WithName("dep"),
 		circuit.WithClock(h.clock),
 		circuit.WithConsecutiveFailures(0),
-		circuit.WithErrorRate(0),
+		circuit.WithErrorRateThreshold(0),
 		circuit.WithLatencyThreshold(0),
 		circuit.WithMinRequests(0),
 		circuit.WithOnStateChange(func(tr circuit.Transition) {
@@ -145,7 +145,7 @@ func TestErrorRateTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, circuit.WithErrorRate(tt.threshold), circuit.WithWindow(tt.window), circuit.WithMinRequests(tt.min))
+			h := newHarness(t, circuit.WithErrorRateThreshold(tt.threshold), circuit.WithWindowSize(tt.window), circuit.WithMinRequests(tt.min))
 			for _, o := range tt.outcomes {
 				require.Equal(t, circuit.Closed, h.b.State(), "tripped early")
 				if o == 'f' {
@@ -167,7 +167,7 @@ func TestErrorRateTrip(t *testing.T) {
 }
 
 func TestErrorRateWindowSlides(t *testing.T) {
-	h := newHarness(t, circuit.WithErrorRate(0.5), circuit.WithWindow(4), circuit.WithMinRequests(4))
+	h := newHarness(t, circuit.WithErrorRateThreshold(0.5), circuit.WithWindowSize(4), circuit.WithMinRequests(4))
 	// f s s s: 25%; then s evicts f: 0%; f f: 50% -> trips on the second f.
 	h.fail()
 	h.ok()
@@ -187,7 +187,7 @@ func TestErrorRateWindowSlides(t *testing.T) {
 func TestLatencyTrip(t *testing.T) {
 	// P95 of 20 samples is the 19th smallest: it reaches 1s once 2 of the
 	// 20 samples are >= 1s.
-	h := newHarness(t, circuit.WithLatencyThreshold(time.Second), circuit.WithWindow(20), circuit.WithMinRequests(20))
+	h := newHarness(t, circuit.WithLatencyThreshold(time.Second), circuit.WithWindowSize(20), circuit.WithMinRequests(20))
 	for i := 0; i < 18; i++ {
 		_, err := h.call(10*time.Millisecond, nil)
 		require.NoError(t, err)
@@ -200,33 +200,35 @@ func TestLatencyTrip(t *testing.T) {
 	assert.Equal(t, circuit.Open, h.b.State())
 	tr := h.last()
 	assert.Equal(t, circuit.ReasonLatency, tr.Reason)
-	assert.Equal(t, time.Second, tr.Metrics.P95Latency)
+	// Reported as its histogram bin's midpoint, within 1.56%.
+	assert.Equal(t, relReported(time.Second), tr.Metrics.P95Latency)
+	assert.InEpsilon(t, float64(time.Second), float64(tr.Metrics.P95Latency), 1.0/64)
 	assert.Equal(t, 20, tr.Metrics.WindowRequests)
 }
 
 func TestLatencyOneSlowSampleDoesNotTrip(t *testing.T) {
-	h := newHarness(t, circuit.WithLatencyThreshold(time.Second), circuit.WithWindow(20), circuit.WithMinRequests(1))
+	h := newHarness(t, circuit.WithLatencyThreshold(time.Second), circuit.WithWindowSize(20), circuit.WithMinRequests(1))
 	for i := 0; i < 19; i++ {
 		_, _ = h.call(time.Millisecond, nil)
 	}
 	_, _ = h.call(3*time.Second, nil)
 	assert.Equal(t, circuit.Closed, h.b.State(), "P95 of 20 with one slow sample is fast")
 	m := h.b.Metrics()
-	assert.Equal(t, time.Millisecond, m.P95Latency)
+	assert.Equal(t, relReported(time.Millisecond), m.P95Latency)
 	assert.Equal(t, (19*time.Millisecond+3*time.Second)/20, m.AvgLatency)
 }
 
 func TestCriteriaOrder(t *testing.T) {
 	// All three criteria hold on the same call: consecutive failures wins.
 	h := newHarness(t,
-		circuit.WithConsecutiveFailures(2), circuit.WithErrorRate(0.5),
+		circuit.WithConsecutiveFailures(2), circuit.WithErrorRateThreshold(0.5),
 		circuit.WithLatencyThreshold(time.Second), circuit.WithMinRequests(2))
 	_, _ = h.call(time.Second, errBoom)
 	_, _ = h.call(time.Second, errBoom)
 	assert.Equal(t, circuit.ReasonConsecutiveFailures, h.last().Reason)
 
 	// Error rate and latency both hold: error rate wins.
-	h = newHarness(t, circuit.WithErrorRate(0.5), circuit.WithLatencyThreshold(time.Second), circuit.WithMinRequests(2))
+	h = newHarness(t, circuit.WithErrorRateThreshold(0.5), circuit.WithLatencyThreshold(time.Second), circuit.WithMinRequests(2))
 	_, _ = h.call(time.Second, nil)
 	_, _ = h.call(time.Second, errBoom)
 	assert.Equal(t, circuit.ReasonErrorRate, h.last().Reason)
@@ -280,30 +282,32 @@ func TestOpenBecomesHalfOpenWithoutCalls(t *testing.T) {
 // out the timeout so it is half-open.
 func (h *harness) toHalfOpen(timeout time.Duration) {
 	h.t.Helper()
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	h.clock.Add(timeout)
 	require.Equal(h.t, circuit.HalfOpen, h.b.State())
 }
 
 func TestHalfOpenProbeLimit(t *testing.T) {
-	h := newHarness(t, circuit.WithHalfOpenProbes(2), circuit.WithSuccessThreshold(5), circuit.WithOpenTimeout(time.Second))
+	h := newHarness(t, circuit.WithHalfOpenMaxProbes(2), circuit.WithSuccessThreshold(5), circuit.WithOpenTimeout(time.Second))
 	h.toHalfOpen(time.Second)
-	done1, err := h.b.Allow()
+	permit1, err := h.b.Allow()
 	require.NoError(t, err)
-	done2, err := h.b.Allow()
+	permit2, err := h.b.Allow()
 	require.NoError(t, err)
 	_, err = h.b.Allow()
 	var oe *circuit.OpenError
 	require.ErrorAs(t, err, &oe)
 	assert.Equal(t, circuit.HalfOpen, oe.State)
-	assert.True(t, oe.RetryAt.IsZero(), "no fixed retry time while half-open")
+	// A slot is free at the latest when the oldest probe's deadline passes.
+	assert.Equal(t, h.clock.Now().Add(time.Second), oe.RetryAt, "RetryAt is the oldest probe's deadline")
+	assert.Equal(t, time.Second, oe.RetryAfter(h.clock.Now()))
 	assert.Contains(t, err.Error(), "half-open")
 
-	done1(nil) // frees a slot
-	done3, err := h.b.Allow()
+	permit1.Done(0, nil) // frees a slot
+	permit3, err := h.b.Allow()
 	require.NoError(t, err)
-	done2(nil)
-	done3(nil)
+	permit2.Done(0, nil)
+	permit3.Done(0, nil)
 	assert.Equal(t, circuit.HalfOpen, h.b.State())
 	assert.Equal(t, 3, h.b.Metrics().ConsecutiveSuccesses)
 }
@@ -330,7 +334,7 @@ func TestProbesCloseAfterSuccessThreshold(t *testing.T) {
 }
 
 func TestOldFailuresNeverRetripRecoveredBreaker(t *testing.T) {
-	h := newHarness(t, circuit.WithErrorRate(0.5), circuit.WithWindow(10), circuit.WithMinRequests(4),
+	h := newHarness(t, circuit.WithErrorRateThreshold(0.5), circuit.WithWindowSize(10), circuit.WithMinRequests(4),
 		circuit.WithSuccessThreshold(1), circuit.WithOpenTimeout(time.Second))
 	for i := 0; i < 4; i++ {
 		h.fail()
@@ -391,11 +395,11 @@ func TestAbandonedProbeCannotWedgeHalfOpen(t *testing.T) {
 	assert.True(t, tr.At.Equal(admitted.Add(10*time.Second)))
 
 	h.clock.Add(10 * time.Second)
-	done, err := h.b.Allow()
+	permit, err := h.b.Allow()
 	require.NoError(t, err, "a fresh probe is admitted one timeout later")
-	abandoned(nil) // a late report from the old period decides nothing
+	abandoned.Done(0, nil) // a late report from the old period decides nothing
 	assert.Equal(t, circuit.HalfOpen, h.b.State())
-	done(nil)
+	permit.Done(0, nil)
 	assert.Equal(t, circuit.Closed, h.b.State())
 }
 
@@ -428,9 +432,9 @@ func TestStaleOutcomesNeverDecideTheCurrentPeriod(t *testing.T) {
 	h.clock.Add(time.Second)
 	require.Equal(t, circuit.HalfOpen, h.b.State())
 
-	slowOK(nil)
+	slowOK.Done(0, nil)
 	assert.Equal(t, circuit.HalfOpen, h.b.State(), "a success from the closed period must not close a half-open breaker")
-	slowFail(errBoom)
+	slowFail.Done(0, errBoom)
 	assert.Equal(t, circuit.HalfOpen, h.b.State(), "a failure from the closed period must not reopen it")
 	m := h.b.Metrics()
 	assert.Equal(t, uint64(1), m.Successes, "stale outcomes still count in the lifetime totals")
@@ -443,8 +447,11 @@ func TestStaleOutcomesNeverDecideTheCurrentPeriod(t *testing.T) {
 
 func TestClassification(t *testing.T) {
 	errNotFound := errors.New("not found")
-	h := newHarness(t, circuit.WithConsecutiveFailures(2), circuit.WithIsFailure(func(err error) bool {
-		return !errors.Is(err, errNotFound)
+	h := newHarness(t, circuit.WithConsecutiveFailures(2), circuit.WithClassifier(func(_ int, err error) circuit.Outcome {
+		if err == nil || errors.Is(err, errNotFound) {
+			return circuit.Success
+		}
+		return circuit.Failure
 	}))
 	for i := 0; i < 5; i++ {
 		_, err := h.call(0, errNotFound)
@@ -455,12 +462,12 @@ func TestClassification(t *testing.T) {
 	assert.Equal(t, circuit.Closed, m.State)
 
 	// Cancellation is never recorded, whatever the classifier says.
-	h = newHarness(t, circuit.WithConsecutiveFailures(1), circuit.WithIsFailure(func(error) bool { return true }))
+	h = newHarness(t, circuit.WithConsecutiveFailures(1), circuit.WithClassifier(func(int, error) circuit.Outcome { return circuit.Failure }))
 	_, err := h.call(0, context.Canceled)
 	require.ErrorIs(t, err, context.Canceled)
 	m = h.b.Metrics()
 	assert.Equal(t, circuit.Closed, m.State)
-	assert.Equal(t, uint64(1), m.Canceled)
+	assert.Equal(t, uint64(1), m.Ignored)
 	assert.Zero(t, m.Failures+m.Successes)
 	assert.Zero(t, m.WindowRequests)
 
@@ -473,13 +480,13 @@ func TestClassification(t *testing.T) {
 func TestCanceledProbeReleasesItsSlot(t *testing.T) {
 	h := newHarness(t, circuit.WithOpenTimeout(time.Second))
 	h.toHalfOpen(time.Second)
-	done, err := h.b.Allow()
+	permit, err := h.b.Allow()
 	require.NoError(t, err)
-	done(context.Canceled)
-	done2, err := h.b.Allow()
+	permit.Done(0, context.Canceled)
+	permit2, err := h.b.Allow()
 	require.NoError(t, err, "the canceled probe gave its slot back")
-	done2(nil)
-	assert.Equal(t, uint64(1), h.b.Metrics().Canceled)
+	permit2.Done(0, nil)
+	assert.Equal(t, uint64(1), h.b.Metrics().Ignored)
 }
 
 func TestContextAlreadyDone(t *testing.T) {
@@ -493,7 +500,7 @@ func TestContextAlreadyDone(t *testing.T) {
 	assert.False(t, called)
 	assert.Zero(t, fallbacks, "the caller's own error does not go to the fallback")
 	m := h.b.Metrics()
-	assert.Zero(t, m.Successes+m.Failures+m.Rejections+m.Canceled+m.Fallbacks)
+	assert.Zero(t, m.Successes+m.Failures+m.Rejections+m.Ignored+m.Fallbacks)
 }
 
 func TestNilFuncAndContext(t *testing.T) {
@@ -578,26 +585,26 @@ func TestFallbackErrorIsReturned(t *testing.T) {
 
 func TestAllowRecordsLikeExecute(t *testing.T) {
 	h := newHarness(t, circuit.WithConsecutiveFailures(2), circuit.WithLatencyThreshold(time.Hour))
-	done, err := h.b.Allow()
+	permit, err := h.b.Allow()
 	require.NoError(t, err)
 	h.clock.Add(250 * time.Millisecond)
-	done(errBoom)
-	done(errBoom) // ignored
-	done(nil)     // ignored
+	permit.Done(0, errBoom)
+	permit.Done(0, errBoom) // ignored
+	permit.Done(0, nil)     // ignored
 	m := h.b.Metrics()
 	assert.Equal(t, uint64(1), m.Failures)
 	assert.Zero(t, m.Successes)
 	assert.Equal(t, 250*time.Millisecond, m.AvgLatency, "latency runs from Allow to done")
 	assert.Equal(t, 1, m.ConsecutiveFailures)
 
-	done, err = h.b.Allow()
+	permit, err = h.b.Allow()
 	require.NoError(t, err)
-	done(errBoom)
+	permit.Done(0, errBoom)
 	assert.Equal(t, circuit.Open, h.b.State())
 	rejected, err := h.b.Allow()
 	require.ErrorIs(t, err, circuit.ErrOpen)
 	require.NotNil(t, rejected, "a rejected Allow still returns a callable done")
-	rejected(nil)
+	rejected.Done(0, nil)
 	assert.Equal(t, uint64(1), h.b.Metrics().Rejections)
 }
 
@@ -606,11 +613,11 @@ func TestAllowDoneFromManyGoroutinesCountsOnce(t *testing.T) {
 	const calls = 200 // more than one flag chunk
 	var wg sync.WaitGroup
 	for i := 0; i < calls; i++ {
-		done, err := h.b.Allow()
+		permit, err := h.b.Allow()
 		require.NoError(t, err)
 		for j := 0; j < 3; j++ {
 			wg.Add(1)
-			go func() { defer wg.Done(); done(nil) }()
+			go func() { defer wg.Done(); permit.Done(0, nil) }()
 		}
 	}
 	wg.Wait()
@@ -619,21 +626,21 @@ func TestAllowDoneFromManyGoroutinesCountsOnce(t *testing.T) {
 
 func TestTripForceHalfOpenAndReset(t *testing.T) {
 	h := newHarness(t, circuit.WithOpenTimeout(time.Minute))
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	assert.Equal(t, circuit.Open, h.b.State())
 	assert.Equal(t, circuit.ReasonManual, h.last().Reason)
 	n := len(h.transitions())
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	assert.Len(t, h.transitions(), n, "tripping an open breaker does nothing")
 
-	assert.True(t, h.b.ForceHalfOpen(circuit.ReasonHealthRecovered))
+	assert.True(t, h.b.EndOpen(circuit.ReasonHealthRecovered))
 	assert.Equal(t, circuit.HalfOpen, h.b.State())
 	assert.Equal(t, circuit.ReasonHealthRecovered, h.last().Reason)
-	assert.False(t, h.b.ForceHalfOpen(circuit.ReasonHealthRecovered), "only an open breaker moves")
+	assert.False(t, h.b.EndOpen(circuit.ReasonHealthRecovered), "only an open breaker moves")
 
-	assert.True(t, h.b.ForceOpen(circuit.ReasonHealthCheck))
+	assert.True(t, h.b.Trip(circuit.ReasonHealthCheck))
 	assert.Equal(t, circuit.ReasonHealthCheck, h.last().Reason)
-	assert.False(t, h.b.ForceOpen(circuit.ReasonHealthCheck), "an open breaker is not opened again")
+	assert.False(t, h.b.Trip(circuit.ReasonHealthCheck), "an open breaker is not opened again")
 	h.b.Reset()
 	assert.Equal(t, circuit.Closed, h.b.State())
 	assert.Equal(t, circuit.ReasonReset, h.last().Reason)
@@ -656,7 +663,7 @@ func TestResetWhileClosedClearsThePeriod(t *testing.T) {
 	m := h.b.Metrics()
 	assert.Zero(t, m.ConsecutiveFailures)
 	assert.Zero(t, m.WindowRequests)
-	inflight(errBoom) // from before the reset: does not count toward the run
+	inflight.Done(0, errBoom) // from before the reset: does not count toward the run
 	h.fail()
 	h.fail()
 	assert.Equal(t, circuit.Closed, h.b.State())
@@ -698,7 +705,7 @@ func TestTransitionsFormAPath(t *testing.T) {
 		case 2:
 			_, _ = h.call(0, nil)
 		case 3:
-			h.b.Trip()
+			h.b.Trip(circuit.ReasonManual)
 		}
 	}
 	tr := h.transitions()
@@ -753,7 +760,7 @@ func TestSubscribe(t *testing.T) {
 	h := newHarness(t)
 	var got []circuit.Reason
 	unsubscribe := h.b.Subscribe(func(tr circuit.Transition) { got = append(got, tr.Reason) })
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	unsubscribe()
 	unsubscribe() // idempotent
 	h.b.Reset()
@@ -790,7 +797,7 @@ func TestMetricsLifetimeConservation(t *testing.T) {
 		}
 	}
 	m := h.b.Metrics()
-	assert.Equal(t, uint64(calls), m.Successes+m.Failures+m.Rejections+m.Canceled)
+	assert.Equal(t, uint64(calls), m.Successes+m.Failures+m.Rejections+m.Ignored)
 	assert.NotZero(t, m.Rejections)
 }
 
@@ -818,7 +825,7 @@ func TestConcurrentUseIsSafe(t *testing.T) {
 	}
 	wg.Wait()
 	m := b.Metrics()
-	assert.Equal(t, uint64(goroutines*perG), m.Successes+m.Failures+m.Rejections+m.Canceled)
+	assert.Equal(t, uint64(goroutines*perG), m.Successes+m.Failures+m.Rejections+m.Ignored)
 }
 
 func TestStateAndReasonRoundTripThroughJSON(t *testing.T) {
@@ -859,7 +866,7 @@ func TestSlowHookIsNotChargedToTheProbe(t *testing.T) {
 			}
 		}))
 	require.NoError(t, err)
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mc.Add(time.Second)
 	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
 	require.NoError(t, err)
@@ -877,13 +884,13 @@ func TestSlowHookDoesNotEatTheProbeDeadline(t *testing.T) {
 			}
 		}))
 	require.NoError(t, err)
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mc.Add(time.Second)
-	done, err := b.Allow() // delivers the slow hook, then admits
+	permit, err := b.Allow() // delivers the slow hook, then admits
 	require.NoError(t, err)
 	mc.Add(500 * time.Millisecond) // 1.4s after the slot was taken, 0.5s after the hook
 	assert.Equal(t, circuit.HalfOpen, b.State(), "the probe's deadline runs from after the hooks")
-	done(nil)
+	permit.Done(0, nil)
 	assert.Equal(t, 1, b.Metrics().ConsecutiveSuccesses)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -21,13 +22,12 @@ const (
 )
 
 // Config holds every threshold of a breaker. It is a plain value: build one
-// with DefaultConfig or a preset, change fields, and pass it to WithConfig,
-// or set fields one at a time with the With options. Validate checks all of
-// it; New refuses a Config that Validate rejects.
+// with DefaultConfig or Preset, change fields, and pass it to WithConfig, or
+// set fields one at a time with the options named after them. Validate
+// checks all of it; New refuses a Config that Validate rejects. A Config
+// marshals to and from JSON with durations as strings ("30s").
 //
-// The zero Config is not valid (WindowSize, HalfOpenMaxProbes,
-// SuccessThreshold and OpenTimeout must be positive); start from
-// DefaultConfig.
+// The zero Config is not valid; start from DefaultConfig.
 type Config struct {
 	// Name identifies the breaker in errors, transitions, metrics and logs.
 	Name string
@@ -41,35 +41,63 @@ type Config struct {
 	// outcomes. 0 disables the criterion; otherwise it must be in (0, 1].
 	ErrorRateThreshold float64
 
-	// WindowSize is how many of the most recent outcomes, and their
-	// latencies, the ring-buffer windows keep. At least 1.
+	// WindowSize is how many of the most recent outcomes the window keeps.
+	// With WindowDuration set it only caps how many count (0 = no cap);
+	// without, it must be at least 1.
 	WindowSize int
+
+	// WindowDuration, when positive, makes the window cover the outcomes
+	// of the last WindowDuration, so that a dependency called rarely is
+	// never judged on old failures. With WindowSize set, an outcome leaves
+	// exactly WindowDuration after it was recorded; with WindowSize 0 the
+	// window is 10 buckets of WindowDuration/10 (plus the one being
+	// filled), and an outcome leaves at most one bucket late. 0 means a
+	// count window. At least a millisecond.
+	WindowDuration time.Duration
 
 	// MinRequests is how many outcomes the window must hold before the
 	// error-rate or latency criterion may trip. 0 means no minimum. At most
-	// WindowSize.
+	// WindowSize when WindowSize is set.
 	MinRequests int
 
 	// LatencyThreshold trips the breaker when the window's
 	// LatencyPercentile latency is at least this long, once the window holds
-	// MinRequests samples. Latencies of failed calls count too. In
+	// MinRequests outcomes. Latencies of failed calls count too. In
 	// half-open, a probe that succeeds but takes at least this long counts
 	// as failed. 0 disables the criterion.
 	LatencyThreshold time.Duration
 
-	// LatencyPercentile is the percentile the latency criterion and
-	// Metrics.PercentileLatency use, in the open interval (0, 1). The
-	// percentile of n samples is the nearest-rank one: the ceil(p*n)-th
-	// smallest, with p*n taken as the decimal product (0.95*100 is 95, not
-	// the float64 95.00000000000001), which the breaker computes with a
-	// tolerance of 1e-9.
+	// LatencyPercentile is the percentile the latency criterion uses, in
+	// the open interval (0, 1): the nearest-rank one, the ceil(p*n)-th
+	// smallest of n latencies, with p*n taken as the decimal product
+	// (0.95*100 is 95), computed with a tolerance of 1e-9.
 	LatencyPercentile float64
 
 	// OpenTimeout is how long the breaker stays open before it admits
-	// probes, and how long a probe may run before it counts as failed (a
-	// probe still running OpenTimeout after its admission has failed).
-	// Positive, at most MaxOpenTimeout.
+	// probes. Positive, at most MaxOpenTimeout.
 	OpenTimeout time.Duration
+
+	// OpenBackoff multiplies the open period by this factor for each
+	// reopening from half-open without a close in between: with 2, a
+	// dependency that fails its probes is left alone 30s, then 60s, then
+	// 120s. Closing starts again from OpenTimeout. 0 or 1 turns it off;
+	// otherwise at least 1.
+	OpenBackoff float64
+
+	// OpenTimeoutMax caps the open period that OpenBackoff grows. 0 means
+	// MaxOpenTimeout. At least OpenTimeout when set.
+	OpenTimeoutMax time.Duration
+
+	// OpenJitter spreads each open period uniformly over ±OpenJitter of
+	// its length, so that replicas that opened together do not probe in
+	// lockstep. In [0, 1); 0 turns it off.
+	OpenJitter float64
+
+	// ProbeTimeout is how long a probe may run before it counts as failed
+	// (ReasonProbeTimeout), which is what keeps a half-open breaker from
+	// wedging on an abandoned call. 0 means OpenTimeout. At most
+	// MaxOpenTimeout.
+	ProbeTimeout time.Duration
 
 	// HalfOpenMaxProbes is how many probe calls half-open admits at once.
 	// At least 1.
@@ -79,15 +107,18 @@ type Config struct {
 	// the breaker. At least 1.
 	SuccessThreshold int
 
-	// CallTimeout, when positive, is put as a deadline on the context that
-	// Execute passes to fn (through the breaker's clock). 0 means none.
+	// CallTimeout, when positive, bounds each call: Execute gives fn a
+	// context with that deadline (on the breaker's clock), and a call that
+	// takes at least CallTimeout is recorded as a failure
+	// (context.DeadlineExceeded) whatever it returned. 0 means none.
 	CallTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults: trip after 5 consecutive failures, or
 // an error rate of 50% or a P95 latency of 5s over the last 100 calls (once
-// 10 are in); stay open 30s; one probe at a time; close after 3 successful
-// probes; no call timeout.
+// 10 are in); stay open 30s, with no backoff or jitter; one probe at a
+// time, which may run 30s; close after 3 successful probes; no call
+// timeout.
 func DefaultConfig() Config {
 	return Config{
 		ConsecutiveFailures: 5,
@@ -99,9 +130,11 @@ func DefaultConfig() Config {
 		OpenTimeout:         30 * time.Second,
 		HalfOpenMaxProbes:   1,
 		SuccessThreshold:    3,
-		CallTimeout:         0,
 	}
 }
+
+// minWindowDuration is the shortest WindowDuration Validate accepts.
+const minWindowDuration = time.Millisecond
 
 // Validate reports every invalid field. The result is nil or an error
 // joining one *ConfigError per invalid field; each names the field and the
@@ -118,10 +151,20 @@ func (c Config) Validate() error {
 		bad("ErrorRateThreshold", c.ErrorRateThreshold, "must be in (0, 1], or 0 to disable")
 	}
 	switch {
-	case c.WindowSize < 1:
-		bad("WindowSize", c.WindowSize, "must be at least 1")
+	case c.WindowSize < 0:
+		bad("WindowSize", c.WindowSize, "must not be negative")
+	case c.WindowSize == 0 && c.WindowDuration == 0:
+		bad("WindowSize", c.WindowSize, "must be at least 1 without a WindowDuration")
 	case c.WindowSize > MaxWindowSize:
 		bad("WindowSize", c.WindowSize, fmt.Sprintf("must be at most %d", MaxWindowSize))
+	}
+	switch {
+	case c.WindowDuration < 0:
+		bad("WindowDuration", c.WindowDuration, "must not be negative (0 means a count window)")
+	case c.WindowDuration > 0 && c.WindowDuration < minWindowDuration:
+		bad("WindowDuration", c.WindowDuration, fmt.Sprintf("must be at least %v, or 0 for a count window", minWindowDuration))
+	case c.WindowDuration > MaxOpenTimeout:
+		bad("WindowDuration", c.WindowDuration, fmt.Sprintf("must be at most %v (a century)", MaxOpenTimeout))
 	}
 	switch {
 	case c.MinRequests < 0:
@@ -141,6 +184,26 @@ func (c Config) Validate() error {
 	case c.OpenTimeout > MaxOpenTimeout:
 		bad("OpenTimeout", c.OpenTimeout, fmt.Sprintf("must be at most %v (a century)", MaxOpenTimeout))
 	}
+	if math.IsNaN(c.OpenBackoff) || math.IsInf(c.OpenBackoff, 0) || c.OpenBackoff < 0 || (c.OpenBackoff > 0 && c.OpenBackoff < 1) {
+		bad("OpenBackoff", c.OpenBackoff, "must be at least 1, or 0 or 1 to turn it off")
+	}
+	switch {
+	case c.OpenTimeoutMax < 0:
+		bad("OpenTimeoutMax", c.OpenTimeoutMax, "must not be negative (0 means MaxOpenTimeout)")
+	case c.OpenTimeoutMax > MaxOpenTimeout:
+		bad("OpenTimeoutMax", c.OpenTimeoutMax, fmt.Sprintf("must be at most %v (a century)", MaxOpenTimeout))
+	case c.OpenTimeoutMax > 0 && c.OpenTimeoutMax < c.OpenTimeout:
+		bad("OpenTimeoutMax", c.OpenTimeoutMax, fmt.Sprintf("must be at least OpenTimeout (%v)", c.OpenTimeout))
+	}
+	if math.IsNaN(c.OpenJitter) || c.OpenJitter < 0 || c.OpenJitter >= 1 {
+		bad("OpenJitter", c.OpenJitter, "must be in [0, 1)")
+	}
+	switch {
+	case c.ProbeTimeout < 0:
+		bad("ProbeTimeout", c.ProbeTimeout, "must not be negative (0 means OpenTimeout)")
+	case c.ProbeTimeout > MaxOpenTimeout:
+		bad("ProbeTimeout", c.ProbeTimeout, fmt.Sprintf("must be at most %v (a century)", MaxOpenTimeout))
+	}
 	switch {
 	case c.HalfOpenMaxProbes < 1:
 		bad("HalfOpenMaxProbes", c.HalfOpenMaxProbes, "must be at least 1")
@@ -154,6 +217,14 @@ func (c Config) Validate() error {
 		bad("CallTimeout", c.CallTimeout, "must not be negative (0 means none)")
 	}
 	return errors.Join(errs...)
+}
+
+// probeTimeout is ProbeTimeout with its default applied.
+func (c *Config) probeTimeout() time.Duration {
+	if c.ProbeTimeout > 0 {
+		return c.ProbeTimeout
+	}
+	return c.OpenTimeout
 }
 
 // Preset names, for Preset and the simulator's -preset flag.
@@ -220,16 +291,29 @@ var presets = map[string]Config{
 	},
 }
 
-// Preset returns the named preset Config with Name set to name. An unknown
-// name returns an error that lists the valid ones. See the README's presets
-// table for the rationale of each.
+// Preset returns the thresholds of the named preset, with an empty Name:
+// a preset describes a kind of dependency, not a breaker, so two breakers
+// built from one preset never share a name by accident (WithPreset and
+// WithConfig keep the breaker's name). An unknown name returns an error
+// that lists the valid ones. See the README's presets table for the
+// rationale of each.
 func Preset(name string) (Config, error) {
 	c, ok := presets[name]
 	if !ok {
 		return Config{}, fmt.Errorf("circuit: unknown preset %q (valid: %v)", name, PresetNames())
 	}
-	c.Name = name
 	return c, nil
+}
+
+// joinNames lists names as "a, b or c".
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // PresetNames returns the names Preset accepts, sorted.

@@ -84,16 +84,33 @@ func TestValidateReportsAllFieldsAtOnce(t *testing.T) {
 	assert.NotContains(t, err.Error(), "MinRequests", "MinRequests 0 is valid")
 }
 
-func TestPresetsAreValidAndNamed(t *testing.T) {
+func TestPresetsAreValidAndKeepTheName(t *testing.T) {
 	names := circuit.PresetNames()
 	assert.Equal(t, []string{"analytics", "auth", "core", "payment", "third-party", "tools"}, names)
 	for _, n := range names {
 		c, err := circuit.Preset(n)
 		require.NoError(t, err, n)
-		assert.Equal(t, n, c.Name)
+		assert.Empty(t, c.Name, "a preset names no breaker")
 		require.NoError(t, c.Validate(), n)
+		// The name survives a preset in either order, and through WithConfig.
+		for _, opts := range [][]circuit.Option{
+			{circuit.WithName("quotes"), circuit.WithPreset(n)},
+			{circuit.WithPreset(n), circuit.WithName("quotes")},
+			{circuit.WithName("quotes"), circuit.WithConfig(c)},
+		} {
+			b, err := circuit.New[int](opts...)
+			require.NoError(t, err, n)
+			assert.Equal(t, "quotes", b.Name(), n)
+			want := c
+			want.Name = "quotes"
+			assert.Equal(t, want, b.Config(), n)
+		}
 	}
-	_, err := circuit.Preset("nope")
+	_, err := circuit.New[int](circuit.WithPreset("nope"))
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "Preset = nope")
+	assert.Contains(t, err.Error(), "third-party")
+	_, err = circuit.Preset("nope")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"nope"`)
 	assert.Contains(t, err.Error(), "payment")

@@ -20,6 +20,12 @@ var (
 	// and the fallback is not called: the mistake is the caller's.
 	ErrNilFunc = errors.New("circuit: Execute called with a nil func")
 
+	// ErrResultFailed is what Metrics.LastFailure and OpenError.Cause show
+	// for a call that returned no error but whose result the classifier
+	// judged a failure (an HTTP 503 response, say). The caller still gets
+	// the call's own nil error.
+	ErrResultFailed = errors.New("circuit: the classifier judged the result a failure")
+
 	// ErrNilContext is returned by Execute when ctx is nil. Nothing is
 	// recorded and the fallback is not called.
 	ErrNilContext = errors.New("circuit: Execute called with a nil context")
@@ -28,20 +34,37 @@ var (
 // OpenError is the error of a rejected call. It satisfies
 // errors.Is(err, ErrOpen) and is found with errors.As.
 //
-// A breaker builds one OpenError per state period and returns the same
-// pointer for every rejection in that period, so rejecting allocates
-// nothing. Treat it as read-only.
+// A breaker builds one OpenError per state period (and per change of the
+// oldest probe while half-open) and returns the same pointer for every
+// rejection meanwhile, so rejecting allocates nothing. Treat it as
+// read-only.
 type OpenError struct {
-	Name  string // the breaker's name
-	State State  // Open, or HalfOpen when all probe slots are taken
-	// RetryAt is when the breaker will admit a probe: the end of the open
-	// period. It is zero while half-open, when a slot may free at any time.
-	// time.Until(RetryAt) gives an HTTP Retry-After.
+	Name string // the breaker's name
+	// State is Open, HalfOpen when all probe slots are taken, or
+	// ForcedOpen.
+	State State
+	// RetryAt is the earliest time the breaker may admit the call: while
+	// Open, the end of the open period; while HalfOpen, the deadline of the
+	// oldest probe in flight, by which its slot is free (it may free
+	// sooner). Zero while ForcedOpen, which lasts until an operator ends it.
 	RetryAt time.Time
 	// Cause is the last failure recorded before the breaker opened, for
 	// diagnosis. It is deliberately not returned by Unwrap: a rejection must
 	// not match the dependency's own errors with errors.Is.
 	Cause error
+
+	hint time.Duration // what RetryAfter says when RetryAt is zero
+}
+
+// RetryAfter returns how long a caller should wait before trying again, as
+// of now: the time until RetryAt, never negative. While ForcedOpen, when no
+// end is known, it returns the breaker's OpenTimeout as a hint, so that an
+// HTTP Retry-After header is never zero for a breaker held open.
+func (e *OpenError) RetryAfter(now time.Time) time.Duration {
+	if e.RetryAt.IsZero() {
+		return max(e.hint, 0)
+	}
+	return max(e.RetryAt.Sub(now), 0)
 }
 
 // Error describes the rejection, naming the breaker and its state.
@@ -50,8 +73,11 @@ func (e *OpenError) Error() string {
 	if name == "" {
 		name = "(unnamed)"
 	}
-	if e.State == HalfOpen {
+	switch e.State {
+	case HalfOpen:
 		return fmt.Sprintf("circuit: breaker %q is half-open and all probe slots are taken", name)
+	case ForcedOpen:
+		return fmt.Sprintf("circuit: breaker %q is held open", name)
 	}
 	return fmt.Sprintf("circuit: breaker %q is open", name)
 }

@@ -73,7 +73,7 @@ func ExampleWithOnStateChange() {
 		circuit.WithName("payments"),
 		circuit.WithClock(mock),
 		circuit.WithConsecutiveFailures(0), // judge by error rate only
-		circuit.WithErrorRate(0.5),
+		circuit.WithErrorRateThreshold(0.5),
 		circuit.WithMinRequests(4),
 		circuit.WithOpenTimeout(time.Minute),
 		circuit.WithSuccessThreshold(1),
@@ -114,13 +114,13 @@ func ExampleBreaker_Allow() {
 	if err != nil {
 		panic(err)
 	}
-	done, err := b.Allow()
+	permit, err := b.Allow()
 	if err != nil {
 		fmt.Println("rejected:", err)
 		return
 	}
 	// ... make the call, then report how it went:
-	done(errors.New("HTTP 500"))
+	permit.Done(struct{}{}, errors.New("HTTP 500"))
 
 	_, err = b.Allow()
 	fmt.Println("rejected:", err)
@@ -157,6 +157,6 @@ func ExampleConfig_Validate() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// circuit: invalid config: WindowSize = 0: must be at least 1
+	// circuit: invalid config: WindowSize = 0: must be at least 1 without a WindowDuration
 	// circuit: invalid config: LatencyPercentile = 1.5: must be in the open interval (0, 1)
 }

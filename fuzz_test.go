@@ -2,6 +2,7 @@ package circuit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -22,7 +23,8 @@ func FuzzConfig(f *testing.F) {
 	add := func(c circuit.Config) {
 		f.Add(c.Name, c.ConsecutiveFailures, c.ErrorRateThreshold, c.WindowSize, c.MinRequests,
 			int64(c.LatencyThreshold), c.LatencyPercentile, int64(c.OpenTimeout),
-			c.HalfOpenMaxProbes, c.SuccessThreshold, int64(c.CallTimeout))
+			c.HalfOpenMaxProbes, c.SuccessThreshold, int64(c.CallTimeout),
+			int64(c.WindowDuration), c.OpenBackoff, int64(c.OpenTimeoutMax), c.OpenJitter, int64(c.ProbeTimeout))
 	}
 	add(circuit.DefaultConfig())
 	add(circuit.Config{})
@@ -44,18 +46,27 @@ func FuzzConfig(f *testing.F) {
 		HalfOpenMaxProbes: circuit.MaxHalfOpenProbes + 1, SuccessThreshold: 0, CallTimeout: -1,
 	}
 	add(bad)
+	bad.WindowDuration, bad.OpenBackoff, bad.OpenTimeoutMax, bad.OpenJitter, bad.ProbeTimeout = time.Microsecond, 0.5, -1, 1, -1
+	add(bad)
+	timed := circuit.DefaultConfig()
+	timed.WindowSize, timed.WindowDuration, timed.MinRequests = 0, time.Minute, 20
+	timed.OpenBackoff, timed.OpenTimeoutMax, timed.OpenJitter, timed.ProbeTimeout = 2, 10*time.Minute, 0.2, time.Minute
+	add(timed)
 	bad.WindowSize, bad.MinRequests, bad.ErrorRateThreshold, bad.LatencyPercentile = 10, 11, math.Inf(1), math.NaN()
 	add(bad)
 	bad.WindowSize, bad.MinRequests, bad.ErrorRateThreshold, bad.LatencyPercentile = 0, 5, -0.5, math.Inf(-1)
 	add(bad)
 
 	f.Fuzz(func(t *testing.T, name string, consecutive int, rate float64, window, minRequests int,
-		latency int64, percentile float64, openTimeout int64, probes, successes int, callTimeout int64) {
+		latency int64, percentile float64, openTimeout int64, probes, successes int, callTimeout int64,
+		windowDuration int64, backoff float64, openTimeoutMax int64, jitter float64, probeTimeout int64) {
 		c := circuit.Config{
 			Name: name, ConsecutiveFailures: consecutive, ErrorRateThreshold: rate, WindowSize: window,
 			MinRequests: minRequests, LatencyThreshold: time.Duration(latency), LatencyPercentile: percentile,
 			OpenTimeout: time.Duration(openTimeout), HalfOpenMaxProbes: probes, SuccessThreshold: successes,
-			CallTimeout: time.Duration(callTimeout),
+			CallTimeout: time.Duration(callTimeout), WindowDuration: time.Duration(windowDuration),
+			OpenBackoff: backoff, OpenTimeoutMax: time.Duration(openTimeoutMax), OpenJitter: jitter,
+			ProbeTimeout: time.Duration(probeTimeout),
 		}
 		must, may := relInvalidFields(c)
 
@@ -70,11 +81,14 @@ func FuzzConfig(f *testing.F) {
 
 		// The single-field options build the same Config.
 		b2, err := circuit.New[int](
-			circuit.WithName(name), circuit.WithConsecutiveFailures(consecutive), circuit.WithErrorRate(rate),
-			circuit.WithWindow(window), circuit.WithMinRequests(minRequests),
+			circuit.WithName(name), circuit.WithConsecutiveFailures(consecutive), circuit.WithErrorRateThreshold(rate),
+			circuit.WithWindowSize(window), circuit.WithMinRequests(minRequests),
 			circuit.WithLatencyThreshold(time.Duration(latency)), circuit.WithLatencyPercentile(percentile),
-			circuit.WithOpenTimeout(time.Duration(openTimeout)), circuit.WithHalfOpenProbes(probes),
+			circuit.WithOpenTimeout(time.Duration(openTimeout)), circuit.WithHalfOpenMaxProbes(probes),
 			circuit.WithSuccessThreshold(successes), circuit.WithCallTimeout(time.Duration(callTimeout)),
+			circuit.WithWindowDuration(time.Duration(windowDuration)), circuit.WithOpenBackoff(backoff),
+			circuit.WithOpenTimeoutMax(time.Duration(openTimeoutMax)), circuit.WithOpenJitter(jitter),
+			circuit.WithProbeTimeout(time.Duration(probeTimeout)),
 			circuit.WithClock(relNewStepClock()))
 		relCheckConfigError(t, "New(With...)", c, err, must, may)
 
@@ -83,6 +97,15 @@ func FuzzConfig(f *testing.F) {
 		}
 		if got := b.Config(); got != c || b2.Config() != c {
 			t.Fatalf("Config() = %+v / %+v, want %+v", got, b2.Config(), c)
+		}
+		// It round-trips through JSON exactly.
+		data, err := json.Marshal(c)
+		if err != nil {
+			t.Fatalf("json.Marshal(%+v): %v", c, err)
+		}
+		var back circuit.Config
+		if err := json.Unmarshal(data, &back); err != nil || back != c {
+			t.Fatalf("JSON round trip of %+v via %s = %+v, %v", c, data, back, err)
 		}
 		// A valid config gives a working breaker.
 		if _, err := b.Execute(context.Background(), relOK); err != nil || b.State() != circuit.Closed {
@@ -96,8 +119,9 @@ func FuzzConfig(f *testing.F) {
 }
 
 // relCheckTripHolds checks that a breaker built from c, tripped an hour
-// after it was created, is open from that instant until exactly
-// OpenTimeout later, whatever the OpenTimeout.
+// after it was created, is open from that instant until exactly its
+// RetryAt, which is OpenTimeout later (spread by OpenJitter), whatever the
+// OpenTimeout.
 func relCheckTripHolds(t *testing.T, c circuit.Config) {
 	t.Helper()
 	clk := relNewStepClock()
@@ -107,7 +131,7 @@ func relCheckTripHolds(t *testing.T, c circuit.Config) {
 	}
 	clk.Add(time.Hour)
 	tripped := clk.Now()
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	m := b.Metrics()
 	if m.State != circuit.Open || !m.StateSince.Equal(tripped) {
 		t.Fatalf("after Trip at %v: %v since %v, want open since then", tripped, m.State, m.StateSince)
@@ -116,16 +140,19 @@ func relCheckTripHolds(t *testing.T, c circuit.Config) {
 	if _, err := b.Execute(context.Background(), relOK); !errors.As(err, &oe) || oe.State != circuit.Open {
 		t.Fatalf("Execute on a tripped breaker = %v, want an open rejection", err)
 	}
-	if want := tripped.Add(c.OpenTimeout); !oe.RetryAt.Equal(want) {
-		t.Fatalf("RetryAt = %v, want %v", oe.RetryAt, want)
+	// The first open period is OpenTimeout, spread by at most OpenJitter.
+	lo := time.Duration(float64(c.OpenTimeout) * (1 - c.OpenJitter))
+	hi := time.Duration(float64(c.OpenTimeout) * (1 + c.OpenJitter))
+	if d := oe.RetryAt.Sub(tripped); (c.OpenJitter == 0 && d != c.OpenTimeout) || d < lo-1 || d > hi+1 {
+		t.Fatalf("RetryAt = %v after the trip, want OpenTimeout %v ± %v", d, c.OpenTimeout, c.OpenJitter)
 	}
-	clk.Add(c.OpenTimeout - 1)
+	clk.Add(oe.RetryAt.Sub(tripped) - 1)
 	if s := b.State(); s != circuit.Open {
-		t.Fatalf("1ns before OpenTimeout has passed: %v, want open", s)
+		t.Fatalf("1ns before RetryAt: %v, want open", s)
 	}
 	clk.Add(1)
 	if m := b.Metrics(); m.State != circuit.HalfOpen || !m.StateSince.Equal(oe.RetryAt) {
-		t.Fatalf("when OpenTimeout has passed: %v since %v, want half-open since %v", m.State, m.StateSince, oe.RetryAt)
+		t.Fatalf("at RetryAt: %v since %v, want half-open since %v", m.State, m.StateSince, oe.RetryAt)
 	}
 }
 
@@ -154,16 +181,16 @@ func TestHugeOpenTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Trip()
-	if !b.ForceHalfOpen(circuit.ReasonHealthRecovered) {
+	b.Trip(circuit.ReasonManual)
+	if !b.EndOpen(circuit.ReasonHealthRecovered) {
 		t.Fatal("ForceHalfOpen on an open breaker did nothing")
 	}
 	clk.Add(2 * time.Hour)
-	done, err := b.Allow()
+	permit, err := b.Allow()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer done(nil)
+	defer permit.Done(0, nil)
 	if m := b.Metrics(); m.State != circuit.HalfOpen || m.Transitions != 2 {
 		t.Fatalf("a probe admitted 2h after New timed out at once: %v after %d transitions", m.State, m.Transitions)
 	}
@@ -181,17 +208,20 @@ func relInvalidFields(c circuit.Config) (must, may []string) {
 	}
 	bad(c.ConsecutiveFailures < 0, "ConsecutiveFailures")
 	bad(math.IsNaN(c.ErrorRateThreshold) || c.ErrorRateThreshold < 0 || c.ErrorRateThreshold > 1, "ErrorRateThreshold")
-	bad(c.WindowSize < 1 || c.WindowSize > circuit.MaxWindowSize, "WindowSize")
+	bad(c.WindowSize < 0 || (c.WindowSize == 0 && c.WindowDuration == 0) || c.WindowSize > circuit.MaxWindowSize, "WindowSize")
+	bad(c.WindowDuration < 0 || (c.WindowDuration > 0 && c.WindowDuration < time.Millisecond) || c.WindowDuration > circuit.MaxOpenTimeout, "WindowDuration")
 	bad(c.MinRequests < 0 || (c.WindowSize >= 1 && c.MinRequests > c.WindowSize), "MinRequests")
-	if c.MinRequests >= 0 && c.WindowSize < 1 && c.MinRequests > c.WindowSize {
-		may = append(may, "MinRequests")
-	}
 	bad(c.LatencyThreshold < 0, "LatencyThreshold")
 	bad(math.IsNaN(c.LatencyPercentile) || c.LatencyPercentile <= 0 || c.LatencyPercentile >= 1, "LatencyPercentile")
 	bad(c.OpenTimeout <= 0 || c.OpenTimeout > circuit.MaxOpenTimeout, "OpenTimeout")
 	bad(c.HalfOpenMaxProbes < 1 || c.HalfOpenMaxProbes > circuit.MaxHalfOpenProbes, "HalfOpenMaxProbes")
 	bad(c.SuccessThreshold < 1, "SuccessThreshold")
 	bad(c.CallTimeout < 0, "CallTimeout")
+	bad(math.IsNaN(c.OpenBackoff) || math.IsInf(c.OpenBackoff, 0) || c.OpenBackoff < 0 || (c.OpenBackoff > 0 && c.OpenBackoff < 1), "OpenBackoff")
+	bad(c.OpenTimeoutMax < 0 || c.OpenTimeoutMax > circuit.MaxOpenTimeout ||
+		(c.OpenTimeoutMax > 0 && c.OpenTimeoutMax < c.OpenTimeout), "OpenTimeoutMax")
+	bad(math.IsNaN(c.OpenJitter) || c.OpenJitter < 0 || c.OpenJitter >= 1, "OpenJitter")
+	bad(c.ProbeTimeout < 0 || c.ProbeTimeout > circuit.MaxOpenTimeout, "ProbeTimeout")
 	return must, may
 }
 
@@ -310,6 +340,26 @@ func relDecode(data []byte) (circuit.Config, bool, []relOp) {
 	}
 	if h[9]&2 != 0 {
 		c.Name = "svc"
+	}
+	// The high bits of the header choose the v1 features, so that older
+	// corpus entries (zero there) keep the count window and no backoff.
+	switch (h[9] >> 2) % 6 {
+	case 1:
+		c.WindowDuration = time.Duration(h[0]/6%80+1) * time.Millisecond
+	case 2:
+		c.WindowDuration = time.Duration(h[0]/6%80+1) * time.Millisecond
+		c.WindowSize = 0
+	}
+	c.OpenBackoff = []float64{0, 1.5, 2, 3}[(h[9]>>5)%4]
+	c.OpenJitter = []float64{0, 0.1, 0.5, 0.99}[h[6]/40%4]
+	if h[7]/3%2 == 1 {
+		c.OpenTimeoutMax = c.OpenTimeout + time.Duration(h[7]/6%50)*time.Millisecond
+	}
+	if h[8]/3%3 != 0 {
+		c.ProbeTimeout = time.Duration(h[8]/9%60+1) * time.Millisecond
+	}
+	if h[5]/12%4 == 1 {
+		c.CallTimeout = time.Duration(h[5]/48+1) * 5 * time.Millisecond
 	}
 	fallback := h[9]&1 != 0
 

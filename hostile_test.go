@@ -43,7 +43,7 @@ func relHostileBreaker(t *testing.T, opts ...circuit.Option) (*circuit.Breaker[i
 // relToHalfOpen trips b and lets its open timeout pass.
 func relToHalfOpen(t *testing.T, b *circuit.Breaker[int], clk *relStepClock) {
 	t.Helper()
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	clk.Add(relHostileTimeout)
 	require.Equal(t, circuit.HalfOpen, b.State())
 }
@@ -87,8 +87,8 @@ func relAssertProbeSlotFree(t *testing.T, b *circuit.Breaker[int]) {
 func relConserved(t *testing.T, b *circuit.Breaker[int], calls uint64) {
 	t.Helper()
 	m := b.Metrics()
-	assert.Equal(t, calls, m.Successes+m.Failures+m.Rejections+m.Canceled,
-		"successes %d + failures %d + rejections %d + canceled %d", m.Successes, m.Failures, m.Rejections, m.Canceled)
+	assert.Equal(t, calls, m.Successes+m.Failures+m.Rejections+m.Ignored,
+		"successes %d + failures %d + rejections %d + canceled %d", m.Successes, m.Failures, m.Rejections, m.Ignored)
 }
 
 func TestHostileHookPanics(t *testing.T) {
@@ -102,7 +102,7 @@ func TestHostileHookPanics(t *testing.T) {
 	)
 
 	// The caller whose call caused the transition does not see the panic.
-	require.Nil(t, relRecover(b.Trip))
+	require.Nil(t, relRecover(func() { b.Trip(circuit.ReasonManual) }))
 	require.Equal(t, circuit.Open, b.State())
 	assert.Contains(t, logs.String(), "state-change hook panicked")
 	assert.Contains(t, logs.String(), "hook exploded")
@@ -158,7 +158,7 @@ func relGoexitHooks(t *testing.T, recorderLast bool) (b *circuit.Breaker[int], c
 func TestHostileHookGoexit(t *testing.T) {
 	b, clk, got := relGoexitHooks(t, false)
 	// The hook kills the goroutine delivering closed -> open.
-	require.False(t, relGoexit(b.Trip))
+	require.False(t, relGoexit(func() { b.Trip(circuit.ReasonManual) }))
 	require.Equal(t, circuit.Open, b.State())
 	// Delivery is not stuck: the later transitions reach the hooks, and
 	// the probe slot is free.
@@ -185,7 +185,7 @@ func TestHostileHookGoexitDeliversOnce(t *testing.T) {
 	for _, recorderLast := range []bool{false, true} {
 		t.Run(map[bool]string{false: "recorder-first", true: "recorder-last"}[recorderLast], func(t *testing.T) {
 			b, clk, got := relGoexitHooks(t, recorderLast)
-			require.False(t, relGoexit(b.Trip))
+			require.False(t, relGoexit(func() { b.Trip(circuit.ReasonManual) }))
 			clk.Add(relHostileTimeout)
 			relAssertProbeSlotFree(t, b)
 			var to []circuit.State
@@ -312,7 +312,7 @@ func TestHostileFnGoexit(t *testing.T) {
 		// Neither a success nor a failure, and the slot is free again
 		// without waiting for the probe timeout.
 		m := b.Metrics()
-		assert.Equal(t, uint64(1), m.Canceled)
+		assert.Equal(t, uint64(1), m.Ignored)
 		assert.Equal(t, circuit.HalfOpen, m.State)
 		relAssertProbeSlotFree(t, b)
 		relConserved(t, b, 2)
@@ -326,7 +326,7 @@ func TestHostileFnGoexit(t *testing.T) {
 			})
 		}))
 		m := b.Metrics()
-		assert.Equal(t, uint64(1), m.Canceled)
+		assert.Equal(t, uint64(1), m.Ignored)
 		assert.Equal(t, 0, m.WindowRequests)
 		assert.Equal(t, circuit.Closed, m.State)
 		relConserved(t, b, 1)
@@ -342,11 +342,11 @@ func TestHostileFnGoexit(t *testing.T) {
 // record: the call was booked nowhere and a probe kept its slot until
 // OpenTimeout passed (then half-open -> open with ReasonProbeTimeout).
 func TestHostileClassifierPanics(t *testing.T) {
-	classify := circuit.WithIsFailure(func(err error) bool {
+	classify := circuit.WithClassifier(func(_ int, err error) circuit.Outcome {
 		if errors.Is(err, errRelIgnored) {
 			panic("classifier exploded")
 		}
-		return true
+		return circuit.Failure
 	})
 	t.Run("Execute", func(t *testing.T) {
 		b, clk := relHostileBreaker(t, classify)
@@ -361,9 +361,9 @@ func TestHostileClassifierPanics(t *testing.T) {
 	t.Run("Allow", func(t *testing.T) {
 		b, clk := relHostileBreaker(t, classify)
 		relToHalfOpen(t, b, clk)
-		done, err := b.Allow()
+		permit, err := b.Allow()
 		require.NoError(t, err)
-		r := relRecover(func() { done(errRelIgnored) })
+		r := relRecover(func() { permit.Done(0, errRelIgnored) })
 		require.Equal(t, "classifier exploded", r)
 		relConserved(t, b, 1)
 		assert.Equal(t, circuit.Open, b.State(), "the probe whose classification panicked should count as failed")

@@ -10,15 +10,25 @@ type Metrics struct {
 	State      State
 	StateSince time.Time // when the current state began; never goes backwards
 
+	// The last transition: its reason (ReasonNone before the first) and
+	// when it took effect (zero before the first).
+	LastReason       Reason
+	LastTransitionAt time.Time
+
 	// Lifetime counts, never reset (not even by Reset). Every call ends as
-	// exactly one of Successes, Failures, Rejections or Canceled, except
+	// exactly one of Successes, Failures, Rejections or Ignored, except
 	// calls refused before admission (nil func, nil or already-done
-	// context), which are counted nowhere, and Allow calls whose done has
-	// not been called (yet).
-	Successes   uint64 // calls recorded as successes, including errors the classifier calls no failure
-	Failures    uint64 // calls recorded as failures, including panics
-	Rejections  uint64 // calls refused because the breaker was open or half-open and full
-	Canceled    uint64 // admitted calls that ended with context.Canceled (or runtime.Goexit) and were not recorded
+	// context), which are counted nowhere, and admitted calls still
+	// running (InFlight).
+	Successes  uint64 // calls recorded as successes
+	Failures   uint64 // calls recorded as failures, including panics and calls over CallTimeout
+	Rejections uint64 // calls refused because the breaker was open, held open, or half-open and full
+	// Ignored counts calls that were not judged: the classifier said
+	// Ignored, the error matched context.Canceled, fn called
+	// runtime.Goexit, or a hook ended the caller's goroutine before the
+	// call was admitted.
+	Ignored     uint64
+	InFlight    uint64 // admitted calls not yet recorded, Permits not yet done included
 	Fallbacks   uint64 // calls of the fallback
 	Transitions uint64 // state changes
 	// TransitionCounts[from][to] counts the transitions between each pair
@@ -30,18 +40,20 @@ type Metrics struct {
 	ConsecutiveFailures  int
 	ConsecutiveSuccesses int
 
-	// The outcome window: the last WindowRequests outcomes (at most
-	// Config.WindowSize) since the breaker last entered Closed, and the
+	// The window: the outcomes it holds (see Config.WindowSize and
+	// Config.WindowDuration) since the breaker last entered Closed, and the
 	// share of them that failed.
 	WindowRequests int
 	ErrorRate      float64
 
-	// The latency window, over the same calls.
+	// Latencies over the same outcomes. The percentiles are nearest-rank,
+	// reported as the midpoint of a log-linear histogram bin: within 1.56%
+	// of the true sample (exact below 64ns). The latency criterion itself
+	// is exact: it counts samples at or over the threshold.
 	AvgLatency time.Duration
-	P95Latency time.Duration // the 95th percentile (nearest rank)
+	P95Latency time.Duration
 	// PercentileLatency is the latency at Config.LatencyPercentile, the
 	// value the latency criterion compares with Config.LatencyThreshold.
-	// It equals P95Latency under the default percentile.
 	PercentileLatency time.Duration
 
 	LastFailure   error // the last recorded failure, nil if none
@@ -49,31 +61,50 @@ type Metrics struct {
 	LastSuccessAt time.Time
 }
 
-// View is the part of a breaker that does not depend on its result type:
-// every *Breaker[T] satisfies it, so tools such as registries, exporters
-// and health checkers can hold breakers of different T together.
-type View interface {
-	// Name returns Config.Name.
-	Name() string
-	// State returns the current state, moving an open breaker whose
-	// timeout has passed to half-open first.
-	State() State
-	// Metrics returns a consistent snapshot.
-	Metrics() Metrics
-	// Subscribe adds a hook that receives every later transition, like
-	// WithOnStateChange, and returns a function that removes it.
-	Subscribe(hook func(Transition)) (unsubscribe func())
+// Metrics returns a snapshot of the breaker, taken under its lock in
+// O(histogram bins), whatever the window size. Like State, it first
+// applies any transition that time alone has caused.
+func (b *Breaker[T]) Metrics() Metrics {
+	now := b.now()
+	b.mu.Lock()
+	b.advance(now)
+	m := b.snapshot()
+	b.unlockAndDeliver()
+	return m
 }
 
-// Controller is a View that can also be driven from outside: by an
-// operator, or by a health checker that sees trouble before calls do.
-type Controller interface {
-	View
-	// ForceOpen opens the breaker now with the given reason and reports
-	// whether it did; see Breaker.ForceOpen.
-	ForceOpen(reason Reason) bool
-	// ForceHalfOpen ends an open period early; see Breaker.ForceHalfOpen.
-	ForceHalfOpen(reason Reason) bool
-	// Reset closes the breaker and clears its windows.
-	Reset()
+// snapshot fills every Metrics field. It requires b.mu.
+func (b *Breaker[T]) snapshot() Metrics {
+	b.win.expire(b.last)
+	var transitions uint64
+	for _, row := range b.pairs {
+		for _, c := range row {
+			transitions += c
+		}
+	}
+	return Metrics{
+		Name:                 b.cfg.Name,
+		State:                b.period.Load().state,
+		StateSince:           b.at(b.since),
+		LastReason:           b.lastReason,
+		LastTransitionAt:     b.at(b.lastTransAt),
+		Successes:            b.successes,
+		Failures:             b.failures,
+		Rejections:           b.rejections.Load(),
+		Ignored:              b.ignored,
+		InFlight:             b.admitted.Load() - b.finished,
+		Fallbacks:            b.fallbacks.Load(),
+		Transitions:          transitions,
+		TransitionCounts:     b.pairs,
+		ConsecutiveFailures:  b.consecFail,
+		ConsecutiveSuccesses: b.consecSucc,
+		WindowRequests:       b.win.n,
+		ErrorRate:            b.win.errorRate(),
+		AvgLatency:           b.win.avgLatency(),
+		P95Latency:           b.win.percentile(0.95),
+		PercentileLatency:    b.win.percentile(b.cfg.LatencyPercentile),
+		LastFailure:          b.lastFailure,
+		LastFailureAt:        b.at(b.lastFailAt),
+		LastSuccessAt:        b.at(b.lastSuccAt),
+	}
 }

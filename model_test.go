@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +50,8 @@ func (c *relStepClock) elapsed() time.Duration          { return time.Duration(c
 // Errors the test's calls return.
 var (
 	errRelFail            = errors.New("dependency failed")
-	errRelIgnored         = errors.New("not the dependency's fault") // the classifier calls it no failure
+	errRelIgnored         = errors.New("not the dependency's fault") // the classifier calls it a success
+	errRelSkip            = errors.New("not judged")                 // the classifier calls it Ignored
 	errRelWrappedCanceled = fmt.Errorf("call aborted: %w", context.Canceled)
 )
 
@@ -66,10 +69,23 @@ const (
 	relOutCanceled                    // context.Canceled: not recorded
 	relOutWrappedCn                   // an error wrapping context.Canceled: not recorded
 	relOutPanic                       // fn panics (Execute only; done gets errRelFail)
+	relOutSkip                        // errRelSkip: Ignored by the classifier
+	relOutBadResult                   // nil error, but a result the classifier calls a failure
 	relNumOutcomes
 )
 
-var relOutcomeNames = [...]string{"ok", "fail", "ignored", "deadline", "canceled", "wrapped-canceled", "panic"}
+var relOutcomeNames = [...]string{"ok", "fail", "ignored", "deadline", "canceled", "wrapped-canceled", "panic", "skip", "bad-result"}
+
+// relBadResult is the result the classifier calls a failure.
+const relBadResult = 503
+
+// result is what fn returns for o.
+func (o relOutcome) result() int {
+	if o == relOutBadResult {
+		return relBadResult
+	}
+	return int(o) + 1
+}
 
 func (o relOutcome) String() string { return relOutcomeNames[o] }
 
@@ -85,6 +101,8 @@ func (o relOutcome) err() error {
 		return context.Canceled
 	case relOutWrappedCn:
 		return errRelWrappedCanceled
+	case relOutSkip:
+		return errRelSkip
 	}
 	return nil
 }
@@ -94,10 +112,19 @@ func (o relOutcome) kind() relCallKind {
 	switch o {
 	case relOutOK, relOutIgnored:
 		return relKindSuccess
-	case relOutCanceled, relOutWrappedCn:
-		return relKindCanceled
+	case relOutCanceled, relOutWrappedCn, relOutSkip:
+		return relKindIgnored
 	}
 	return relKindFailure
+}
+
+// recorded is the error the breaker books for o: a failing result with no
+// error is booked as circuit.ErrResultFailed.
+func (o relOutcome) recorded() error {
+	if o == relOutBadResult {
+		return circuit.ErrResultFailed
+	}
+	return o.err()
 }
 
 type relCallKind int
@@ -105,7 +132,7 @@ type relCallKind int
 const (
 	relKindSuccess relCallKind = iota
 	relKindFailure
-	relKindCanceled
+	relKindIgnored
 )
 
 // relOpKind is one operation of a sequence.
@@ -127,10 +154,12 @@ const (
 	relOpForceOpen                    // ForceOpen(ReasonHealthCheck)
 	relOpSubscribe                    // Subscribe a recording hook
 	relOpUnsubscribe                  // call subscription Arg%len's unsubscribe (again: no effect)
+	relOpHold                         // ForceOpen: hold it open
+	relOpDisable                      // Disable
 	relNumOpKinds
 )
 
-var relOpNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "forceHalfOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "forceOpen", "subscribe", "unsubscribe"}
+var relOpNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "endOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "tripHealth", "subscribe", "unsubscribe", "forceOpen", "disable"}
 
 // relOp is one step. Lat is a latency or clock advance; Arg picks a token.
 type relOp struct {
@@ -169,6 +198,7 @@ func relGoString(cfg circuit.Config, fallback bool, ops []relOp) string {
 // rule below reads as the sentence of the spec it implements.
 
 type relMSample struct {
+	at     time.Duration // when it was recorded
 	lat    time.Duration
 	failed bool
 }
@@ -186,44 +216,57 @@ type relMTransition struct {
 	from, to circuit.State
 	reason   circuit.Reason
 	at       time.Duration
+	retryAt  time.Duration // To Open: the end of the open period
 	metrics  circuit.Metrics
 }
 
 type relRefModel struct {
 	cfg   circuit.Config
 	epoch time.Time
+	rand  func() float64 // the jitter source, in step with the breaker's
 
+	now        time.Duration // the latest time seen
 	state      circuit.State
 	gen        int           // increases with every period (and every Reset while closed)
 	since      time.Duration // when the current state began
 	until      time.Duration // Open: when the open period ends
+	reopens    int           // reopenings from half-open since the last close
 	cause      error         // OpenError.Cause of the current period
 	consecFail int
 	consecSucc int
-	win        []relMSample          // oldest first, at most WindowSize
+	samples    []relMSample          // outcomes since the window was last emptied, oldest first
 	probes     map[int]time.Duration // in-flight probes of this period: call id -> admission
 
-	successes, failures, rejections, canceled, fallbacks uint64
-	pairs                                                [3][3]uint64
-	transitions                                          []relMTransition
-	lastFailure                                          error
-	lastFailAt, lastSuccAt                               time.Duration
-	failedOnce, succeededOnce                            bool
+	successes, failures, rejections, ignored, fallbacks uint64
+	admitted, finished                                  uint64
+	pairs                                               [5][5]uint64
+	transitions                                         []relMTransition
+	lastFailure                                         error
+	lastFailAt, lastSuccAt                              time.Duration
+	failedOnce, succeededOnce                           bool
 
 	nextID int
 }
 
-func relNewModel(cfg circuit.Config, epoch time.Time) *relRefModel {
-	return &relRefModel{cfg: cfg, epoch: epoch, state: circuit.Closed, probes: map[int]time.Duration{}}
+func relNewModel(cfg circuit.Config, epoch time.Time, rand func() float64) *relRefModel {
+	return &relRefModel{cfg: cfg, epoch: epoch, rand: rand, state: circuit.Closed, probes: map[int]time.Duration{}}
 }
 
 func (m *relRefModel) at(d time.Duration) time.Time { return m.epoch.Add(d) }
 
+func (m *relRefModel) probeTimeout() time.Duration {
+	if m.cfg.ProbeTimeout > 0 {
+		return m.cfg.ProbeTimeout
+	}
+	return m.cfg.OpenTimeout
+}
+
 // advance applies the transitions that follow from time alone, each at the
-// instant it took effect: open -> half-open at exactly opened+OpenTimeout,
-// and half-open -> open when the oldest in-flight probe has not reported
-// within OpenTimeout of its admission.
+// instant it took effect: open -> half-open at exactly the end of the open
+// period, and half-open -> open when the oldest in-flight probe has not
+// reported within ProbeTimeout of its admission.
 func (m *relRefModel) advance(now time.Duration) {
+	m.now = max(m.now, now)
 	for {
 		switch m.state {
 		case circuit.Open:
@@ -239,7 +282,7 @@ func (m *relRefModel) advance(now time.Duration) {
 			for _, a := range m.probes {
 				oldest = min(oldest, a)
 			}
-			deadline := oldest + m.cfg.OpenTimeout
+			deadline := oldest + m.probeTimeout()
 			if now < deadline {
 				return
 			}
@@ -250,6 +293,26 @@ func (m *relRefModel) advance(now time.Duration) {
 	}
 }
 
+// openFor is the length of an open period: OpenTimeout times
+// OpenBackoff^reopens, capped by OpenTimeoutMax, then spread by
+// ±OpenJitter.
+func (m *relRefModel) openFor() time.Duration {
+	c := m.cfg
+	d := float64(c.OpenTimeout)
+	if c.OpenBackoff > 1 && m.reopens > 0 {
+		d *= math.Pow(c.OpenBackoff, float64(m.reopens))
+	}
+	limit := float64(circuit.MaxOpenTimeout)
+	if c.OpenTimeoutMax > 0 {
+		limit = float64(c.OpenTimeoutMax)
+	}
+	d = min(d, limit)
+	if c.OpenJitter > 0 {
+		d *= 1 + c.OpenJitter*(2*m.rand()-1)
+	}
+	return time.Duration(max(min(d, float64(circuit.MaxOpenTimeout)), 1))
+}
+
 // enter starts a new period in state to at time at.
 func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.Reason) {
 	from := m.state
@@ -258,21 +321,29 @@ func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.R
 	m.since = at
 	m.pairs[from][to]++
 	m.probes = map[int]time.Duration{}
+	tr := relMTransition{from: from, to: to, reason: reason, at: at}
 	switch to {
 	case circuit.Open:
-		m.until = at + m.cfg.OpenTimeout
+		if from == circuit.HalfOpen {
+			m.reopens++
+		} else {
+			m.reopens = 0
+		}
+		m.until = at + m.openFor()
+		tr.retryAt = m.until
 		m.cause = m.lastFailure
-	case circuit.HalfOpen:
+	case circuit.HalfOpen, circuit.ForcedOpen:
 		m.cause = m.lastFailure
+	case circuit.Closed:
+		m.reopens = 0
 	}
-	tr := relMTransition{from: from, to: to, reason: reason, at: at}
 	m.transitions = append(m.transitions, tr)
 	// The snapshot shows what caused the transition: taken before the new
 	// state clears the counters and (entering Closed) the window.
 	m.transitions[len(m.transitions)-1].metrics = m.metrics()
 	m.consecFail, m.consecSucc = 0, 0
 	if to == circuit.Closed {
-		m.win = nil
+		m.samples = nil
 	}
 }
 
@@ -282,7 +353,7 @@ func (m *relRefModel) admit(now time.Duration) (c relMCall, ok bool) {
 	m.nextID++
 	c = relMCall{id: m.nextID, gen: m.gen, start: now}
 	switch m.state {
-	case circuit.Open:
+	case circuit.Open, circuit.ForcedOpen:
 		m.rejections++
 		return c, false
 	case circuit.HalfOpen:
@@ -293,12 +364,27 @@ func (m *relRefModel) admit(now time.Duration) (c relMCall, ok bool) {
 		c.probe = true
 		m.probes[c.id] = now
 	}
+	m.admitted++
 	return c, true
 }
 
-// record books the relOutcome of c, which ended at end with err.
+// judge applies CallTimeout: a call that took at least that long is a
+// failure, whatever it returned, unless the caller canceled it.
+func (m *relRefModel) judge(lat time.Duration, kind relCallKind, err error) (relCallKind, error) {
+	if m.cfg.CallTimeout > 0 && lat >= m.cfg.CallTimeout && kind != relKindFailure && !errors.Is(err, context.Canceled) {
+		if err == nil {
+			err = context.DeadlineExceeded
+		}
+		return relKindFailure, err
+	}
+	return kind, err
+}
+
+// record books the outcome of c, which ended at end with err.
 func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, err error) {
 	m.advance(end)
+	m.finished++
+	end = m.now
 	switch kind {
 	case relKindSuccess:
 		m.successes++
@@ -306,8 +392,8 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 	case relKindFailure:
 		m.failures++
 		m.lastFailure, m.lastFailAt, m.failedOnce = err, end, true
-	case relKindCanceled:
-		m.canceled++
+	case relKindIgnored:
+		m.ignored++
 	}
 	if c.gen != m.gen {
 		return // admitted in an earlier period: lifetime counts only
@@ -315,17 +401,14 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 	if c.probe {
 		delete(m.probes, c.id)
 	}
-	if kind == relKindCanceled {
+	if kind == relKindIgnored {
 		return
 	}
-	lat := end - c.start
+	lat := max(end-c.start, 0)
 	failed := kind == relKindFailure
 	switch m.state {
-	case circuit.Closed:
-		m.win = append(m.win, relMSample{lat, failed})
-		if len(m.win) > m.cfg.WindowSize {
-			m.win = m.win[1:]
-		}
+	case circuit.Closed, circuit.Disabled:
+		m.samples = append(m.samples, relMSample{at: end, lat: lat, failed: failed})
 		if failed {
 			m.consecFail++
 			m.consecSucc = 0
@@ -333,13 +416,17 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 			m.consecSucc++
 			m.consecFail = 0
 		}
-		enough := len(m.win) >= m.cfg.MinRequests
+		if m.state == circuit.Disabled {
+			return
+		}
+		win := m.window()
+		enough := len(win) >= m.cfg.MinRequests
 		switch {
 		case m.cfg.ConsecutiveFailures > 0 && m.consecFail >= m.cfg.ConsecutiveFailures:
 			m.enter(circuit.Open, end, circuit.ReasonConsecutiveFailures)
-		case m.cfg.ErrorRateThreshold > 0 && enough && m.errorRate() >= m.cfg.ErrorRateThreshold:
+		case m.cfg.ErrorRateThreshold > 0 && enough && relErrorRate(win) >= m.cfg.ErrorRateThreshold:
 			m.enter(circuit.Open, end, circuit.ReasonErrorRate)
-		case m.cfg.LatencyThreshold > 0 && enough && m.percentile(m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold:
+		case m.cfg.LatencyThreshold > 0 && enough && relPercentile(win, m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold:
 			m.enter(circuit.Open, end, circuit.ReasonLatency)
 		}
 	case circuit.HalfOpen:
@@ -357,64 +444,114 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 	}
 }
 
-func (m *relRefModel) trip(now time.Duration) { m.forceOpen(now, circuit.ReasonManual) }
-
-func (m *relRefModel) forceOpen(now time.Duration, reason circuit.Reason) {
-	m.advance(now)
-	if m.state != circuit.Open {
-		m.enter(circuit.Open, now, reason)
+// window returns the samples the window holds at m.now: the last
+// WindowSize (if set) of those younger than WindowDuration (if set); with
+// WindowDuration and no WindowSize, those in the newest 11 buckets of
+// WindowDuration/10.
+func (m *relRefModel) window() []relMSample {
+	age, size := m.cfg.WindowDuration, m.cfg.WindowSize
+	var held []relMSample
+	for _, s := range m.samples {
+		switch {
+		case age <= 0:
+		case size > 0:
+			if m.now-s.at >= age {
+				continue
+			}
+		default:
+			width := (age + 9) / 10
+			if m.now/width-s.at/width > 10 {
+				continue
+			}
+		}
+		held = append(held, s)
 	}
+	if size > 0 && len(held) > size {
+		held = held[len(held)-size:]
+	}
+	return held
 }
 
-func (m *relRefModel) forceHalfOpen(now time.Duration) bool {
+func (m *relRefModel) trip(now time.Duration, reason circuit.Reason) bool {
+	m.advance(now)
+	switch m.state {
+	case circuit.Open, circuit.ForcedOpen, circuit.Disabled:
+		return false
+	}
+	m.enter(circuit.Open, m.now, reason)
+	return true
+}
+
+func (m *relRefModel) endOpen(now time.Duration) bool {
 	m.advance(now)
 	if m.state != circuit.Open {
 		return false
 	}
-	m.enter(circuit.HalfOpen, now, circuit.ReasonHealthRecovered)
+	m.enter(circuit.HalfOpen, m.now, circuit.ReasonHealthRecovered)
+	return true
+}
+
+func (m *relRefModel) hold(now time.Duration, to circuit.State, reason circuit.Reason) bool {
+	m.advance(now)
+	if m.state == to {
+		return false
+	}
+	m.enter(to, m.now, reason)
 	return true
 }
 
 func (m *relRefModel) reset(now time.Duration) {
 	m.advance(now)
 	if m.state != circuit.Closed {
-		m.enter(circuit.Closed, now, circuit.ReasonReset)
+		m.enter(circuit.Closed, m.now, circuit.ReasonReset)
 		return
 	}
 	m.gen++ // calls in flight from before the reset no longer count
-	m.win = nil
+	m.samples = nil
 	m.consecFail, m.consecSucc = 0, 0
 }
 
-// errorRate is failures/outcomes over the window, in float64.
-func (m *relRefModel) errorRate() float64 {
-	if len(m.win) == 0 {
+// relErrorRate is failures/outcomes, in float64.
+func relErrorRate(win []relMSample) float64 {
+	if len(win) == 0 {
 		return 0
 	}
 	f := 0
-	for _, s := range m.win {
+	for _, s := range win {
 		if s.failed {
 			f++
 		}
 	}
-	return float64(f) / float64(len(m.win))
+	return float64(f) / float64(len(win))
 }
 
-// percentile is the nearest-rank p-percentile of the window's latencies:
-// the ceil(p*n)-th smallest, where p is taken as the decimal the user wrote
+// relPercentile is the nearest-rank p-percentile of the latencies: the
+// ceil(p*n)-th smallest, where p is taken as the decimal the user wrote
 // (the shortest decimal that round-trips to the float64), so 0.28 of 25 is
 // rank 7 although the float64 product is a hair above 7.
-func (m *relRefModel) percentile(p float64) time.Duration {
-	n := len(m.win)
+func relPercentile(win []relMSample, p float64) time.Duration {
+	n := len(win)
 	if n == 0 {
 		return 0
 	}
 	lat := make([]time.Duration, n)
-	for i, s := range m.win {
+	for i, s := range win {
 		lat[i] = s.lat
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return lat[relDecimalRank(p, n)-1]
+}
+
+// relReported is how Metrics reports a latency: the midpoint of its
+// log-linear bin, 32 bins an octave above 64ns, exact below.
+func relReported(d time.Duration) time.Duration {
+	if d < 64 {
+		return d
+	}
+	octave := 63 - bits.LeadingZeros64(uint64(d)) // 2^octave <= d < 2^(octave+1)
+	width := time.Duration(1) << (octave - 5)
+	lo := d / width * width
+	return lo + width/2
 }
 
 // relDecimalRank is ceil(p*n) computed exactly on p's shortest decimal form,
@@ -435,6 +572,7 @@ func relDecimalRank(p float64, n int) int {
 
 // metrics is the snapshot the breaker must report now.
 func (m *relRefModel) metrics() circuit.Metrics {
+	win := m.window()
 	mt := circuit.Metrics{
 		Name:                 m.cfg.Name,
 		State:                m.state,
@@ -442,24 +580,29 @@ func (m *relRefModel) metrics() circuit.Metrics {
 		Successes:            m.successes,
 		Failures:             m.failures,
 		Rejections:           m.rejections,
-		Canceled:             m.canceled,
+		Ignored:              m.ignored,
+		InFlight:             m.admitted - m.finished,
 		Fallbacks:            m.fallbacks,
 		Transitions:          uint64(len(m.transitions)),
 		TransitionCounts:     m.pairs,
 		ConsecutiveFailures:  m.consecFail,
 		ConsecutiveSuccesses: m.consecSucc,
-		WindowRequests:       len(m.win),
-		ErrorRate:            m.errorRate(),
-		P95Latency:           m.percentile(0.95),
-		PercentileLatency:    m.percentile(m.cfg.LatencyPercentile),
+		WindowRequests:       len(win),
+		ErrorRate:            relErrorRate(win),
+		P95Latency:           relReported(relPercentile(win, 0.95)),
+		PercentileLatency:    relReported(relPercentile(win, m.cfg.LatencyPercentile)),
 		LastFailure:          m.lastFailure,
 	}
-	if n := len(m.win); n > 0 {
-		var sum time.Duration
-		for _, s := range m.win {
-			sum += s.lat
+	if n := len(m.transitions); n > 0 {
+		last := m.transitions[n-1]
+		mt.LastReason, mt.LastTransitionAt = last.reason, m.at(last.at)
+	}
+	if n := len(win); n > 0 {
+		sum := new(big.Int)
+		for _, s := range win {
+			sum.Add(sum, big.NewInt(int64(s.lat)))
 		}
-		mt.AvgLatency = sum / time.Duration(n)
+		mt.AvgLatency = time.Duration(sum.Div(sum, big.NewInt(int64(n))).Int64())
 	}
 	if m.failedOnce {
 		mt.LastFailureAt = m.at(m.lastFailAt)
@@ -480,7 +623,7 @@ type relFailer interface {
 }
 
 type relToken struct {
-	done     func(error)
+	permit   circuit.Permit[int]
 	call     relMCall
 	rejected bool
 	called   bool
@@ -515,12 +658,20 @@ func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp)
 	opts := []circuit.Option{
 		circuit.WithConfig(cfg),
 		circuit.WithClock(h.clk),
-		circuit.WithIsFailure(func(err error) bool {
-			if err == nil || errors.Is(err, context.Canceled) {
+		circuit.WithClassifier(func(result int, err error) circuit.Outcome {
+			switch {
+			case errors.Is(err, context.Canceled):
 				h.askedBad = fmt.Sprintf("%v", err)
+			case err == nil && result == relBadResult:
+				return circuit.Failure
+			case err == nil || errors.Is(err, errRelIgnored):
+				return circuit.Success
+			case errors.Is(err, errRelSkip):
+				return circuit.Ignored
 			}
-			return !errors.Is(err, errRelIgnored)
+			return circuit.Failure
 		}),
+		circuit.WithJitterSource(relJitter()),
 		circuit.WithOnStateChange(func(tr circuit.Transition) { h.hooked = append(h.hooked, tr) }),
 	}
 	if fallback {
@@ -534,7 +685,7 @@ func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp)
 		t.Fatalf("New(%+v): %v", cfg, err)
 	}
 	h.b = b
-	h.model = relNewModel(cfg, h.clk.Now())
+	h.model = relNewModel(cfg, h.clk.Now(), relJitter())
 	h.lastSince = h.clk.Now()
 	for h.step = range ops {
 		h.apply(ops[h.step])
@@ -546,6 +697,16 @@ func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp)
 		relCoverage[tr.reason].Add(1)
 	}
 	return b
+}
+
+// relJitter returns a deterministic sequence in [0, 1): the breaker and the
+// model each get one and draw from it in step.
+func relJitter() func() float64 {
+	var k uint64
+	return func() float64 {
+		k++
+		return float64((k*0x9E3779B97F4A7C15)>>11) / (1 << 53)
+	}
 }
 
 // relCoverage counts the transitions the model runs produced, by Reason,
@@ -572,24 +733,39 @@ func (h *relHarness) apply(o relOp) {
 		h.done(o)
 	case relOpAdvance:
 		h.clk.Add(o.Lat)
-	case relOpTrip:
-		h.b.Trip()
-		h.model.trip(h.clk.elapsed())
+	case relOpTrip, relOpForceOpen:
+		reason := circuit.ReasonManual
+		if o.Kind == relOpForceOpen {
+			reason = circuit.ReasonHealthCheck
+		}
+		got := h.b.Trip(reason)
+		if want := h.model.trip(h.clk.elapsed(), reason); got != want {
+			h.fail("Trip = %v, want %v", got, want)
+		}
+	case relOpHold, relOpDisable:
+		var got, want bool
+		if o.Kind == relOpHold {
+			got = h.b.ForceOpen()
+			want = h.model.hold(h.clk.elapsed(), circuit.ForcedOpen, circuit.ReasonForcedOpen)
+		} else {
+			got = h.b.Disable()
+			want = h.model.hold(h.clk.elapsed(), circuit.Disabled, circuit.ReasonDisabled)
+		}
+		if got != want {
+			h.fail("%v = %v, want %v", o, got, want)
+		}
 	case relOpReset:
 		h.b.Reset()
 		h.model.reset(h.clk.elapsed())
 	case relOpForceHalf:
-		got := h.b.ForceHalfOpen(circuit.ReasonHealthRecovered)
-		if want := h.model.forceHalfOpen(h.clk.elapsed()); got != want {
-			h.fail("ForceHalfOpen = %v, want %v", got, want)
+		got := h.b.EndOpen(circuit.ReasonHealthRecovered)
+		if want := h.model.endOpen(h.clk.elapsed()); got != want {
+			h.fail("EndOpen = %v, want %v", got, want)
 		}
 	case relOpState, relOpMetrics:
 		h.checkAll(o.Kind == relOpState)
 	case relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx:
 		h.execRefused(o.Kind)
-	case relOpForceOpen:
-		h.b.ForceOpen(circuit.ReasonHealthCheck)
-		h.model.forceOpen(h.clk.elapsed(), circuit.ReasonHealthCheck)
 	case relOpSubscribe:
 		h.subscribe()
 	case relOpUnsubscribe:
@@ -642,7 +818,7 @@ func (h *relHarness) exec(o relOp) {
 			if o.Out == relOutPanic {
 				panic(relPanicValue)
 			}
-			return int(o.Out) + 1, o.Out.err()
+			return o.Out.result(), o.Out.err()
 		})
 	}()
 	if called != admitted {
@@ -655,7 +831,7 @@ func (h *relHarness) exec(o relOp) {
 		h.checkRejection(c, err, v)
 		return
 	}
-	kind, ferr := o.Out.kind(), o.Out.err()
+	kind, ferr := h.model.judge(o.Lat, o.Out.kind(), o.Out.recorded())
 	if o.Out == relOutPanic {
 		if recovered != relPanicValue {
 			h.fail("recovered %v, want the fn's panic value re-raised", recovered)
@@ -670,15 +846,16 @@ func (h *relHarness) exec(o relOp) {
 		h.fail("Execute panicked: %v", recovered)
 	}
 	h.model.record(c, start+o.Lat, kind, ferr)
-	switch {
-	case ferr != nil && h.fallback:
+	// The caller gets fn's own result, whatever the breaker booked.
+	switch ret := o.Out.err(); {
+	case ret != nil && h.fallback:
 		h.model.fallbacks++
-		if v != -1 || err != nil || h.fallbackEr != ferr {
-			h.fail("Execute = (%d, %v), fallback got %v; want the fallback's (-1, nil) for %v", v, err, h.fallbackEr, ferr)
+		if v != -1 || err != nil || h.fallbackEr != ret {
+			h.fail("Execute = (%d, %v), fallback got %v; want the fallback's (-1, nil) for %v", v, err, h.fallbackEr, ret)
 		}
 	default:
-		if v != int(o.Out)+1 || err != ferr {
-			h.fail("Execute = (%d, %v), want (%d, %v)", v, err, int(o.Out)+1, ferr)
+		if v != o.Out.result() || err != ret {
+			h.fail("Execute = (%d, %v), want (%d, %v)", v, err, o.Out.result(), ret)
 		}
 		if h.fallbackEr != nil {
 			h.fail("fallback called with %v", h.fallbackEr)
@@ -705,11 +882,25 @@ func (h *relHarness) checkRejection(c relMCall, err error, v int) {
 		h.fail("OpenError{State: %v, Name: %q}, want {%v, %q}", oe.State, oe.Name, m.state, m.cfg.Name)
 	}
 	var retry time.Time
-	if m.state == circuit.Open {
+	switch m.state {
+	case circuit.Open:
 		retry = m.at(m.until)
+	case circuit.HalfOpen:
+		oldest := time.Duration(1<<63 - 1)
+		for _, a := range m.probes {
+			oldest = min(oldest, a)
+		}
+		retry = m.at(oldest + m.probeTimeout())
 	}
 	if !oe.RetryAt.Equal(retry) {
 		h.fail("OpenError.RetryAt = %v, want %v", oe.RetryAt, retry)
+	}
+	wantAfter := max(retry.Sub(h.clk.Now()), 0)
+	if m.state == circuit.ForcedOpen {
+		wantAfter = m.cfg.OpenTimeout
+	}
+	if got := oe.RetryAfter(h.clk.Now()); got != wantAfter {
+		h.fail("OpenError.RetryAfter = %v, want %v", got, wantAfter)
 	}
 	if !relSameErr(oe.Cause, m.cause) {
 		h.fail("OpenError.Cause = %v, want %v", oe.Cause, m.cause)
@@ -717,7 +908,7 @@ func (h *relHarness) checkRejection(c relMCall, err error, v int) {
 	if oe.Cause != nil && errors.Is(err, oe.Cause) {
 		h.fail("rejection errors.Is-matches its Cause %v", oe.Cause)
 	}
-	if prev, ok := h.rejectErr[c.gen]; ok && prev != err {
+	if prev, ok := h.rejectErr[c.gen]; ok && prev != err && m.state != circuit.HalfOpen {
 		h.fail("rejection error changed within one period")
 	}
 	h.rejectErr[c.gen] = err
@@ -727,11 +918,11 @@ func (h *relHarness) allow() {
 	h.t.Helper()
 	h.calls++
 	c, admitted := h.model.admit(h.clk.elapsed())
-	done, err := h.b.Allow()
-	if done == nil {
-		h.fail("Allow returned a nil done")
+	permit, err := h.b.Allow()
+	if err != nil && permit != (circuit.Permit[int]{}) {
+		h.fail("a rejected Allow returned a non-zero Permit")
 	}
-	tk := &relToken{done: done, call: c, rejected: !admitted}
+	tk := &relToken{permit: permit, call: c, rejected: !admitted}
 	if admitted {
 		if err != nil {
 			h.fail("Allow = %v, want admission (model state %v)", err, h.model.state)
@@ -758,12 +949,13 @@ func (h *relHarness) done(o relOp) {
 	if out == relOutPanic {
 		out = relOutFail
 	}
-	tk.done(out.err())
+	tk.permit.Done(out.result(), out.err())
 	if tk.rejected || tk.called {
-		return // a rejected Allow's done, or a second call: ignored
+		return // a rejected Allow's Permit, or a second Done: ignored
 	}
 	tk.called = true
-	h.model.record(tk.call, h.clk.elapsed(), out.kind(), out.err())
+	kind, err := h.model.judge(h.clk.elapsed()-tk.call.start, out.kind(), out.recorded())
+	h.model.record(tk.call, h.clk.elapsed(), kind, err)
 }
 
 // relSub is a hook added with Subscribe: it must receive the transitions
@@ -827,6 +1019,13 @@ func (h *relHarness) checkHooks(all bool) {
 			h.fail("transition %d = %v->%v (%v) at %v, want %v->%v (%v) at %v", i,
 				got.From, got.To, got.Reason, got.At.Sub(h.model.epoch), w.from, w.to, w.reason, w.at)
 		}
+		var retry time.Time
+		if w.to == circuit.Open {
+			retry = h.model.at(w.retryAt)
+		}
+		if !got.RetryAt.Equal(retry) {
+			h.fail("transition %d (%v->%v) RetryAt = %v, want %v", i, w.from, w.to, got.RetryAt, retry)
+		}
 		if d := relDiffMetrics(got.Metrics, w.metrics); d != "" {
 			h.fail("transition %d (%v->%v, %v) metrics differ:%s", i, w.from, w.to, w.reason, d)
 		}
@@ -858,7 +1057,7 @@ func (h *relHarness) checkAll(stateFirst bool) {
 		h.fail("StateSince went backwards: %v -> %v", h.lastSince, mt.StateSince)
 	}
 	h.lastSince = mt.StateSince
-	if total := mt.Successes + mt.Failures + mt.Rejections + mt.Canceled; total != h.calls-h.outstanding() {
+	if total := mt.Successes + mt.Failures + mt.Rejections + mt.Ignored; total != h.calls-h.outstanding() {
 		h.fail("conservation: successes+failures+rejections+canceled = %d, want %d calls made - %d outstanding",
 			total, h.calls, h.outstanding())
 	}
@@ -875,10 +1074,21 @@ func (h *relHarness) checkAll(stateFirst bool) {
 	if prev != s {
 		h.fail("the last transition delivered ends in %v, but the state is %v", prev, s)
 	}
-	// No wedge, independently of the model: an open breaker's open period
-	// is never longer than OpenTimeout.
-	if s == circuit.Open && !h.clk.Now().Before(mt.StateSince.Add(h.cfg.OpenTimeout)) {
-		h.fail("still open at %v, OpenTimeout %v after it opened at %v", h.clk.Now(), h.cfg.OpenTimeout, mt.StateSince)
+	// No wedge, independently of the model: an open period never lasts
+	// longer than its longest possible length.
+	longest := h.cfg.OpenTimeout
+	if h.cfg.OpenBackoff > 1 {
+		longest = circuit.MaxOpenTimeout
+		if h.cfg.OpenTimeoutMax > 0 {
+			longest = h.cfg.OpenTimeoutMax
+		}
+	}
+	longest = time.Duration(float64(longest) * (1 + h.cfg.OpenJitter))
+	if s == circuit.Open && !h.clk.Now().Before(mt.StateSince.Add(longest)) {
+		h.fail("still open at %v, %v after it opened at %v", h.clk.Now(), longest, mt.StateSince)
+	}
+	if mt.InFlight != h.outstanding() {
+		h.fail("InFlight = %d, want %d Permits outstanding", mt.InFlight, h.outstanding())
 	}
 	for i, sub := range h.subs {
 		end := sub.end
@@ -924,8 +1134,17 @@ func relDiffMetrics(got, want circuit.Metrics) string {
 	if got.Rejections != want.Rejections {
 		d("Rejections", got.Rejections, want.Rejections)
 	}
-	if got.Canceled != want.Canceled {
-		d("Canceled", got.Canceled, want.Canceled)
+	if got.Ignored != want.Ignored {
+		d("Ignored", got.Ignored, want.Ignored)
+	}
+	if got.InFlight != want.InFlight {
+		d("InFlight", got.InFlight, want.InFlight)
+	}
+	if got.LastReason != want.LastReason {
+		d("LastReason", got.LastReason, want.LastReason)
+	}
+	if !got.LastTransitionAt.Equal(want.LastTransitionAt) {
+		d("LastTransitionAt", got.LastTransitionAt, want.LastTransitionAt)
 	}
 	if got.Fallbacks != want.Fallbacks {
 		d("Fallbacks", got.Fallbacks, want.Fallbacks)
@@ -1014,7 +1233,19 @@ func relGenConfig(t *rapid.T) circuit.Config {
 	// Windows are small so that they fill, wrap and trip; now and then one
 	// of 25 or 50, the sizes at which the decimal-percentile cases differ.
 	c.WindowSize = rapid.OneOf(rapid.IntRange(1, 12), rapid.SampledFrom([]int{25, 50})).Draw(t, "windowSize")
-	c.MinRequests = rapid.IntRange(0, c.WindowSize).Draw(t, "minRequests")
+	// A third of the windows are time windows: capped by WindowSize, or
+	// (WindowSize 0) bucketed.
+	switch rapid.IntRange(0, 5).Draw(t, "windowKind") {
+	case 0:
+		c.WindowDuration = ms(1, 80, "windowDuration")
+	case 1:
+		c.WindowDuration = ms(1, 80, "windowDuration")
+		c.WindowSize = 0
+	}
+	c.MinRequests = rapid.IntRange(0, max(c.WindowSize, 6)).Draw(t, "minRequests")
+	if c.WindowSize > 0 {
+		c.MinRequests = min(c.MinRequests, c.WindowSize)
+	}
 	if rapid.Bool().Draw(t, "rate") {
 		c.ErrorRateThreshold = rapid.OneOf(
 			rapid.SampledFrom([]float64{0.1, 0.2, 0.25, 1.0 / 3, 0.5, 0.6, 2.0 / 3, 0.75, 1}),
@@ -1026,6 +1257,19 @@ func relGenConfig(t *rapid.T) circuit.Config {
 	}
 	c.LatencyPercentile = rapid.OneOf(rapid.SampledFrom(relPercentiles), rapid.Float64Range(0.001, 0.999)).Draw(t, "percentile")
 	c.OpenTimeout = ms(1, 40, "openTimeout")
+	if rapid.Bool().Draw(t, "backoff") {
+		c.OpenBackoff = rapid.SampledFrom([]float64{0, 1, 1.5, 2, 3}).Draw(t, "openBackoff")
+		if rapid.Bool().Draw(t, "openTimeoutMaxSet") {
+			c.OpenTimeoutMax = c.OpenTimeout + ms(0, 100, "openTimeoutMax")
+		}
+		c.OpenJitter = rapid.SampledFrom([]float64{0, 0.1, 0.5, 0.99}).Draw(t, "openJitter")
+	}
+	if rapid.Bool().Draw(t, "probeTimeoutSet") {
+		c.ProbeTimeout = ms(1, 60, "probeTimeout")
+	}
+	if rapid.IntRange(0, 3).Draw(t, "callTimeoutSet") == 0 {
+		c.CallTimeout = ms(1, 40, "callTimeout")
+	}
 	c.HalfOpenMaxProbes = rapid.IntRange(1, 3).Draw(t, "probes")
 	c.SuccessThreshold = rapid.IntRange(1, 3).Draw(t, "successThreshold")
 	return c
@@ -1038,7 +1282,7 @@ var relOpKinds = []relOpKind{
 	relOpAdvance, relOpAdvance, relOpAdvance, relOpAdvance,
 	relOpTrip, relOpReset, relOpForceHalf, relOpState, relOpMetrics, relOpMetrics,
 	relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx,
-	relOpForceOpen, relOpSubscribe, relOpUnsubscribe,
+	relOpForceOpen, relOpSubscribe, relOpUnsubscribe, relOpHold, relOpDisable,
 }
 
 func relGenOp(t *rapid.T) relOp {
@@ -1099,14 +1343,14 @@ func TestModel(t *testing.T) {
 		})
 	}
 	var seen []string
-	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonHealthRecovered; r++ {
+	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonDisabled; r++ {
 		seen = append(seen, fmt.Sprintf("%v=%d", r, relCoverage[r].Load()))
 	}
 	t.Logf("transitions by reason: %s", strings.Join(seen, " "))
 	if !explicit && !testing.Short() {
 		// The generator must reach every transition, or the comparison
 		// proves less than it seems to.
-		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonHealthRecovered; r++ {
+		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonDisabled; r++ {
 			if relCoverage[r].Load() == 0 {
 				t.Errorf("no sequence produced a %v transition", r)
 			}

@@ -22,7 +22,7 @@ func TestRealClockOpenRejectsThenProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	long.Trip()
+	long.Trip(circuit.ReasonManual)
 	for i := 0; i < 100; i++ {
 		if _, err := long.Execute(ctx, ok); !errors.Is(err, circuit.ErrOpen) {
 			t.Fatalf("call %d while open for an hour: %v, want a rejection", i, err)
@@ -40,7 +40,7 @@ func TestRealClockOpenRejectsThenProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	short.Trip()
+	short.Trip(circuit.ReasonManual)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		v, err := short.Execute(ctx, ok)

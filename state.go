@@ -3,37 +3,49 @@ package circuit
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// State is the position of a breaker in its three-state machine.
+// State is the position of a breaker in its state machine: the three
+// states of a circuit breaker, and two modes an operator holds it in.
 // The zero value is Closed.
 type State int
 
-// The three states of a breaker.
+// The states of a breaker.
 const (
 	// Closed lets every call through and watches the outcomes.
 	Closed State = iota
-	// Open rejects every call at once until OpenTimeout has passed.
+	// Open rejects every call at once until its open period has passed.
 	Open
 	// HalfOpen lets a limited number of probe calls through to test
 	// whether the dependency has recovered.
 	HalfOpen
+	// ForcedOpen rejects every call until Reset (or Disable) is called:
+	// an operator's "hold it open". Time and outcomes never leave it.
+	ForcedOpen
+	// Disabled lets every call through and records outcomes in Metrics,
+	// but never trips: the breaker is switched off and keeps watching.
+	// Only Reset (or ForceOpen) leaves it.
+	Disabled
 )
 
 // numStates is the number of States; it sizes Metrics.TransitionCounts.
-const numStates = 3
+const numStates = 5
 
-// String returns "closed", "open" or "half-open", and "state(N)" for a
-// value outside the three states.
+var stateNames = [numStates]string{
+	Closed:     "closed",
+	Open:       "open",
+	HalfOpen:   "half-open",
+	ForcedOpen: "forced-open",
+	Disabled:   "disabled",
+}
+
+// String returns "closed", "open", "half-open", "forced-open" or
+// "disabled", and "state(N)" for any other value.
 func (s State) String() string {
-	switch s {
-	case Closed:
-		return "closed"
-	case Open:
-		return "open"
-	case HalfOpen:
-		return "half-open"
+	if s >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
 	}
 	return "state(" + strconv.Itoa(int(s)) + ")"
 }
@@ -42,8 +54,8 @@ func (s State) String() string {
 // "half-open" rather than 2.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText decodes "closed", "open" or "half-open". Any other text is
-// an error naming it, and leaves s unchanged.
+// UnmarshalText decodes a state from its String form. Any other text is an
+// error naming it, and leaves s unchanged.
 func (s *State) UnmarshalText(text []byte) error {
 	for c := Closed; c < numStates; c++ {
 		if string(text) == c.String() {
@@ -51,7 +63,7 @@ func (s *State) UnmarshalText(text []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("circuit: unknown state %q (valid: closed, open, half-open)", text)
+	return fmt.Errorf("circuit: unknown state %q (valid: %s)", text, strings.Join(stateNames[:], ", "))
 }
 
 // Reason says why a transition happened. It is carried by every Transition
@@ -60,9 +72,11 @@ type Reason int
 
 // The reasons a breaker changes state.
 const (
+	// ReasonNone is the zero Reason: no transition has happened yet.
+	ReasonNone Reason = iota
 	// ReasonConsecutiveFailures: closed -> open, the run of failures reached
 	// Config.ConsecutiveFailures.
-	ReasonConsecutiveFailures Reason = iota
+	ReasonConsecutiveFailures
 	// ReasonErrorRate: closed -> open, the window's error rate reached
 	// Config.ErrorRateThreshold.
 	ReasonErrorRate
@@ -77,23 +91,29 @@ const (
 	// ReasonProbesSucceeded: half-open -> closed, Config.SuccessThreshold
 	// probes in a row succeeded.
 	ReasonProbesSucceeded
-	// ReasonManual: the breaker was opened by Trip.
+	// ReasonManual: an operator opened the breaker with Trip.
 	ReasonManual
 	// ReasonReset: the breaker was closed by Reset.
 	ReasonReset
 	// ReasonProbeTimeout: half-open -> open, a probe did not report within
-	// Config.OpenTimeout of its admission and counts as a failed probe. This
-	// is what keeps a half-open breaker from wedging on an abandoned call.
+	// Config.ProbeTimeout of its admission and counts as a failed probe.
+	// This is what keeps a half-open breaker from wedging on an abandoned
+	// call.
 	ReasonProbeTimeout
 	// ReasonHealthCheck: a health checker saw the dependency unhealthy and
-	// opened the breaker (see ForceOpen and the health package).
+	// opened the breaker (see Trip and the health package).
 	ReasonHealthCheck
 	// ReasonHealthRecovered: a health checker saw the dependency healthy
-	// again and moved an open breaker to half-open early (see ForceHalfOpen).
+	// again and moved an open breaker to half-open early (see EndOpen).
 	ReasonHealthRecovered
+	// ReasonForcedOpen: the breaker was put in ForcedOpen by ForceOpen.
+	ReasonForcedOpen
+	// ReasonDisabled: the breaker was put in Disabled by Disable.
+	ReasonDisabled
 )
 
 var reasonNames = [...]string{
+	ReasonNone:                "none",
 	ReasonConsecutiveFailures: "consecutive-failures",
 	ReasonErrorRate:           "error-rate",
 	ReasonLatency:             "latency",
@@ -105,6 +125,8 @@ var reasonNames = [...]string{
 	ReasonProbeTimeout:        "probe-timeout",
 	ReasonHealthCheck:         "health-check",
 	ReasonHealthRecovered:     "health-recovered",
+	ReasonForcedOpen:          "forced-open",
+	ReasonDisabled:            "disabled",
 }
 
 // String returns the reason in kebab case, such as "error-rate", and
@@ -143,6 +165,9 @@ type Transition struct {
 	// time alone (open -> half-open, a probe timing out) takes effect at the
 	// instant the timeout expired, even if the breaker noticed it later.
 	At time.Time
+	// RetryAt is, when To is Open, the end of the open period, with any
+	// backoff and jitter applied; zero otherwise.
+	RetryAt time.Time
 	// Metrics is the snapshot at the moment of the transition, with the
 	// values that caused it (consecutive failures, error rate, P95), taken
 	// before the new state cleared anything. Its State is To. The windows
@@ -150,4 +175,47 @@ type Transition struct {
 	// still show the period that first tripped it; the probe shows in
 	// LastFailure (a failure) or Reason (ReasonLatency for a slow one).
 	Metrics Metrics
+}
+
+// Outcome is how a breaker counts a finished call.
+type Outcome int
+
+// The outcomes of a call.
+const (
+	// Success counts as a success: it enters the window and, in
+	// half-open, counts towards closing.
+	Success Outcome = iota
+	// Failure counts as a failure: it enters the window and may trip the
+	// breaker; in half-open it reopens it.
+	Failure
+	// Ignored is not judged at all: it stays out of the window and the
+	// consecutive counts and frees its probe slot without deciding
+	// anything. Metrics.Ignored counts it.
+	Ignored
+)
+
+var outcomeNames = [...]string{Success: "success", Failure: "failure", Ignored: "ignored"}
+
+// String returns "success", "failure" or "ignored", and "outcome(N)" for
+// any other value.
+func (o Outcome) String() string {
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// MarshalText encodes the outcome as its String form.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText decodes an outcome from its String form. Any other text is
+// an error naming it, and leaves o unchanged.
+func (o *Outcome) UnmarshalText(text []byte) error {
+	for i, name := range outcomeNames {
+		if string(text) == name {
+			*o = Outcome(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("circuit: unknown outcome %q (valid: success, failure, ignored)", text)
 }

@@ -93,7 +93,12 @@ func relRunStress(t *testing.T, cfg circuit.Config, clk *relStepClock, perGorout
 	s := &relStress{t: t, cfg: cfg, clk: clk, probesIn: map[uint64]int{}}
 	opts := []circuit.Option{
 		circuit.WithConfig(cfg),
-		circuit.WithIsFailure(func(err error) bool { return !errors.Is(err, errRelIgnored) }),
+		circuit.WithClassifier(func(_ int, err error) circuit.Outcome {
+			if err == nil || errors.Is(err, errRelIgnored) {
+				return circuit.Success
+			}
+			return circuit.Failure
+		}),
 		circuit.WithFallback(func(_ context.Context, err error) (int, error) {
 			s.fallbacks.Add(1)
 			return -1, err // pass the error through, so that the caller can still classify
@@ -158,7 +163,7 @@ func (s *relStress) hook(tr circuit.Transition) {
 	_ = s.b.Metrics()
 	switch {
 	case trip:
-		s.b.Trip() // delivered after this hook returns
+		s.b.Trip(circuit.ReasonManual) // delivered after this hook returns
 	case tr.To == circuit.HalfOpen:
 		s.execute(rand.New(rand.NewSource(int64(tr.Metrics.Transitions)))) // a probe from inside a hook
 	}
@@ -268,7 +273,7 @@ func (s *relStress) book(k relCallKind) {
 		s.successes.Add(1)
 	case relKindFailure:
 		s.failures.Add(1)
-	case relKindCanceled:
+	case relKindIgnored:
 		s.canceled.Add(1)
 	}
 }
@@ -283,13 +288,13 @@ func (s *relStress) allow(rng *rand.Rand) {
 	s.pause(rng)
 	pre := s.b.Metrics()
 	s.calls.Add(1)
-	done, err := s.b.Allow()
+	permit, err := s.b.Allow()
 	if err != nil {
 		if !errors.Is(err, circuit.ErrOpen) {
 			s.t.Errorf("Allow = %v, want a rejection", err)
 		}
 		s.rejections.Add(1)
-		done(nil) // does nothing
+		permit.Done(0, nil) // does nothing
 		return
 	}
 	leave := s.probeEnter(pre)
@@ -306,12 +311,12 @@ func (s *relStress) allow(rng *rand.Rand) {
 		s.abandoned.Add(1)
 		return
 	case 1, 2, 3, 4:
-		done(errRelFail)
-		done(ferr) // ignored: the first call counts
+		permit.Done(0, errRelFail)
+		permit.Done(0, ferr) // ignored: the first call counts
 		s.failures.Add(1)
 		return
 	}
-	done(ferr)
+	permit.Done(0, ferr)
 	s.book(out.kind())
 }
 
@@ -335,11 +340,11 @@ func (s *relStress) control(stop <-chan struct{}, done chan<- struct{}) {
 		next += 200
 		switch rng.Intn(6) {
 		case 0:
-			s.b.Trip()
+			s.b.Trip(circuit.ReasonManual)
 		case 1:
 			s.b.Reset()
 		case 2:
-			s.b.ForceHalfOpen(circuit.ReasonHealthRecovered)
+			s.b.EndOpen(circuit.ReasonHealthRecovered)
 		default:
 			m := s.b.Metrics()
 			s.checkSnapshot(m)
@@ -391,12 +396,20 @@ func (s *relStress) checkEnd() {
 	m := s.b.Metrics()
 
 	// Conservation: every call booked once, in the category it ended in.
-	assert.Equal(t, s.successes.Load(), m.Successes, "successes")
-	assert.Equal(t, s.failures.Load(), m.Failures, "failures")
+	if s.clk != nil {
+		assert.Equal(t, s.successes.Load(), m.Successes, "successes")
+		assert.Equal(t, s.failures.Load(), m.Failures, "failures")
+	} else {
+		// On the real clock a call that returned success may still have
+		// taken CallTimeout under load, and is then booked as a failure:
+		// only that direction is allowed.
+		assert.Equal(t, s.successes.Load()+s.failures.Load(), m.Successes+m.Failures, "successes+failures")
+		assert.GreaterOrEqual(t, m.Failures, s.failures.Load(), "failures")
+	}
 	assert.Equal(t, s.rejections.Load(), m.Rejections, "rejections")
-	assert.Equal(t, s.canceled.Load(), m.Canceled, "canceled")
+	assert.Equal(t, s.canceled.Load(), m.Ignored, "canceled")
 	assert.Equal(t, s.fallbacks.Load(), m.Fallbacks, "fallbacks")
-	assert.Equal(t, s.calls.Load()-s.abandoned.Load(), m.Successes+m.Failures+m.Rejections+m.Canceled,
+	assert.Equal(t, s.calls.Load()-s.abandoned.Load(), m.Successes+m.Failures+m.Rejections+m.Ignored,
 		"successes+failures+rejections+canceled = calls - abandoned")
 
 	// The hooks saw every transition, as a valid path, in order.
@@ -432,7 +445,7 @@ func (s *relStress) checkEnd() {
 		}
 	}
 	t.Logf("%d calls (%d abandoned): %d successes, %d failures, %d rejections, %d canceled; %d transitions %v; %d calls verified as probes, at most %d in fn at once",
-		s.calls.Load(), s.abandoned.Load(), m.Successes, m.Failures, m.Rejections, m.Canceled, len(hooked), reasons, s.verified.Load(), s.maxIn)
+		s.calls.Load(), s.abandoned.Load(), m.Successes, m.Failures, m.Rejections, m.Ignored, len(hooked), reasons, s.verified.Load(), s.maxIn)
 	if s.clk != nil { // on the real clock, recovery depends on the scheduler
 		assert.Positive(t, byReason[circuit.ReasonProbesSucceeded], "the breaker never recovered: the run proves little")
 	}

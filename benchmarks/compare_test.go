@@ -92,7 +92,7 @@ var libraries = []library{
 func buildCircuit(tb testing.TB, th thresholds) subject {
 	opts := []circuit.Option{circuit.WithName("bench")}
 	if th == unreachable {
-		opts = append(opts, circuit.WithConsecutiveFailures(math.MaxInt), circuit.WithErrorRate(0))
+		opts = append(opts, circuit.WithConsecutiveFailures(math.MaxInt), circuit.WithErrorRateThreshold(0))
 	}
 	br, err := circuit.New[int](opts...)
 	if err != nil {

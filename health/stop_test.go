@@ -60,12 +60,12 @@ func (f *fakeBreaker) Subscribe(func(circuit.Transition)) func() {
 	return func() {}
 }
 
-func (f *fakeBreaker) ForceOpen(reason circuit.Reason) bool {
+func (f *fakeBreaker) Trip(reason circuit.Reason) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.use("ForceOpen")
+	f.use("Trip")
 	if reason != circuit.ReasonHealthCheck {
-		f.t.Errorf("ForceOpen(%v), want health-check", reason)
+		f.t.Errorf("Trip(%v), want health-check", reason)
 	}
 	if f.state == circuit.Open {
 		return false
@@ -76,12 +76,12 @@ func (f *fakeBreaker) ForceOpen(reason circuit.Reason) bool {
 	return true
 }
 
-func (f *fakeBreaker) ForceHalfOpen(reason circuit.Reason) bool {
+func (f *fakeBreaker) EndOpen(reason circuit.Reason) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.use("ForceHalfOpen")
+	f.use("EndOpen")
 	if reason != circuit.ReasonHealthRecovered {
-		f.t.Errorf("ForceHalfOpen(%v), want health-recovered", reason)
+		f.t.Errorf("EndOpen(%v), want health-recovered", reason)
 	}
 	if f.state != circuit.Open {
 		return false
@@ -90,6 +90,22 @@ func (f *fakeBreaker) ForceHalfOpen(reason circuit.Reason) bool {
 	f.transitions++
 	f.halfOpens++
 	return true
+}
+
+func (f *fakeBreaker) ForceOpen() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.use("ForceOpen")
+	f.t.Error("the watcher must never hold a breaker open")
+	return false
+}
+
+func (f *fakeBreaker) Disable() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.use("Disable")
+	f.t.Error("the watcher must never disable a breaker")
+	return false
 }
 
 func (f *fakeBreaker) Reset() {

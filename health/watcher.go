@@ -295,7 +295,7 @@ func (w *Watcher) apply(res *Result) error {
 		w.consecFail++
 		w.consecOK = 0
 		w.openRun, w.openRunLive = 0, false
-		if w.consecFail >= w.cfg.threshold && w.b.ForceOpen(circuit.ReasonHealthCheck) {
+		if w.consecFail >= w.cfg.threshold && w.b.Trip(circuit.ReasonHealthCheck) {
 			res.Action = ActionOpen
 		}
 	} else {
@@ -328,7 +328,7 @@ func (w *Watcher) countRecovery(res *Result) {
 		return
 	}
 	w.openRun, w.openRunLive = 0, false
-	if w.b.ForceHalfOpen(circuit.ReasonHealthRecovered) {
+	if w.b.EndOpen(circuit.ReasonHealthRecovered) {
 		res.Action = ActionHalfOpen
 	}
 }

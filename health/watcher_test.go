@@ -214,7 +214,7 @@ func TestNilOptionAndRecoveryZeroAreAccepted(t *testing.T) {
 	h := newHarness(t, nil, health.WithRecovery(0), health.WithClock(nil), health.WithClock(clock.NewMock()))
 	// The last WithClock wins, so the harness's mock no longer drives the
 	// watcher: prove it with CheckNow instead of a tick.
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	r, err := h.w.CheckNow(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestStillUnhealthyReopensAfterOpenTimeout(t *testing.T) {
 
 func TestRecoveryHalfOpensEarly(t *testing.T) {
 	h := newHarness(t, health.WithRecovery(2))
-	h.b.Trip() // opened by calls or an operator; the watcher recovers it either way
+	h.b.Trip(circuit.ReasonManual) // opened by calls or an operator; the watcher recovers it either way
 	h.transition()
 
 	wantResult(t, h.tick(), true, 0, 1, health.ActionNone)
@@ -309,7 +309,7 @@ func TestRecoveryHalfOpensEarly(t *testing.T) {
 
 func TestRecoveryOffByDefault(t *testing.T) {
 	h := newHarness(t)
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	h.transition()
 	for i := 1; i <= 5; i++ {
 		wantResult(t, h.tick(), true, 0, i, health.ActionNone)
@@ -320,7 +320,7 @@ func TestRecoveryOffByDefault(t *testing.T) {
 
 func TestRecoveryRunIsBrokenByUnhealthyCheck(t *testing.T) {
 	h := newHarness(t, health.WithRecovery(2), health.WithUnhealthyThreshold(5))
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	h.transition()
 	wantResult(t, h.tick(), true, 0, 1, health.ActionNone)
 	h.down.Store(true)
@@ -336,14 +336,14 @@ func TestRecoveryRunIsBrokenByUnhealthyCheck(t *testing.T) {
 // recovery of a later one.
 func TestRecoveryCountsOneOpenPeriod(t *testing.T) {
 	h := newHarness(t, health.WithRecovery(2))
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	wantResult(t, h.tick(), true, 0, 1, health.ActionNone)
 
 	// A new open period begins between two checks.
-	if !h.b.ForceHalfOpen(circuit.ReasonManual) {
+	if !h.b.EndOpen(circuit.ReasonManual) {
 		t.Fatal("ForceHalfOpen did nothing")
 	}
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	h.wantState(circuit.Open)
 
 	wantResult(t, h.tick(), true, 0, 2, health.ActionNone)
@@ -357,7 +357,7 @@ func TestRecoveryIgnoresChecksWhileClosed(t *testing.T) {
 	h := newHarness(t, health.WithRecovery(2))
 	wantResult(t, h.tick(), true, 0, 1, health.ActionNone)
 	wantResult(t, h.tick(), true, 0, 2, health.ActionNone)
-	h.b.Trip()
+	h.b.Trip(circuit.ReasonManual)
 	wantResult(t, h.tick(), true, 0, 3, health.ActionNone)
 	h.wantState(circuit.Open)
 	wantResult(t, h.tick(), true, 0, 4, health.ActionHalfOpen)

@@ -42,7 +42,7 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 	)
 	require.NoError(t, err)
 	m.Check()
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mock.Add(2 * time.Minute)
 
 	// The check waits for the blocked handler until its timeout passes on
@@ -74,7 +74,7 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 	// Once it returns, it gets the next alert.
 	close(release)
 	<-returned
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mock.Add(2 * time.Minute)
 	go func() { result <- m.Check() }()
 	again := <-entered
@@ -93,7 +93,7 @@ func TestHandlersSeeAlertsInOrder(t *testing.T) {
 	for _, n := range []string{"c", "a", "b"} {
 		b := newBreaker(t, mock, n, circuit.WithOpenTimeout(time.Hour))
 		require.NoError(t, reg.Register(b))
-		b.Trip()
+		b.Trip(circuit.ReasonManual)
 	}
 	var m *monitor.Monitor
 	var seen []string

@@ -17,7 +17,7 @@ func ExampleRegistry() {
 	search, _ := circuit.New[[]string](circuit.WithName("search")) // any result type
 	_ = reg.Register(search)
 	_ = reg.Register(pay)
-	pay.Trip()
+	pay.Trip(circuit.ReasonManual)
 
 	dup, _ := circuit.New[int](circuit.WithName("payments"))
 	fmt.Println(reg.Register(dup))
@@ -42,7 +42,7 @@ func ExampleMonitor_Check() {
 	m.Check() // starts the history
 
 	mock.Add(4 * time.Minute)
-	pay.Trip()
+	pay.Trip(circuit.ReasonManual)
 	mock.Add(6 * time.Minute) // open, then half-open: not closed for 6m
 	m.Check()
 	m.Check() // raised once
@@ -62,7 +62,7 @@ func ExampleHandler() {
 	reg := monitor.NewRegistry()
 	pay, _ := circuit.New[int](circuit.WithName("payments"))
 	_ = reg.Register(pay)
-	pay.Trip()
+	pay.Trip(circuit.ReasonManual)
 
 	// In a server: http.Handle("/breakers", monitor.Handler(reg)).
 	srv := httptest.NewServer(monitor.Handler(reg))

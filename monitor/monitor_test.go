@@ -70,7 +70,7 @@ func TestProlongedOpen(t *testing.T) {
 	require.Empty(t, m.Check())
 
 	start := mock.Now()
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mock.Add(4 * time.Minute)
 	require.Empty(t, m.Check(), "4m: half-open, under the limit")
 	mock.Add(time.Minute)
@@ -118,7 +118,7 @@ func TestProlongedOpenAlreadyOpen(t *testing.T) {
 	mock := clock.NewMock()
 	reg := monitor.NewRegistry()
 	b := newBreaker(t, mock, "pay", circuit.WithOpenTimeout(time.Hour))
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mock.Add(4 * time.Minute)
 	require.NoError(t, reg.Register(b))
 	m := newMonitor(t, reg, mock)
@@ -141,13 +141,13 @@ func TestFlapping(t *testing.T) {
 
 	// 20 transitions, one every 10s: Trip (closed -> open), Reset (open -> closed).
 	for i := 0; i < 10; i++ {
-		b.Trip()
+		b.Trip(circuit.ReasonManual)
 		mock.Add(10 * time.Second)
 		b.Reset()
 		mock.Add(10 * time.Second)
 	}
 	require.Empty(t, m.Check(), "20 transitions is not more than 20")
-	b.Trip() // the 21st, at 200s
+	b.Trip(circuit.ReasonManual) // the 21st, at 200s
 	alerts := m.Check()
 	require.Len(t, alerts, 1)
 	assert.Equal(t, monitor.Flapping, alerts[0].Kind)
@@ -170,7 +170,7 @@ func TestIneffectiveProtection(t *testing.T) {
 	mock := clock.NewMock()
 	reg := monitor.NewRegistry()
 	// A breaker whose thresholds cannot trip on a 40% error rate.
-	b := newBreaker(t, mock, "reports", circuit.WithConsecutiveFailures(0), circuit.WithErrorRate(0.9))
+	b := newBreaker(t, mock, "reports", circuit.WithConsecutiveFailures(0), circuit.WithErrorRateThreshold(0.9))
 	require.NoError(t, reg.Register(b))
 	m := newMonitor(t, reg, mock)
 
@@ -191,7 +191,7 @@ func TestIneffectiveProtection(t *testing.T) {
 	assert.Equal(t, "critical ineffective-protection reports: "+a.Message, a.String())
 
 	// Opening the breaker (protection at last) clears the alert.
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	cleared := m.Check()
 	require.Len(t, cleared, 1)
 	assert.True(t, cleared[0].Cleared)
@@ -223,10 +223,10 @@ func TestRulesConfigurableAndDisabled(t *testing.T) {
 	off.Check()
 
 	for i := 0; i < 30; i++ { // flapping, but the rule is off
-		b.Trip()
+		b.Trip(circuit.ReasonManual)
 		b.Reset()
 	}
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mock.Add(2 * time.Minute)
 	alerts := tight.Check()
 	require.Len(t, alerts, 1)
@@ -242,7 +242,7 @@ func TestUnregisterClearsAndUnsubscribes(t *testing.T) {
 	require.NoError(t, reg.Register(b))
 	m := newMonitor(t, reg, mock)
 	m.Check()
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	mock.Add(6 * time.Minute)
 	require.Len(t, m.Check(), 1)
 	_, err := m.Report("pay")
@@ -277,7 +277,7 @@ func TestStartStopTicker(t *testing.T) {
 	cfg := monitor.DefaultConfig()
 	cfg.ProlongedOpen = time.Minute
 	m := newMonitor(t, reg, mock, monitor.WithConfig(cfg), monitor.WithHandler(func(a monitor.Alert) { got <- a }))
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 
 	require.NoError(t, m.Start())
 	require.ErrorIs(t, m.Start(), monitor.ErrRunning)
@@ -322,7 +322,7 @@ func TestClose(t *testing.T) {
 	m := newMonitor(t, reg, mock)
 	require.NoError(t, m.Start())
 	m.Check()
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	r, err := m.Report("pay")
 	require.NoError(t, err)
 	require.Equal(t, 1, r.Transitions, "subscribed")
@@ -372,7 +372,7 @@ func TestMonitorConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				b.Trip()
+				b.Trip(circuit.ReasonManual)
 				_ = call(b, mock, 0, false)
 				b.Reset()
 				_ = call(b, mock, 0, i%3 == 0)

@@ -69,7 +69,7 @@ func TestRegistryBreakersAndSnapshotSortedByName(t *testing.T) {
 		require.NoError(t, reg.Register(newBreaker(t, mock, n)))
 	}
 	pay, _ := reg.Get("pay")
-	pay.(*circuit.Breaker[int]).Trip()
+	pay.(*circuit.Breaker[int]).Trip(circuit.ReasonManual)
 
 	var names []string
 	for _, v := range reg.Breakers() {

@@ -68,7 +68,7 @@ const (
 	OutcomeSuccess  = "success"  // circuit.Metrics.Successes
 	OutcomeFailure  = "failure"  // circuit.Metrics.Failures
 	OutcomeRejected = "rejected" // circuit.Metrics.Rejections
-	OutcomeCanceled = "canceled" // circuit.Metrics.Canceled
+	OutcomeIgnored  = "ignored"  // circuit.Metrics.Ignored
 )
 
 // Source supplies the breakers to export. Breakers is called once per
@@ -222,7 +222,7 @@ func (ins *instruments) observeOne(o metric.Observer, m circuit.Metrics) {
 	o.ObserveInt64(ins.calls, clamp(m.Successes), metric.WithAttributes(name, AttrOutcome.String(OutcomeSuccess)))
 	o.ObserveInt64(ins.calls, clamp(m.Failures), metric.WithAttributes(name, AttrOutcome.String(OutcomeFailure)))
 	o.ObserveInt64(ins.calls, clamp(m.Rejections), metric.WithAttributes(name, AttrOutcome.String(OutcomeRejected)))
-	o.ObserveInt64(ins.calls, clamp(m.Canceled), metric.WithAttributes(name, AttrOutcome.String(OutcomeCanceled)))
+	o.ObserveInt64(ins.calls, clamp(m.Ignored), metric.WithAttributes(name, AttrOutcome.String(OutcomeIgnored)))
 	o.ObserveInt64(ins.fallbacks, clamp(m.Fallbacks), metric.WithAttributes(name))
 	for from := range m.TransitionCounts {
 		for to, n := range m.TransitionCounts[from] {

@@ -74,7 +74,7 @@ func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	search.Trip()
+	search.Trip(circuit.ReasonManual)
 	sm.Add(10 * time.Second)
 	return inventory, payments, search
 }
@@ -425,7 +425,7 @@ func TestRegisterSourceDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second.Trip()
+	second.Trip(circuit.ReasonManual)
 	mp, r := newReader(t)
 	if _, err := circuitotel.RegisterSource(mp, &source{views: []circuit.View{first, second}}); err != nil {
 		t.Fatal(err)
@@ -443,7 +443,7 @@ func TestRegisterSourceDuplicate(t *testing.T) {
 // TestCollectConcurrent collects while calls run and checks that the
 // counters never go backwards and end at the number of calls made.
 func TestCollectConcurrent(t *testing.T) {
-	b, err := circuit.New[int](circuit.WithName("busy"), circuit.WithConsecutiveFailures(0), circuit.WithErrorRate(0))
+	b, err := circuit.New[int](circuit.WithName("busy"), circuit.WithConsecutiveFailures(0), circuit.WithErrorRateThreshold(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ const (
 	OutcomeSuccess  = "success"  // circuit.Metrics.Successes
 	OutcomeFailure  = "failure"  // circuit.Metrics.Failures
 	OutcomeRejected = "rejected" // circuit.Metrics.Rejections
-	OutcomeCanceled = "canceled" // circuit.Metrics.Canceled
+	OutcomeIgnored  = "ignored"  // circuit.Metrics.Ignored
 )
 
 var (
@@ -178,7 +178,7 @@ func collectOne(ch chan<- prom.Metric, m circuit.Metrics) {
 	e.send(descCalls, prom.CounterValue, float64(m.Successes), OutcomeSuccess)
 	e.send(descCalls, prom.CounterValue, float64(m.Failures), OutcomeFailure)
 	e.send(descCalls, prom.CounterValue, float64(m.Rejections), OutcomeRejected)
-	e.send(descCalls, prom.CounterValue, float64(m.Canceled), OutcomeCanceled)
+	e.send(descCalls, prom.CounterValue, float64(m.Ignored), OutcomeIgnored)
 	e.send(descFallbacks, prom.CounterValue, float64(m.Fallbacks))
 	for from := range m.TransitionCounts {
 		for to, n := range m.TransitionCounts[from] {

@@ -73,7 +73,7 @@ func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	search.Trip()
+	search.Trip(circuit.ReasonManual)
 	sm.Add(10 * time.Second)
 	return inventory, payments, search
 }
@@ -92,15 +92,15 @@ circuit_breaker_state{name="search",state="half-open"} 1
 circuit_breaker_state{name="search",state="open"} 0
 # HELP circuit_breaker_calls_total Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or canceled (ended by the caller's cancellation, not recorded).
 # TYPE circuit_breaker_calls_total counter
-circuit_breaker_calls_total{name="inventory",outcome="canceled"} 0
+circuit_breaker_calls_total{name="inventory",outcome="ignored"} 0
 circuit_breaker_calls_total{name="inventory",outcome="failure"} 0
 circuit_breaker_calls_total{name="inventory",outcome="rejected"} 0
 circuit_breaker_calls_total{name="inventory",outcome="success"} 0
-circuit_breaker_calls_total{name="payments",outcome="canceled"} 1
+circuit_breaker_calls_total{name="payments",outcome="ignored"} 1
 circuit_breaker_calls_total{name="payments",outcome="failure"} 3
 circuit_breaker_calls_total{name="payments",outcome="rejected"} 2
 circuit_breaker_calls_total{name="payments",outcome="success"} 2
-circuit_breaker_calls_total{name="search",outcome="canceled"} 0
+circuit_breaker_calls_total{name="search",outcome="ignored"} 0
 circuit_breaker_calls_total{name="search",outcome="failure"} 0
 circuit_breaker_calls_total{name="search",outcome="rejected"} 0
 circuit_breaker_calls_total{name="search",outcome="success"} 0
@@ -400,7 +400,7 @@ func TestCollectorScrapeErrors(t *testing.T) {
 // TestCollectorConcurrent scrapes while calls run and checks that the
 // counters never go backwards and end at the number of calls made.
 func TestCollectorConcurrent(t *testing.T) {
-	b, err := circuit.New[int](circuit.WithName("busy"), circuit.WithConsecutiveFailures(0), circuit.WithErrorRate(0))
+	b, err := circuit.New[int](circuit.WithName("busy"), circuit.WithConsecutiveFailures(0), circuit.WithErrorRateThreshold(0))
 	if err != nil {
 		t.Fatal(err)
 	}

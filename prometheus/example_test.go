@@ -63,7 +63,7 @@ func Example() {
 	// Output:
 	// # HELP circuit_breaker_calls_total Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or canceled (ended by the caller's cancellation, not recorded).
 	// # TYPE circuit_breaker_calls_total counter
-	// circuit_breaker_calls_total{name="payments",outcome="canceled"} 0
+	// circuit_breaker_calls_total{name="payments",outcome="ignored"} 0
 	// circuit_breaker_calls_total{name="payments",outcome="failure"} 2
 	// circuit_breaker_calls_total{name="payments",outcome="rejected"} 1
 	// circuit_breaker_calls_total{name="payments",outcome="success"} 1

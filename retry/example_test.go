@@ -42,7 +42,7 @@ func ExampleDo() {
 
 func ExampleDo_breakerOpen() {
 	b, _ := circuit.New[string](circuit.WithName("quotes"))
-	b.Trip() // the breaker has given up on the dependency
+	b.Trip(circuit.ReasonManual) // the breaker has given up on the dependency
 	_, err := retry.Do(context.Background(), func(ctx context.Context) (string, error) {
 		return b.Execute(ctx, func(context.Context) (string, error) { return "quote", nil })
 	}, retry.WithMaxAttempts(5))

@@ -297,7 +297,7 @@ func openBreaker(t *testing.T) *circuit.Breaker[int] {
 	t.Helper()
 	b, err := circuit.New[int](circuit.WithName("dep"), circuit.WithClock(clock.NewMock()))
 	require.NoError(t, err)
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	return b
 }
 

@@ -97,11 +97,11 @@ const (
 type request struct {
 	id      int
 	arrival time.Duration
-	attempt int         // attempts made so far
-	done    func(error) // the breaker's done func for the call in flight
-	release func()      // the bulkhead slot of the call in flight
-	failed  bool        // the call in flight will fail
-	holds   bool        // the call in flight is to end at the dependency when it ends for the client
+	attempt int                      // attempts made so far
+	permit  circuit.Permit[struct{}] // the breaker's permit for the call in flight
+	release func()                   // the bulkhead slot of the call in flight
+	failed  bool                     // the call in flight will fail
+	holds   bool                     // the call in flight is to end at the dependency when it ends for the client
 }
 
 type evKind uint8
@@ -367,7 +367,7 @@ func (r *runner) attempt(req *request) {
 		req.release = release
 	}
 	if r.breaker != nil {
-		done, err := r.breaker.Allow()
+		permit, err := r.breaker.Allow()
 		if err != nil {
 			if req.release != nil {
 				req.release()
@@ -377,7 +377,7 @@ func (r *runner) attempt(req *request) {
 			r.respond(req, now, outFallback)
 			return
 		}
-		req.done = done
+		req.permit = permit
 	}
 	req.attempt++
 	if req.attempt == 1 && r.budget != nil {
@@ -421,13 +421,13 @@ func (r *runner) callDone(req *request) {
 	if req.holds {
 		r.depIn--
 	}
-	if req.done != nil {
+	if req.permit != (circuit.Permit[struct{}]{}) {
 		var err error
 		if req.failed {
 			err = errDependency
 		}
-		req.done(err)
-		req.done = nil
+		req.permit.Done(struct{}{}, err)
+		req.permit = circuit.Permit[struct{}]{}
 	}
 	if req.release != nil {
 		req.release()

@@ -151,7 +151,7 @@ func TestBadInput(t *testing.T) {
 		{"scenario field", []string{"-scenario", badScenario}, []string{badScenario, "phases[0].latency", `"10 ms"`}},
 		{"scenario syntax", []string{"-scenario", brokenScenario}, []string{brokenScenario, "invalid JSON"}},
 		{"unknown preset", []string{"-preset", "fast"}, []string{`"fast"`, "analytics, auth, core, payment, third-party, tools"}},
-		{"config value", []string{"-config", badConfig}, []string{badConfig, "WindowSize = -3", "at least 1"}},
+		{"config value", []string{"-config", badConfig}, []string{badConfig, "WindowSize = -3", "must not be negative"}},
 		{"config field", []string{"-config", unknownConfig}, []string{unknownConfig, "Threshold", "unknown field", "ErrorRateThreshold"}},
 		{"missing config", []string{"-config", "/nonexistent/cfg.json"}, []string{"-config", "/nonexistent/cfg.json"}},
 		{"interval", []string{"-interval", "0s"}, []string{"-interval", "positive"}},

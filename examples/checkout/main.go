@@ -224,7 +224,7 @@ func (s *story) transitions() {
 		detail := ""
 		switch t.Reason {
 		case circuit.ReasonLatency:
-			detail = fmt.Sprintf(", P95 %v over %d calls", t.Metrics.PercentileLatency, t.Metrics.WindowRequests)
+			detail = fmt.Sprintf(", P95 %v over %d calls", t.Metrics.PercentileLatency.Round(time.Millisecond), t.Metrics.WindowRequests)
 		case circuit.ReasonConsecutiveFailures:
 			detail = fmt.Sprintf(", %d in a row", t.Metrics.ConsecutiveFailures)
 		case circuit.ReasonErrorRate:

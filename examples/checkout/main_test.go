@@ -28,7 +28,7 @@ func TestDemoTellsTheStory(t *testing.T) {
 		"T+  2.550s  ** users circuit closed -> open (consecutive-failures, 5 in a row)\n",
 		"o-9   paid in 320ms (ch-o-9); user update queued (circuit open, not called)",
 		"T+  4.250s  ** email circuit closed -> open (consecutive-failures, 10 in a row)\n",
-		"T+  7.490s  ** payment circuit closed -> open (latency, P95 3s over 15 calls)\n",
+		"T+  7.490s  ** payment circuit closed -> open (latency, P95 2.986s over 15 calls)\n",
 		"o-15  paid in 3.02s (ch-o-15)",
 		"T+  7.510s  o-16  refused in 20ms: shop: checkout temporarily unavailable, retry after 60 s (payment circuit is open) -> HTTP 503, Retry-After: 60\n",
 		// Opened at 7.49s, refused at 27.53s: 39.96s left, rounded up.

@@ -116,7 +116,7 @@ func (s *Service) criticalError(dep Dependency, step string, err error) error {
 	if errors.As(err, &oe) {
 		return &UnavailableError{
 			Dependency: dep,
-			RetryAfter: RetryAfter(oe.RetryAt, s.clock.Now()),
+			RetryAfter: RetryAfter(oe, s.clock.Now()),
 			Cause:      oe,
 		}
 	}

@@ -53,11 +53,8 @@ func (e *UnavailableError) Unwrap() error {
 // RetryAfter returns the whole seconds, rounded up and at least one, from
 // now until retryAt; a zero retryAt (a half-open rejection) gives one
 // second. It is the arithmetic behind UnavailableError.RetryAfter.
-func RetryAfter(retryAt, now time.Time) time.Duration {
-	if retryAt.IsZero() {
-		return time.Second
-	}
-	d := retryAt.Sub(now)
+func RetryAfter(oe *circuit.OpenError, now time.Time) time.Duration {
+	d := oe.RetryAfter(now)
 	secs := (d + time.Second - 1) / time.Second
 	if secs < 1 {
 		secs = 1

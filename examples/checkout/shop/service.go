@@ -151,7 +151,12 @@ func newBreaker[T any](dep Dependency, cfg Config, isFailure func(error) bool) (
 		circuit.WithConfig(preset),
 		circuit.WithName(string(dep)),
 		circuit.WithClock(cfg.Clock),
-		circuit.WithIsFailure(isFailure),
+		circuit.WithClassifier(func(_ T, err error) circuit.Outcome {
+			if err != nil && (isFailure == nil || isFailure(err)) {
+				return circuit.Failure
+			}
+			return circuit.Success
+		}),
 		circuit.WithOnStateChange(cfg.OnStateChange),
 	)
 	if err != nil {

@@ -1,0 +1,178 @@
+package circuit
+
+import (
+	"math"
+	"time"
+)
+
+// admit decides whether a call starting now may run, and returns the time
+// it started. While closed, and while open before the period ends, it takes
+// no lock. While an open period's expiry is unmarked it rejects the call
+// without reading the clock, except on every 64th rejection, so that a
+// timer delayed by a saturated scheduler delays half-open by at most a few
+// dozen rejections.
+func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
+	p := b.period.Load()
+	if p.exp != nil && !p.exp.fired.Load() {
+		if n := b.rejections.Add(1); n%64 != 0 {
+			return ticket{}, 0, p.err
+		}
+		now := b.now()
+		if now < p.until {
+			return ticket{}, now, p.err
+		}
+		b.rejections.Add(^uint64(0)) // not a rejection after all
+		return b.admitSlow(now)
+	}
+	switch p.state {
+	case Closed, Disabled:
+		now := b.now()
+		b.admitted.Add(1)
+		return ticket{gen: p.gen, slot: -1}, now, nil
+	case ForcedOpen:
+		b.rejections.Add(1)
+		return ticket{}, 0, p.err
+	case Open:
+		now := b.now()
+		if now < p.until {
+			b.rejections.Add(1)
+			return ticket{}, now, p.err
+		}
+		return b.admitSlow(now)
+	}
+	return b.admitSlow(b.now())
+}
+
+// admitSlow is admission under the lock: half-open, or an open period
+// that has ended. Transitions it observes are delivered to the hooks
+// before the call is admitted, with no probe slot held, so that a slow
+// hook is not charged to the call's latency or its probe deadline, and a
+// hook that ends the goroutine cannot take a slot with it.
+func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error) {
+	for {
+		b.mu.Lock()
+		now = b.advance(now)
+		if len(b.pending) > 0 && !b.delivering {
+			b.delivering = true
+			b.mu.Unlock()
+			b.deliverBeforeCall()
+			now = b.now()
+			continue
+		}
+		p := b.period.Load()
+		tk := ticket{gen: p.gen, slot: -1}
+		var err error
+		switch p.state {
+		case Closed, Disabled:
+			b.admitted.Add(1)
+		case HalfOpen:
+			if tk.slot = b.probes.claim(now); tk.slot < 0 {
+				err = b.halfOpenErr(p)
+			} else {
+				b.admitted.Add(1)
+			}
+		default:
+			err = p.err
+		}
+		if err != nil {
+			b.rejections.Add(1)
+		}
+		b.mu.Unlock()
+		return tk, now, err
+	}
+}
+
+// deliverBeforeCall delivers pending transitions for a call that is not
+// admitted yet. If a hook ends the goroutine (runtime.Goexit), the call
+// ends there, before admission, and is booked as Ignored so that every
+// call is still counted once.
+func (b *Breaker[T]) deliverBeforeCall() {
+	delivered := false
+	defer func() {
+		if !delivered {
+			b.mu.Lock()
+			b.ignored++
+			b.mu.Unlock()
+		}
+	}()
+	b.deliver()
+	delivered = true
+}
+
+// halfOpenErr returns the rejection of half-open period p when its probe
+// slots are all taken, with RetryAt at the oldest probe's deadline. It is
+// rebuilt only when that deadline changes. It requires b.mu.
+func (b *Breaker[T]) halfOpenErr(p *period) *OpenError {
+	oldest, _ := b.probes.oldest()
+	retryAt := b.at(addSat(oldest, b.cfg.probeTimeout()))
+	if b.halfErr == nil || !b.halfErr.RetryAt.Equal(retryAt) {
+		e := *p.err
+		e.RetryAt = retryAt
+		b.halfErr = &e
+	}
+	return b.halfErr
+}
+
+// probeLease tracks the probe slots of a half-open period: who holds one,
+// since when. It is not safe for concurrent use; the breaker guards it with
+// its mutex.
+type probeLease struct {
+	at []time.Duration // admission time of each slot's probe; never if free
+	n  int             // slots held
+}
+
+func newProbeLease(slots int) probeLease {
+	l := probeLease{at: make([]time.Duration, slots)}
+	for i := range l.at {
+		l.at[i] = never
+	}
+	return l
+}
+
+// claim takes a free slot for a probe admitted at now, or returns -1.
+func (l *probeLease) claim(now time.Duration) int {
+	if l.n == len(l.at) {
+		return -1
+	}
+	for i, at := range l.at {
+		if at == never {
+			l.at[i] = now
+			l.n++
+			return i
+		}
+	}
+	return -1
+}
+
+// release frees slot i.
+func (l *probeLease) release(i int) {
+	if l.at[i] != never {
+		l.at[i] = never
+		l.n--
+	}
+}
+
+// oldest returns the admission time of the oldest probe, if any.
+func (l *probeLease) oldest() (time.Duration, bool) {
+	if l.n == 0 {
+		return 0, false
+	}
+	oldest := time.Duration(math.MaxInt64)
+	for _, at := range l.at {
+		if at != never && at < oldest {
+			oldest = at
+		}
+	}
+	return oldest, true
+}
+
+// clear frees every slot: the probes of an ended period are abandoned.
+func (l *probeLease) clear() {
+	if l.n == 0 {
+		return
+	}
+	for i := range l.at {
+		l.at[i] = never
+	}
+	l.n = 0
+}

@@ -1,0 +1,147 @@
+package circuit
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// finish classifies a returned call and records its outcome.
+func (b *Breaker[T]) finish(tk ticket, start time.Duration, result T, err error) {
+	end := b.now()
+	kind := b.classify(tk, start, result, err)
+	if kind == Failure && err == nil {
+		err = ErrResultFailed
+	}
+	if c := b.cfg.CallTimeout; c > 0 && kind != Failure && end-start >= c && !errors.Is(err, context.Canceled) {
+		// A call that outlived its timeout failed, whatever it returned;
+		// only the caller's own cancellation stays unjudged.
+		kind = Failure
+		if err == nil {
+			err = context.DeadlineExceeded
+		}
+	}
+	b.record(tk, start, end, kind, err)
+}
+
+// classify decides how a returned call counts. It runs outside the lock,
+// since the classifier is user code; a classifier that panics is treated
+// like a panicking call (see abort), so the call is still booked and its
+// probe slot released.
+func (b *Breaker[T]) classify(tk ticket, start time.Duration, result T, err error) Outcome {
+	if err != nil && errors.Is(err, context.Canceled) {
+		return Ignored
+	}
+	if b.classifier == nil {
+		if err == nil {
+			return Success
+		}
+		return Failure
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			b.abort(tk, start, recover())
+		}
+	}()
+	o := b.classifier(result, err)
+	returned = true
+	switch o {
+	case Success, Ignored:
+		return o
+	}
+	return Failure
+}
+
+// abort records a call that did not return normally: r is the value of a
+// panic, which is recorded as a failure and re-raised, or nil for
+// runtime.Goexit, which is recorded as Ignored (the call neither failed nor
+// succeeded). Either way a probe slot is released at once.
+func (b *Breaker[T]) abort(tk ticket, start time.Duration, r any) {
+	if r == nil {
+		b.record(tk, start, b.now(), Ignored, nil)
+		return
+	}
+	b.record(tk, start, b.now(), Failure, &PanicError{Value: r})
+	panic(r)
+}
+
+// record books the outcome of a call admitted with tk, which started at
+// start and ended at end.
+func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, err error) {
+	lat := max(end-start, 0)
+	b.mu.Lock()
+	now := b.advance(end)
+	b.finished++
+	switch kind {
+	case Success:
+		b.successes++
+		b.lastSuccAt = now
+	case Failure:
+		b.failures++
+		b.lastFailure = err
+		b.lastFailAt = now
+	default:
+		b.ignored++
+	}
+	if p := b.period.Load(); tk.gen == p.gen {
+		if tk.slot >= 0 {
+			b.probes.release(tk.slot)
+		}
+		if kind != Ignored {
+			switch p.state {
+			case Closed:
+				b.recordClosed(now, lat, kind == Failure)
+			case Disabled:
+				b.count(now, lat, kind == Failure)
+			case HalfOpen:
+				b.recordProbe(now, lat, kind == Failure)
+			}
+		}
+	}
+	b.unlockAndDeliver()
+}
+
+// count adds an outcome to the window and the consecutive counts. It
+// requires b.mu.
+func (b *Breaker[T]) count(now, lat time.Duration, failed bool) {
+	b.win.add(now, lat, failed)
+	if failed {
+		b.consecFail++
+		b.consecSucc = 0
+	} else {
+		b.consecSucc++
+		b.consecFail = 0
+	}
+}
+
+// recordClosed counts an outcome and trips the breaker if a criterion
+// holds. It requires b.mu.
+func (b *Breaker[T]) recordClosed(now, lat time.Duration, failed bool) {
+	b.count(now, lat, failed)
+	c := &b.cfg
+	enough := b.win.n >= c.MinRequests
+	switch {
+	case c.ConsecutiveFailures > 0 && b.consecFail >= c.ConsecutiveFailures:
+		b.setState(Open, now, ReasonConsecutiveFailures)
+	case c.ErrorRateThreshold > 0 && enough && b.win.errorRate() >= c.ErrorRateThreshold:
+		b.setState(Open, now, ReasonErrorRate)
+	case c.LatencyThreshold > 0 && enough && b.win.percentileAtLeast(c.LatencyPercentile):
+		b.setState(Open, now, ReasonLatency)
+	}
+}
+
+// recordProbe books the outcome of a probe. It requires b.mu.
+func (b *Breaker[T]) recordProbe(now, lat time.Duration, failed bool) {
+	switch {
+	case failed:
+		b.setState(Open, now, ReasonProbeFailed)
+	case b.cfg.LatencyThreshold > 0 && lat >= b.cfg.LatencyThreshold:
+		b.setState(Open, now, ReasonLatency)
+	default:
+		b.consecSucc++
+		if b.consecSucc >= b.cfg.SuccessThreshold {
+			b.setState(Closed, now, ReasonProbesSucceeded)
+		}
+	}
+}

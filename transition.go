@@ -1,0 +1,113 @@
+package circuit
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// advance applies the transitions that follow from time alone, each at the
+// instant it took effect, and returns now, raised to the latest time seen
+// so that a clock set back cannot move the state machine backwards. It
+// requires b.mu.
+func (b *Breaker[T]) advance(now time.Duration) time.Duration {
+	if now < b.last {
+		now = b.last
+	}
+	b.last = now
+	for {
+		p := b.period.Load()
+		switch p.state {
+		case Open:
+			if now < p.until {
+				return now
+			}
+			b.setState(HalfOpen, p.until, ReasonTimeoutElapsed)
+		case HalfOpen:
+			oldest, ok := b.probes.oldest()
+			if !ok {
+				return now
+			}
+			deadline := addSat(oldest, b.cfg.probeTimeout())
+			if now < deadline {
+				return now
+			}
+			b.setState(Open, deadline, ReasonProbeTimeout)
+		default:
+			return now
+		}
+	}
+}
+
+// setState starts a new period in state to at time at, and queues the
+// transition for the hooks. It requires b.mu.
+func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
+	old := b.period.Load()
+	p := &period{state: to, gen: old.gen + 1}
+	switch to {
+	case Open:
+		if old.state == HalfOpen {
+			b.reopens++
+		} else {
+			b.reopens = 0
+		}
+		p.until = addSat(at, b.openDuration())
+		p.err = &OpenError{Name: b.cfg.Name, State: Open, RetryAt: b.at(p.until), Cause: b.lastFailure}
+		if b.realClock {
+			p.exp = scheduleExpiry(b.epoch.Add(p.until))
+		}
+	case HalfOpen:
+		// Its RetryAt is filled in per oldest probe by halfOpenErr.
+		p.err = &OpenError{Name: b.cfg.Name, State: HalfOpen, Cause: b.lastFailure}
+	case ForcedOpen:
+		p.err = &OpenError{Name: b.cfg.Name, State: ForcedOpen, Cause: b.lastFailure, hint: b.cfg.OpenTimeout}
+	case Closed:
+		b.reopens = 0
+	}
+	if old.exp != nil {
+		cancelExpiry(old.exp)
+	}
+	b.period.Store(p)
+	b.since = at
+	b.pairs[old.state][to]++
+	b.lastReason = reason
+	b.lastTransAt = at
+	b.probes.clear() // probes of the old period are abandoned: their outcomes are stale
+	b.halfErr = nil
+	if len(*b.hooks.Load()) > 0 {
+		t := Transition{Name: b.cfg.Name, From: old.state, To: to, Reason: reason, At: b.at(at), Metrics: b.snapshot()}
+		if to == Open {
+			t.RetryAt = b.at(p.until)
+		}
+		b.pending = append(b.pending, t)
+	}
+	b.consecFail, b.consecSucc = 0, 0
+	if to == Closed {
+		b.win.reset()
+	}
+}
+
+// openDuration is the length of an open period that starts now:
+// OpenTimeout, multiplied by OpenBackoff for each reopening since the last
+// close and capped by OpenTimeoutMax, then spread by ±OpenJitter. It
+// requires b.mu.
+func (b *Breaker[T]) openDuration() time.Duration {
+	c := &b.cfg
+	d := float64(c.OpenTimeout)
+	if c.OpenBackoff > 1 && b.reopens > 0 {
+		d *= math.Pow(c.OpenBackoff, float64(b.reopens))
+	}
+	limit := float64(MaxOpenTimeout)
+	if c.OpenTimeoutMax > 0 {
+		limit = float64(c.OpenTimeoutMax)
+	}
+	d = min(d, limit)
+	if c.OpenJitter > 0 {
+		u := b.rand
+		if u == nil {
+			u = rand.Float64
+		}
+		d *= 1 + c.OpenJitter*(2*u()-1)
+	}
+	return time.Duration(max(min(d, float64(MaxOpenTimeout)), 1))
+}
