@@ -50,9 +50,9 @@ func (e *UnavailableError) Unwrap() error {
 	return e.Cause
 }
 
-// RetryAfter returns the whole seconds, rounded up and at least one, from
-// now until retryAt; a zero retryAt (a half-open rejection) gives one
-// second. It is the arithmetic behind UnavailableError.RetryAfter.
+// RetryAfter returns oe.RetryAfter(now) in whole seconds, rounded up and at
+// least one, as an HTTP Retry-After header wants it. It is the arithmetic
+// behind UnavailableError.RetryAfter.
 func RetryAfter(oe *circuit.OpenError, now time.Time) time.Duration {
 	d := oe.RetryAfter(now)
 	secs := (d + time.Second - 1) / time.Second
