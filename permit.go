@@ -11,20 +11,20 @@ import (
 // takes effect once per admission, however many copies call it, and the
 // zero Permit's Done does nothing.
 type Permit[T any] struct {
-	b     *Breaker[T]
-	rec   *permitRecord
-	tok   uint64
-	tk    ticket
-	start time.Duration
+	rec *permitRecord
+	tok uint64
 }
 
-// permitRecord is what makes Done count once: a Permit holds a record and
-// the token the record had when it was handed out, and Done swaps that
-// token out. Records are pooled, and a reused record gets a fresh token, so
-// a late second Done finds the token changed and does nothing.
+// permitRecord holds what Done needs, and is what makes Done count once:
+// a Permit holds a record and the token the record had when it was handed
+// out, and the first Done moves the token on before the record goes back
+// to the pool. A later Done, of a copy or after the record was reused,
+// finds the token moved and does nothing.
 type permitRecord struct {
-	tok  atomic.Uint64
-	last uint64 // the last token handed out; owned by whoever holds the record
+	tok   atomic.Uint64
+	owner any // the *Breaker[T]
+	tk    ticket
+	start time.Duration
 }
 
 var permitRecords = sync.Pool{New: func() any { return new(permitRecord) }}
@@ -46,9 +46,8 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 		return Permit[T]{}, err
 	}
 	rec := permitRecords.Get().(*permitRecord)
-	rec.last++
-	rec.tok.Store(rec.last)
-	return Permit[T]{b: b, rec: rec, tok: rec.last, tk: tk, start: start}, nil
+	rec.owner, rec.tk, rec.start = b, tk, start
+	return Permit[T]{rec: rec, tok: rec.tok.Load()}, nil
 }
 
 // Done records the outcome of the permitted call: its result and error,
@@ -57,9 +56,12 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 // any goroutine. If the classifier panics, the call is recorded as a
 // failure and the panic is re-raised.
 func (p Permit[T]) Done(result T, err error) {
-	if p.rec == nil || !p.rec.tok.CompareAndSwap(p.tok, 0) {
+	rec := p.rec
+	if rec == nil || !rec.tok.CompareAndSwap(p.tok, p.tok+1) {
 		return
 	}
-	permitRecords.Put(p.rec)
-	p.b.finish(p.tk, p.start, result, err)
+	b, tk, start := rec.owner.(*Breaker[T]), rec.tk, rec.start
+	rec.owner = nil
+	permitRecords.Put(rec)
+	b.finish(tk, start, result, err)
 }

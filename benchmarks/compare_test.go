@@ -76,6 +76,8 @@ type library struct {
 
 var libraries = []library{
 	{name: "circuit", build: buildCircuit},
+	{name: "circuit-time", build: buildCircuitTime},
+	{name: "circuit-allow", build: buildCircuitAllow},
 	{name: "gobreaker", build: buildGobreaker},
 	{name: "failsafe", build: buildFailsafe},
 	{name: "hystrix", build: buildHystrix},
@@ -90,14 +92,48 @@ var libraries = []library{
 // unreachable: consecutive failures set to MaxInt and the error-rate
 // criterion off (a 100% failure rate reaches any rate); latency stays on.
 func buildCircuit(tb testing.TB, th thresholds) subject {
+	return circuitSubject(tb, newCircuit(tb, th))
+}
+
+// circuit-time: the same, with the window over the last minute (10 buckets
+// of 6s, no cap) instead of the last 100 calls.
+func buildCircuitTime(tb testing.TB, th thresholds) subject {
+	return circuitSubject(tb, newCircuit(tb, th, circuit.WithWindowDuration(time.Minute), circuit.WithWindowSize(0)))
+}
+
+// circuit-allow: the defaults, called through the two-step API (Allow,
+// then Permit.Done) instead of Execute.
+func buildCircuitAllow(tb testing.TB, th thresholds) subject {
+	br := newCircuit(tb, th)
+	s := circuitSubject(tb, br)
+	s.call = func(fail bool) (int, error) {
+		p, err := br.Allow()
+		if err != nil {
+			return 0, err
+		}
+		v, err := okPlain()
+		if fail {
+			v, err = failPlain()
+		}
+		p.Done(v, err)
+		return v, err
+	}
+	return s
+}
+
+func newCircuit(tb testing.TB, th thresholds, extra ...circuit.Option) *circuit.Breaker[int] {
 	opts := []circuit.Option{circuit.WithName("bench")}
 	if th == unreachable {
 		opts = append(opts, circuit.WithConsecutiveFailures(math.MaxInt), circuit.WithErrorRateThreshold(0))
 	}
-	br, err := circuit.New[int](opts...)
+	br, err := circuit.New[int](append(opts, extra...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return br
+}
+
+func circuitSubject(_ testing.TB, br *circuit.Breaker[int]) subject {
 	ctx := context.Background()
 	return subject{
 		call: func(fail bool) (int, error) {
