@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -131,4 +132,24 @@ func (a Alert) String() string {
 		verb = "cleared "
 	}
 	return verb + a.Severity.String() + " " + a.Kind.String() + " " + a.Breaker + ": " + a.Message
+}
+
+// LogValue logs the alert as a group, so that slog.Any("alert", a) keeps
+// its fields: breaker, kind, severity, cleared, message, at, raised_at,
+// and from its Metrics the state, error_rate, window_requests and
+// p95_latency. Durations carry their units ("960ms").
+func (a Alert) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("breaker", a.Breaker),
+		slog.Any("kind", a.Kind),
+		slog.Any("severity", a.Severity),
+		slog.Bool("cleared", a.Cleared),
+		slog.String("message", a.Message),
+		slog.Time("at", a.At),
+		slog.Time("raised_at", a.RaisedAt),
+		slog.Any("state", a.Metrics.State),
+		slog.Float64("error_rate", a.Metrics.ErrorRate),
+		slog.Int("window_requests", a.Metrics.WindowRequests),
+		slog.String("p95_latency", a.Metrics.P95Latency.String()),
+	)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func chromium(t *testing.T) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatal("chromium is not installed; CI must install it (apt-get install -y chromium)")
 	}
-	t.Skip("chromium is not installed")
+	t.Skip("chromium is not installed: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM to a Chromium binary")
 	return ""
 }
 
@@ -85,54 +86,83 @@ func TestStatusPageInBrowser(t *testing.T) {
 	assert.Contains(t, dom, `&lt;script&gt;document.title="pwned"&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;`, "the name is text")
 	assert.NotContains(t, dom, "<b>x</b>")
 	assert.NotContains(t, dom, "<script", "no script element")
+	assert.NotContains(t, dom, "<img", "the hostile error is text")
 	assert.Contains(t, dom, `<span class="state half-open">half-open</span>`)
 	assert.Contains(t, dom, "5 breakers: 3 closed, 1 half-open, 1 open")
 }
 
-// TestStatusPageScreenshot renders the page and checks that the browser
-// painted each state's color; with -screenshot it also keeps the picture.
+// The colours the screenshot check looks for, from the page's style sheet.
+var (
+	criticalRed = [3]uint8{0xa4, 0x0e, 0x26} // .sev.critical and a critical row's edge
+	warningGold = [3]uint8{0xf2, 0xc7, 0x44} // .sev.warning and a warning row's edge
+	openRed     = [3]uint8{0xcf, 0x22, 0x2e} // .state.open
+	halfOpenOak = [3]uint8{0x9a, 0x67, 0x00} // .state.half-open
+	closedGreen = [3]uint8{0x1a, 0x7f, 0x37} // .state.closed
+	flapPurple  = [3]uint8{0x82, 0x50, 0xdf} // .badge.flapping
+)
+
+// TestStatusPageScreenshot renders a monitored page in a browser and checks
+// that it leads with what is wrong, from the DOM the browser built and
+// from the pixels it painted: the critical alert above the warnings, the
+// open breakers above the half-open one, every label painted. With
+// -screenshot it also keeps the picture.
 func TestStatusPageScreenshot(t *testing.T) {
 	chromium(t)
-	reg, mock := statusFixture(t, false)
-	srv := httptest.NewServer(monitor.Handler(reg, monitor.WithClock(mock)))
+	reg, m, _ := alertFixture(t)
+	srv := httptest.NewServer(monitor.Handler(reg, monitor.WithMonitor(m)))
 	defer srv.Close()
+
+	dom := string(runChromium(t, "--dump-dom", srv.URL+"/"))
+	rows := regexp.MustCompile(`<tr class="[a-z]*" data-name="([^"]+)">`).FindAllStringSubmatch(dom, -1)
+	var order []string
+	for _, r := range rows {
+		order = append(order, r[1])
+	}
+	assert.Equal(t, []string{"reports", "payments", "search", "recommendations", "inventory"}, order, "rows most severe first")
 
 	dir := t.TempDir()
 	shot := filepath.Join(dir, "status-page.png")
-	runChromium(t, "--hide-scrollbars", "--window-size=1000,340", "--screenshot="+shot, srv.URL+"/")
+	runChromium(t, "--hide-scrollbars", "--window-size=1600,560", "--screenshot="+shot, srv.URL+"/")
 	raw, err := os.ReadFile(shot)
 	require.NoError(t, err)
 	img, err := png.Decode(bytes.NewReader(raw))
 	require.NoError(t, err)
 
-	// The badges' background colors, from the page's style sheet.
-	for name, want := range map[string][3]uint8{
-		"closed (green)":     {0x1a, 0x7f, 0x37},
-		"open (red)":         {0xcf, 0x22, 0x2e},
-		"half-open (yellow)": {0xbf, 0x87, 0x00},
+	top := map[string]int{}
+	for name, c := range map[string][3]uint8{
+		"critical": criticalRed, "warning": warningGold, "open": openRed,
+		"half-open": halfOpenOak, "closed": closedGreen, "flapping": flapPurple,
 	} {
-		assert.Greater(t, countColor(img, want), 300, "pixels of %s", name)
+		n, y := countColor(img, c)
+		assert.Greater(t, n, 100, "pixels of %s", name)
+		top[name] = y
 	}
+	assert.Less(t, top["critical"], top["warning"], "the critical alert is painted above the warnings")
+	assert.Less(t, top["open"], top["half-open"], "open breakers are painted above the half-open one")
 	if *screenshotOut != "" {
 		require.NoError(t, os.WriteFile(*screenshotOut, raw, 0o644))
 	}
 }
 
-// countColor counts the pixels within a small distance of c.
-func countColor(img image.Image, c [3]uint8) int {
+// countColor counts the pixels within a small distance of c, and returns
+// the topmost row that has one (-1 if none).
+func countColor(img image.Image, c [3]uint8) (n, top int) {
 	near := func(a uint32, b uint8) bool {
 		d := int(a>>8) - int(b)
 		return d >= -6 && d <= 6
 	}
-	n := 0
+	top = -1
 	bounds := img.Bounds()
 	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
 		for x := bounds.Min.X; x < bounds.Max.X; x++ {
 			r, g, b, _ := img.At(x, y).RGBA()
 			if near(r, c[0]) && near(g, c[1]) && near(b, c[2]) {
+				if top < 0 {
+					top = y
+				}
 				n++
 			}
 		}
 	}
-	return n
+	return n, top
 }

@@ -6,15 +6,19 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/benbjohnson/clock"
+	"github.com/breakerlab/circuit"
 )
 
-// ErrInvalidConfig is wrapped by every error Config.Validate returns.
-var ErrInvalidConfig = errors.New("monitor: invalid config")
+// ErrInvalidConfig is the module's single sentinel for bad configuration:
+// it is circuit.ErrInvalidConfig itself, so one errors.Is check covers
+// every package. Every error Config.Validate and New return wraps it,
+// through one *circuit.ConfigError per bad field.
+var ErrInvalidConfig = circuit.ErrInvalidConfig
 
 // MaxFlappingTransitions is the largest Config.FlappingTransitions that
-// Validate accepts. The monitor keeps the times of that many recent
-// transitions per breaker, so the bound is also a bound on memory.
+// Validate accepts. The monitor keeps the times of at most this many
+// recent transitions (plus one) per breaker, so the bound is also a bound
+// on memory.
 const MaxFlappingTransitions = 10000
 
 // Config holds the monitor's schedule and the thresholds of its alert
@@ -25,9 +29,10 @@ type Config struct {
 	// positive.
 	Interval time.Duration
 
-	// HandlerTimeout bounds how long a check waits for the alert handlers
-	// to return, for each alert; see Monitor. Must be positive.
-	HandlerTimeout time.Duration
+	// OnAlertTimeout bounds how long a check waits for the alert callbacks
+	// (WithOnAlert) to return, for each alert; see Monitor. Must be
+	// positive.
+	OnAlertTimeout time.Duration
 
 	// ProlongedOpen raises a warning when a breaker has not been closed
 	// (it has been open or half-open without closing in between) for
@@ -49,16 +54,26 @@ type Config struct {
 	// IneffectiveMinRequests is how many outcomes the window must exceed
 	// before IneffectiveErrorRate applies. At least 0.
 	IneffectiveMinRequests int
+
+	// TransitionLogInterval, when positive, makes the monitor log the
+	// transitions of the breakers it watches to its logger, at most one
+	// line per breaker per interval: the first transition of an interval
+	// is logged as it happens, the rest are counted and logged as one
+	// summary line (with the count per reason) at the first check or
+	// transition after the interval has passed. A flapping breaker then
+	// costs two lines per interval, not one per transition. 0 (the
+	// default) logs no transitions. Must not be negative.
+	TransitionLogInterval time.Duration
 }
 
-// DefaultConfig returns the defaults: a check every 15s, 5s per handler;
-// warn when a breaker has not closed for 5 minutes or made more than 20
-// transitions in 10 minutes; critical when a closed breaker sees an error
-// rate above 30% over more than 50 requests.
+// DefaultConfig returns the defaults: a check every 15s, 5s per alert
+// callback; warn when a breaker has not closed for 5 minutes or made more
+// than 20 transitions in 10 minutes; critical when a closed breaker sees
+// an error rate above 30% over more than 50 requests; no transition log.
 func DefaultConfig() Config {
 	return Config{
 		Interval:               15 * time.Second,
-		HandlerTimeout:         5 * time.Second,
+		OnAlertTimeout:         5 * time.Second,
 		ProlongedOpen:          5 * time.Minute,
 		FlappingTransitions:    20,
 		FlappingWindow:         10 * time.Minute,
@@ -67,18 +82,20 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports every invalid field, or nil. The error wraps
-// ErrInvalidConfig and names each field and its value.
+// Validate reports every invalid field, or nil. The error joins one
+// *circuit.ConfigError per bad field, such as
+// "monitor: invalid config: Interval = 0s: must be positive", and wraps
+// ErrInvalidConfig.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field string, value any, rule string) {
-		errs = append(errs, fmt.Errorf("%w: %s = %v %s", ErrInvalidConfig, field, value, rule))
+		errs = append(errs, &circuit.ConfigError{Pkg: "monitor", Field: field, Value: value, Rule: rule})
 	}
 	if c.Interval <= 0 {
 		bad("Interval", c.Interval, "must be positive")
 	}
-	if c.HandlerTimeout <= 0 {
-		bad("HandlerTimeout", c.HandlerTimeout, "must be positive")
+	if c.OnAlertTimeout <= 0 {
+		bad("OnAlertTimeout", c.OnAlertTimeout, "must be positive")
 	}
 	if c.ProlongedOpen < 0 {
 		bad("ProlongedOpen", c.ProlongedOpen, "must be 0 (disabled) or positive")
@@ -98,59 +115,23 @@ func (c Config) Validate() error {
 	if c.IneffectiveMinRequests < 0 {
 		bad("IneffectiveMinRequests", c.IneffectiveMinRequests, "must be at least 0")
 	}
+	if c.TransitionLogInterval < 0 {
+		bad("TransitionLogInterval", c.TransitionLogInterval, "must be 0 (off) or positive")
+	}
 	return errors.Join(errs...)
 }
 
-// Option configures a Monitor (New) or a status page (Handler).
-type Option interface{ apply(*settings) }
-
-type settings struct {
-	cfg      Config
-	clock    clock.Clock
-	handlers []func(Alert)
-	logger   *slog.Logger
-}
-
-type optionFunc func(*settings)
-
-func (f optionFunc) apply(s *settings) { f(s) }
-
-// WithConfig sets the whole Config. Monitor only.
-func WithConfig(c Config) Option { return optionFunc(func(s *settings) { s.cfg = c }) }
-
-// WithClock sets the clock the monitor reads and schedules with, or the
-// clock the status page measures "since" with; the default is the real
-// clock. Tests pass clock.NewMock().
-func WithClock(c clock.Clock) Option { return optionFunc(func(s *settings) { s.clock = c }) }
-
-// WithHandler adds a function that receives every raised and cleared
-// alert; see Monitor for how handlers are run. A nil handler is ignored.
-// Monitor only.
-func WithHandler(h func(Alert)) Option {
-	return optionFunc(func(s *settings) {
-		if h != nil {
-			s.handlers = append(s.handlers, h)
-		}
-	})
-}
-
-// WithLogger sets where the monitor reports handlers that panic, time out,
-// or are skipped because they are still blocked; the default is
-// slog.Default(). Monitor only.
-func WithLogger(l *slog.Logger) Option { return optionFunc(func(s *settings) { s.logger = l }) }
-
-func newSettings(opts []Option) settings {
-	s := settings{cfg: DefaultConfig()}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(&s)
-		}
-	}
-	if s.clock == nil {
-		s.clock = clock.New()
-	}
-	if s.logger == nil {
-		s.logger = slog.Default()
-	}
-	return s
+// LogValue logs the Config as a group whose durations carry their units
+// ("15s"), so that a JSON log does not show nanoseconds.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("interval", c.Interval.String()),
+		slog.String("on_alert_timeout", c.OnAlertTimeout.String()),
+		slog.String("prolonged_open", c.ProlongedOpen.String()),
+		slog.Int("flapping_transitions", c.FlappingTransitions),
+		slog.String("flapping_window", c.FlappingWindow.String()),
+		slog.Float64("ineffective_error_rate", c.IneffectiveErrorRate),
+		slog.Int("ineffective_min_requests", c.IneffectiveMinRequests),
+		slog.String("transition_log_interval", c.TransitionLogInterval.String()),
+	)
 }

@@ -27,18 +27,18 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 	var logs logBuffer
 	cfg := monitor.DefaultConfig()
 	cfg.ProlongedOpen = time.Minute
-	cfg.HandlerTimeout = 5 * time.Second
+	cfg.OnAlertTimeout = 5 * time.Second
 	m, err := monitor.New(reg,
 		monitor.WithConfig(cfg),
 		monitor.WithClock(mock),
 		monitor.WithLogger(logs.logger()),
-		monitor.WithHandler(func(monitor.Alert) { panic("handler bug") }),
-		monitor.WithHandler(func(a monitor.Alert) {
+		monitor.WithOnAlert(func(monitor.Alert) { panic("handler bug") }),
+		monitor.WithOnAlert(func(a monitor.Alert) {
 			entered <- a
 			<-release
 			returned <- struct{}{}
 		}),
-		monitor.WithHandler(func(a monitor.Alert) { good <- a }),
+		monitor.WithOnAlert(func(a monitor.Alert) { good <- a }),
 	)
 	require.NoError(t, err)
 	m.Check()
@@ -60,8 +60,8 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 	mock.Add(5 * time.Second)
 	alerts := <-result
 	require.Len(t, alerts, 1)
-	assert.Contains(t, logs.String(), `msg="monitor: alert handler panicked" handler=0 panic="handler bug"`)
-	assert.Contains(t, logs.String(), `msg="monitor: alert handler timed out, abandoned" handler=1 timeout=5s`)
+	assert.Contains(t, logs.String(), `msg="monitor: alert callback panicked" callback=0 panic="handler bug"`)
+	assert.Contains(t, logs.String(), `msg="monitor: alert callback timed out, abandoned" callback=1 timeout=5s`)
 
 	// While the second handler is still blocked it is skipped, and the
 	// check no longer waits for it.
@@ -69,7 +69,7 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 	cleared := m.Check()
 	require.Len(t, cleared, 1)
 	assert.True(t, (<-good).Cleared)
-	assert.Contains(t, logs.String(), `msg="monitor: alert handler still blocked, alert skipped" handler=1`)
+	assert.Contains(t, logs.String(), `msg="monitor: alert callback still blocked, alert skipped" callback=1`)
 
 	// Once it returns, it gets the next alert.
 	close(release)
@@ -98,7 +98,7 @@ func TestHandlersSeeAlertsInOrder(t *testing.T) {
 	var m *monitor.Monitor
 	var seen []string
 	var active []int
-	m = newMonitor(t, reg, mock, monitor.WithHandler(func(a monitor.Alert) {
+	m = newMonitor(t, reg, mock, monitor.WithOnAlert(func(a monitor.Alert) {
 		seen = append(seen, a.Breaker) // never called concurrently with itself
 		active = append(active, len(m.Active()))
 	}))

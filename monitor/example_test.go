@@ -36,7 +36,7 @@ func ExampleMonitor_Check() {
 	pay, _ := circuit.New[int](circuit.WithName("payments"), circuit.WithClock(mock))
 	_ = reg.Register(pay)
 
-	m, _ := monitor.New(reg, monitor.WithClock(mock), monitor.WithHandler(func(a monitor.Alert) {
+	m, _ := monitor.New(reg, monitor.WithClock(mock), monitor.WithOnAlert(func(a monitor.Alert) {
 		fmt.Println("handler:", a)
 	}))
 	m.Check() // starts the history

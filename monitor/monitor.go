@@ -1,23 +1,22 @@
 // Package monitor watches circuit breakers: a Registry holds breakers of
 // any result type by name, a Monitor raises and clears alerts when a
 // breaker stays open, flaps, or fails to protect, and reports how each
-// breaker spent its time, and Handler serves a status page and JSON.
+// breaker spent its time, and Handler serves a status page and JSON that
+// lead with what is wrong.
 //
-// It uses only the standard library, the circuit package and the clock
-// package.
+// It uses only the standard library and the circuit package; time comes
+// from a Clock passed with WithClock.
 package monitor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/breakerlab/circuit"
 )
 
@@ -30,45 +29,51 @@ var (
 )
 
 // Monitor evaluates alert rules over the breakers of a Registry, on a
-// ticker (Start) or on demand (Check), and keeps a history of each breaker
-// for Report. Create one with New; the zero value is not usable. All
-// methods are safe for concurrent use.
+// schedule (Start) or on demand (Check), and keeps a history of each
+// breaker for Report and the status page. Create one with New; the zero
+// value is not usable. All methods are safe for concurrent use.
 //
 // History. The monitor starts watching a breaker at the first check that
 // finds it in the registry: it subscribes to its transitions (exact times)
 // and samples its Metrics at every check. It stops, and unsubscribes, at
 // the first check after the breaker is unregistered; an alert still raised
 // for it is then cleared. Close unsubscribes from every breaker. Memory
-// per breaker is constant (flapping keeps at most FlappingTransitions+1
-// timestamps).
+// per breaker is bounded: the times of the transitions of the last 10
+// minutes (or FlappingWindow, if longer), at most
+// MaxFlappingTransitions+1 of them.
 //
 // Alerts. A rule's condition raises an Alert once, on the check that first
 // finds it true, and a clear (Alert.Cleared) once, on the check that first
 // finds it false again: no storm while it holds.
 //
-// Handlers. Each alert is passed to every handler, in the order they were
-// given to New; handlers run concurrently with each other, each on a
-// goroutine of its own, but a handler is never called again before its
-// previous call returned. The check waits for the handlers to return, at
-// most Config.HandlerTimeout per alert (measured on the monitor's clock),
-// then moves on. A handler that panics is recovered and logged. A handler
-// that is still running at the timeout is logged and abandoned: Go cannot
-// stop a goroutine, so its goroutine stays until the handler returns, and
-// while it has not returned the later alerts for that handler are skipped
-// (and logged) instead of piling up goroutines. So a handler that blocks
-// forever costs one goroutine and its own alerts, never the other
-// handlers' alerts nor the monitor. A handler may call Active and Report;
-// Check, Stop or Close called from a handler wait until the current check
-// has given up on that handler, that is for HandlerTimeout.
+// Callbacks. Each alert is passed to every WithOnAlert callback, in the
+// order they were given to New; callbacks run concurrently with each
+// other, each on a goroutine of its own, but a callback is never called
+// again before its previous call returned. The check waits for the
+// callbacks to return, at most Config.OnAlertTimeout per alert (measured
+// on the monitor's clock), then moves on. A callback that panics is
+// recovered and logged. A callback that is still running at the timeout is
+// logged and abandoned: Go cannot stop a goroutine, so its goroutine stays
+// until the callback returns, and while it has not returned the later
+// alerts for that callback are skipped (and logged) instead of piling up
+// goroutines. So a callback that blocks forever costs one goroutine and
+// its own alerts, never the other callbacks' alerts nor the monitor. A
+// callback may call Active and Report; Check, Stop or Close called from a
+// callback wait until the current check has given up on it, that is for
+// OnAlertTimeout.
+//
+// Logs. The monitor logs callback failures and, when
+// Config.TransitionLogInterval is set, the transitions of its breakers,
+// summarised per breaker and interval.
 type Monitor struct {
-	reg      *Registry
-	cfg      Config
-	clock    clock.Clock
-	logger   *slog.Logger
-	handlers []*handler // fixed after New
+	reg       *Registry
+	cfg       Config
+	clock     Clock
+	logger    *slog.Logger
+	callbacks []*callback // fixed after New
 
-	// checkMu serializes checks, including their dispatch to handlers, so
-	// that handlers see raises and clears in order.
+	// checkMu serializes checks, including their dispatch to callbacks,
+	// so that callbacks see raises and clears in order.
 	checkMu sync.Mutex
 
 	mu      sync.Mutex          // guards tracked, active, closed and every tracker's history fields
@@ -81,48 +86,20 @@ type Monitor struct {
 	done  chan struct{} // closed when the check loop has exited
 }
 
-type handler struct {
-	fn   func(Alert)
-	busy atomic.Bool // a call has not returned yet
-}
-
 type alertKey struct {
 	name string
 	kind Kind
 }
 
-// tracker is the monitor's history of one registration of a breaker.
-type tracker struct {
-	view        circuit.View
-	id          uint64
-	unsubscribe func()
-
-	// Guarded by Monitor.mu.
-	known          bool             // the fields below are initialized
-	start          time.Time        // the history begins
-	state          circuit.State    // as last seen
-	since          time.Time        // when state began, or start if later
-	inState        [3]time.Duration // completed time per state, indexed by State
-	seq            uint64           // Metrics.Transitions last applied, to skip duplicates
-	transitions    int              // seen since start
-	recent         []time.Time      // the latest transitions, oldest first, for flapping
-	outageStart    time.Time        // when it last left Closed; zero while closed
-	recoveries     int              // outages that ended in Closed
-	recoveryTotal  time.Duration    // their total length
-	checks         int              // samples taken
-	errSum         float64          // sum of sampled error rates
-	latSum, p95Sum time.Duration    // sums of sampled mean and P95 latency
-	baseRejections uint64           // Metrics.Rejections when the history began
-}
-
 // New returns a monitor over reg, configured by DefaultConfig and then
-// opts. It returns an error wrapping ErrInvalidConfig if reg is nil or the
-// Config is invalid. The monitor does nothing until Start or Check.
+// opts. It returns an error wrapping ErrInvalidConfig, with one
+// *circuit.ConfigError per problem, if reg is nil or the Config is
+// invalid. The monitor does nothing until Start or Check.
 func New(reg *Registry, opts ...Option) (*Monitor, error) {
 	s := newSettings(opts)
 	var errs []error
 	if reg == nil {
-		errs = append(errs, fmt.Errorf("%w: nil registry", ErrInvalidConfig))
+		errs = append(errs, &circuit.ConfigError{Pkg: "monitor", Field: "Registry", Value: "nil", Rule: "must not be nil"})
 	}
 	if err := s.cfg.Validate(); err != nil {
 		errs = append(errs, err)
@@ -138,8 +115,8 @@ func New(reg *Registry, opts ...Option) (*Monitor, error) {
 		tracked: make(map[string]*tracker),
 		active:  make(map[alertKey]Alert),
 	}
-	for _, h := range s.handlers {
-		m.handlers = append(m.handlers, &handler{fn: h})
+	for _, fn := range s.onAlert {
+		m.callbacks = append(m.callbacks, &callback{fn: fn})
 	}
 	return m, nil
 }
@@ -148,10 +125,11 @@ func New(reg *Registry, opts ...Option) (*Monitor, error) {
 func (m *Monitor) Config() Config { return m.cfg }
 
 // Start runs a check every Config.Interval on the monitor's clock until
-// Stop, on a goroutine of its own. Ticks that come while a check is still
-// running are dropped, as with time.Ticker. The ticker is created before
-// Start returns, so a test may advance a mock clock right after. It
-// returns ErrRunning if already started, ErrClosed after Close.
+// Stop, on a goroutine of its own. The schedule is fixed from the moment
+// Start is called, as with time.Ticker: a check that overruns one or more
+// ticks is followed by one check at once, and the ticks it overran are
+// dropped. It returns ErrRunning if already started, ErrClosed after
+// Close.
 func (m *Monitor) Start() error {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
@@ -164,29 +142,49 @@ func (m *Monitor) Start() error {
 	if m.stop != nil {
 		return ErrRunning
 	}
-	t := m.clock.Ticker(m.cfg.Interval)
+	// The first deadline is set before Start returns, so a test may
+	// advance a mock clock right after.
+	first := m.clock.Now().Add(m.cfg.Interval)
 	m.stop, m.done = make(chan struct{}), make(chan struct{})
-	go m.loop(t, m.stop, m.done)
+	go m.loop(first, m.stop, m.done)
 	return nil
 }
 
-func (m *Monitor) loop(t *clock.Ticker, stop, done chan struct{}) {
+// loop runs the checks of Start, at next, next+Interval, and so on.
+func (m *Monitor) loop(next time.Time, stop, done chan struct{}) {
 	defer close(done)
-	defer t.Stop()
 	for {
+		// A deadline rather than a timer per wait: a deadline the clock
+		// has already passed is done at once, so a tick is never lost to
+		// a clock that moved while a check ran.
+		ctx, cancel := m.clock.WithDeadline(context.Background(), next)
 		select {
 		case <-stop:
+			cancel()
 			return
-		case <-t.C:
-			m.Check()
+		case <-ctx.Done():
+			cancel()
 		}
+		m.Check()
+		next = nextTick(next, m.clock.Now(), m.cfg.Interval)
 	}
 }
 
-// Stop stops the ticker started by Start and waits for the check in
-// progress, if any, to finish (its wait for handlers is bounded by
-// Config.HandlerTimeout per alert). It does not wait for abandoned
-// handlers. Stop on a monitor not started does nothing; Start may be
+// nextTick returns the tick after prev, or the last tick at or before now
+// if that is later: one overdue tick fires at once, and the ones before it
+// are dropped.
+func nextTick(prev, now time.Time, interval time.Duration) time.Time {
+	next := prev.Add(interval)
+	if late := now.Sub(next); late >= interval {
+		next = next.Add(late / interval * interval)
+	}
+	return next
+}
+
+// Stop stops the schedule started by Start and waits for the check in
+// progress, if any, to finish (its wait for callbacks is bounded by
+// Config.OnAlertTimeout per alert). It does not wait for abandoned
+// callbacks. Stop on a monitor not started does nothing; Start may be
 // called again after Stop.
 func (m *Monitor) Stop() {
 	m.runMu.Lock()
@@ -201,10 +199,11 @@ func (m *Monitor) Stop() {
 }
 
 // Close stops the monitor for good: it calls Stop, waits for a check in
-// progress, removes the monitor's subscriptions from every breaker and
-// forgets the history and the raised alerts (without sending clears).
-// Afterwards Check returns nil, Report returns ErrUnknownBreaker and Start
-// returns ErrClosed. Close may be called more than once.
+// progress, logs the transition summaries still pending, removes the
+// monitor's subscriptions from every breaker and forgets the history and
+// the raised alerts (without sending clears). Afterwards Check returns
+// nil, Report returns ErrUnknownBreaker and Start returns ErrClosed. Close
+// may be called more than once.
 func (m *Monitor) Close() {
 	m.mu.Lock()
 	m.closed = true // first, so that no Start succeeds after the Stop below
@@ -214,21 +213,24 @@ func (m *Monitor) Close() {
 	defer m.checkMu.Unlock()
 	m.mu.Lock()
 	var subs []func()
-	for _, tr := range m.tracked {
+	var logs []logLine
+	for name, tr := range m.tracked {
 		if tr.unsubscribe != nil {
 			subs = append(subs, tr.unsubscribe)
 		}
+		logs = tr.flushLog(logs, name, time.Time{}, m.cfg.TransitionLogInterval)
 	}
 	m.tracked = make(map[string]*tracker)
 	m.active = make(map[alertKey]Alert)
 	m.mu.Unlock()
+	m.writeLogs(logs)
 	for _, unsubscribe := range subs {
 		unsubscribe()
 	}
 }
 
 // Check evaluates every rule for every registered breaker now, passes the
-// alerts raised and cleared to the handlers, and returns them, sorted by
+// alerts raised and cleared to the callbacks, and returns them, sorted by
 // breaker name and then kind. Checks are serialized: a Check waits for the
 // one in progress. After Close it does nothing and returns nil.
 func (m *Monitor) Check() []Alert {
@@ -240,7 +242,8 @@ func (m *Monitor) Check() []Alert {
 	if closed {
 		return nil
 	}
-	alerts := m.evaluate()
+	alerts, logs := m.evaluate()
+	m.writeLogs(logs)
 	m.dispatch(alerts)
 	return alerts
 }
@@ -268,10 +271,11 @@ func sortAlerts(as []Alert) {
 }
 
 // evaluate brings the subscriptions in line with the registry, samples
-// every breaker and applies the rules. It requires m.checkMu.
-func (m *Monitor) evaluate() []Alert {
+// every breaker and applies the rules. It returns the alerts and the
+// transition summaries due. It requires m.checkMu.
+func (m *Monitor) evaluate() ([]Alert, []logLine) {
 	entries := m.reg.list()
-	fresh, stale := m.sync(entries)
+	fresh, stale, logs := m.sync(entries)
 	for _, unsubscribe := range stale {
 		unsubscribe()
 	}
@@ -298,9 +302,13 @@ func (m *Monitor) evaluate() []Alert {
 		present[e.name] = true
 		tr := m.tracked[e.name]
 		if !tr.known {
-			tr.initFrom(ms[i], now, m.flapCap())
+			tr.initFrom(ms[i], now)
 		}
 		tr.sample(ms[i])
+		tr.prune(now, m.keepWindow())
+		if m.cfg.TransitionLogInterval > 0 {
+			logs = tr.flushLog(logs, e.name, now, m.cfg.TransitionLogInterval)
+		}
 		for k := Kind(0); k < numKinds; k++ {
 			holds, msg := m.rule(k, tr, ms[i], now)
 			alerts = m.transition(alerts, alertKey{e.name, k}, holds, msg, ms[i], now)
@@ -313,13 +321,14 @@ func (m *Monitor) evaluate() []Alert {
 		}
 	}
 	sortAlerts(gone)
-	return append(alerts, gone...)
+	return append(alerts, gone...), logs
 }
 
 // sync starts trackers for new registrations and drops those of breakers
 // no longer registered, returning the trackers to subscribe and the
-// subscriptions to cancel, both to be done outside m.mu.
-func (m *Monitor) sync(entries []named) (fresh []*tracker, stale []func()) {
+// subscriptions to cancel, both to be done outside m.mu, and the
+// transition summaries of the dropped trackers.
+func (m *Monitor) sync(entries []named) (fresh []*tracker, stale []func(), logs []logLine) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	present := make(map[string]bool, len(entries))
@@ -329,8 +338,11 @@ func (m *Monitor) sync(entries []named) (fresh []*tracker, stale []func()) {
 		if tr != nil && tr.id == e.id {
 			continue
 		}
-		if tr != nil && tr.unsubscribe != nil {
-			stale = append(stale, tr.unsubscribe)
+		if tr != nil {
+			if tr.unsubscribe != nil {
+				stale = append(stale, tr.unsubscribe)
+			}
+			logs = tr.flushLog(logs, e.name, time.Time{}, m.cfg.TransitionLogInterval)
 		}
 		tr = &tracker{view: e.view, id: e.id}
 		m.tracked[e.name] = tr
@@ -341,10 +353,11 @@ func (m *Monitor) sync(entries []named) (fresh []*tracker, stale []func()) {
 			if tr.unsubscribe != nil {
 				stale = append(stale, tr.unsubscribe)
 			}
+			logs = tr.flushLog(logs, name, time.Time{}, m.cfg.TransitionLogInterval)
 			delete(m.tracked, name)
 		}
 	}
-	return fresh, stale
+	return fresh, stale, logs
 }
 
 // transition raises or clears the alert for key as holds says, appending
@@ -389,13 +402,7 @@ func (m *Monitor) rule(k Kind, tr *tracker, ms circuit.Metrics, now time.Time) (
 		if c.FlappingTransitions == 0 {
 			return false, "rule disabled"
 		}
-		cut := now.Add(-c.FlappingWindow)
-		n := 0
-		for _, at := range tr.recent {
-			if at.After(cut) {
-				n++
-			}
-		}
+		n := tr.transitionsSince(now.Add(-c.FlappingWindow))
 		if n > c.FlappingTransitions {
 			return true, fmt.Sprintf("more than %d transitions within %s", c.FlappingTransitions, c.FlappingWindow)
 		}
@@ -411,131 +418,29 @@ func (m *Monitor) rule(k Kind, tr *tracker, ms circuit.Metrics, now time.Time) (
 	return false, ""
 }
 
-// flapCap is how many transition times a tracker keeps.
-func (m *Monitor) flapCap() int { return m.cfg.FlappingTransitions + 1 }
+// recentWindow is the span over which the status page counts a breaker's
+// transitions.
+const recentWindow = 10 * time.Minute
+
+// keepWindow is how far back a tracker keeps transition times: far enough
+// for the flapping rule and for the status page.
+func (m *Monitor) keepWindow() time.Duration { return max(m.cfg.FlappingWindow, recentWindow) }
 
 // onTransition is the hook subscribed to a breaker for tr.
 func (m *Monitor) onTransition(tr *tracker, t circuit.Transition) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !tr.known {
 		// The history begins with this transition.
 		mt := t.Metrics
 		mt.State = t.From
 		mt.StateSince = t.At
 		mt.Transitions = 0
-		tr.initFrom(mt, t.At, m.flapCap())
+		tr.initFrom(mt, t.At)
 	}
-	tr.apply(t, m.flapCap())
-}
-
-// initFrom starts the history at now from the snapshot ms. It requires
-// Monitor.mu.
-func (tr *tracker) initFrom(ms circuit.Metrics, now time.Time, flapCap int) {
-	tr.known = true
-	tr.start, tr.since = now, now
-	tr.state = ms.State
-	tr.seq = ms.Transitions
-	tr.baseRejections = ms.Rejections
-	tr.recent = make([]time.Time, 0, min(flapCap, 32)) // grows up to flapCap as transitions come
-	if ms.State != circuit.Closed {
-		// The outage may have begun before the last state change; this is
-		// the earliest time the snapshot proves.
-		tr.outageStart = ms.StateSince
-		if tr.outageStart.IsZero() || tr.outageStart.After(now) {
-			tr.outageStart = now
-		}
+	var logs []logLine
+	if tr.apply(t, m.keepWindow()) && m.cfg.TransitionLogInterval > 0 {
+		logs = tr.logTransition(logs, t, m.cfg.TransitionLogInterval)
 	}
-}
-
-// apply adds a transition to the history. It requires Monitor.mu.
-func (tr *tracker) apply(t circuit.Transition, flapCap int) {
-	if seq := t.Metrics.Transitions; seq != 0 {
-		if seq <= tr.seq {
-			return // already in the snapshot the history began with
-		}
-		tr.seq = seq
-	}
-	at := t.At
-	if at.Before(tr.since) {
-		at = tr.since
-	}
-	if i := int(tr.state); i >= 0 && i < len(tr.inState) {
-		tr.inState[i] += at.Sub(tr.since)
-	}
-	from := tr.state
-	tr.state, tr.since = t.To, at
-	tr.transitions++
-	if flapCap > 1 {
-		if len(tr.recent) == flapCap {
-			copy(tr.recent, tr.recent[1:])
-			tr.recent = tr.recent[:flapCap-1]
-		}
-		tr.recent = append(tr.recent, at)
-	}
-	switch {
-	case from == circuit.Closed && t.To != circuit.Closed:
-		tr.outageStart = at
-	case t.To == circuit.Closed && !tr.outageStart.IsZero():
-		tr.recoveries++
-		tr.recoveryTotal += at.Sub(tr.outageStart)
-		tr.outageStart = time.Time{}
-	}
-}
-
-// sample adds a check's snapshot to the history. It requires Monitor.mu.
-func (tr *tracker) sample(ms circuit.Metrics) {
-	tr.checks++
-	tr.errSum += ms.ErrorRate
-	tr.latSum += ms.AvgLatency
-	tr.p95Sum += ms.P95Latency
-}
-
-// dispatch passes each alert to every handler. It requires m.checkMu.
-func (m *Monitor) dispatch(alerts []Alert) {
-	if len(m.handlers) == 0 {
-		return
-	}
-	for _, a := range alerts {
-		timer := m.clock.Timer(m.cfg.HandlerTimeout)
-		done := make(chan int, len(m.handlers)) // never blocks a handler's goroutine
-		running := make(map[int]bool, len(m.handlers))
-		for i, h := range m.handlers {
-			if !h.busy.CompareAndSwap(false, true) {
-				m.logger.Error("monitor: alert handler still blocked, alert skipped",
-					slog.Int("handler", i), slog.String("alert", a.String()))
-				continue
-			}
-			running[i] = true
-			go m.call(i, h, a, done)
-		}
-	wait:
-		for len(running) > 0 {
-			select {
-			case i := <-done:
-				delete(running, i)
-			case <-timer.C:
-				for i := range running {
-					m.logger.Error("monitor: alert handler timed out, abandoned",
-						slog.Int("handler", i), slog.Duration("timeout", m.cfg.HandlerTimeout),
-						slog.String("alert", a.String()))
-				}
-				break wait
-			}
-		}
-		timer.Stop()
-	}
-}
-
-// call runs handler i on one alert, recovering a panic.
-func (m *Monitor) call(i int, h *handler, a Alert, done chan<- int) {
-	defer func() {
-		if r := recover(); r != nil {
-			m.logger.Error("monitor: alert handler panicked",
-				slog.Int("handler", i), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
-		}
-		h.busy.Store(false)
-		done <- i
-	}()
-	h.fn(a)
+	m.mu.Unlock()
+	m.writeLogs(logs) // outside m.mu: the logger's handler is the user's code
 }

@@ -26,26 +26,39 @@ func TestConfigValidate(t *testing.T) {
 
 	bad := monitor.Config{
 		Interval:               0,
-		HandlerTimeout:         -time.Second,
+		OnAlertTimeout:         -time.Second,
 		ProlongedOpen:          -1,
 		FlappingTransitions:    3,
 		FlappingWindow:         0,
 		IneffectiveErrorRate:   1,
 		IneffectiveMinRequests: -1,
+		TransitionLogInterval:  -time.Minute,
 	}
 	err := bad.Validate()
 	require.ErrorIs(t, err, monitor.ErrInvalidConfig)
-	for _, field := range []string{"Interval", "HandlerTimeout", "ProlongedOpen", "FlappingWindow", "IneffectiveErrorRate", "IneffectiveMinRequests"} {
-		assert.Contains(t, err.Error(), "monitor: invalid config: "+field+" = ")
-	}
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig, "the module's one sentinel")
+	// One *circuit.ConfigError per field, in the module's one shape.
+	assert.Equal(t, strings.Join([]string{
+		"monitor: invalid config: Interval = 0s: must be positive",
+		"monitor: invalid config: OnAlertTimeout = -1s: must be positive",
+		"monitor: invalid config: ProlongedOpen = -1ns: must be 0 (disabled) or positive",
+		"monitor: invalid config: FlappingWindow = 0s: must be positive when FlappingTransitions is set",
+		"monitor: invalid config: IneffectiveErrorRate = 1: must be 0 (disabled) or in (0, 1)",
+		"monitor: invalid config: IneffectiveMinRequests = -1: must be at least 0",
+		"monitor: invalid config: TransitionLogInterval = -1m0s: must be 0 (off) or positive",
+	}, "\n"), err.Error())
+	var ce *circuit.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "monitor", ce.Pkg)
+	assert.Equal(t, "Interval", ce.Field)
 
 	_, err = monitor.New(nil)
 	require.ErrorIs(t, err, monitor.ErrInvalidConfig)
-	assert.Contains(t, err.Error(), "nil registry")
+	assert.EqualError(t, err, "monitor: invalid config: Registry = nil: must not be nil")
 	_, err = monitor.New(monitor.NewRegistry(), monitor.WithConfig(bad))
 	require.ErrorIs(t, err, monitor.ErrInvalidConfig)
 
-	off := monitor.Config{Interval: time.Second, HandlerTimeout: time.Second} // every rule disabled
+	off := monitor.Config{Interval: time.Second, OnAlertTimeout: time.Second} // every rule and the transition log off
 	require.NoError(t, off.Validate())
 
 	// A huge flapping count would preallocate (or fail to allocate) a
@@ -276,7 +289,7 @@ func TestStartStopTicker(t *testing.T) {
 	got := make(chan monitor.Alert, 4)
 	cfg := monitor.DefaultConfig()
 	cfg.ProlongedOpen = time.Minute
-	m := newMonitor(t, reg, mock, monitor.WithConfig(cfg), monitor.WithHandler(func(a monitor.Alert) { got <- a }))
+	m := newMonitor(t, reg, mock, monitor.WithConfig(cfg), monitor.WithOnAlert(func(a monitor.Alert) { got <- a }))
 	b.Trip(circuit.ReasonManual)
 
 	require.NoError(t, m.Start())
@@ -358,7 +371,7 @@ func TestMonitorConcurrent(t *testing.T) {
 	cfg := monitor.DefaultConfig()
 	cfg.FlappingTransitions = 5
 	alerts := make(chan monitor.Alert, 1000)
-	m := newMonitor(t, reg, mock, monitor.WithConfig(cfg), monitor.WithHandler(func(a monitor.Alert) {
+	m := newMonitor(t, reg, mock, monitor.WithConfig(cfg), monitor.WithOnAlert(func(a monitor.Alert) {
 		select {
 		case alerts <- a:
 		default:

@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"fmt"
+	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/breakerlab/circuit"
@@ -62,7 +64,7 @@ func (m *Monitor) Report(name string) (Report, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !tr.known {
-		tr.initFrom(ms, now, m.flapCap())
+		tr.initFrom(ms, now)
 	}
 	end := now
 	if end.Before(tr.since) {
@@ -106,4 +108,36 @@ func (m *Monitor) Report(name string) (Report, error) {
 		r.MeanTimeToRecovery = tr.recoveryTotal / time.Duration(tr.recoveries)
 	}
 	return r, nil
+}
+
+// LogValue logs the report as a group, durations with their units ("6m0s")
+// and the time in each state as a group keyed by state name.
+func (r Report) LogValue() slog.Value {
+	states := make([]circuit.State, 0, len(r.TimeInState))
+	for s := range r.TimeInState {
+		states = append(states, s)
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i] < states[j] })
+	inState := make([]any, len(states))
+	for i, s := range states {
+		inState[i] = slog.String(s.String(), r.TimeInState[s].String())
+	}
+	attrs := []slog.Attr{
+		slog.String("breaker", r.Name),
+		slog.Time("since", r.Since),
+		slog.Time("at", r.At),
+		slog.Group("time_in_state", inState...),
+		slog.Int("transitions", r.Transitions),
+		slog.Int("checks", r.Checks),
+		slog.Float64("mean_error_rate", r.MeanErrorRate),
+		slog.String("mean_latency", r.MeanLatency.String()),
+		slog.String("mean_p95_latency", r.MeanP95Latency.String()),
+		slog.Uint64("spared", r.Spared),
+		slog.Int("recoveries", r.Recoveries),
+		slog.String("mean_time_to_recovery", r.MeanTimeToRecovery.String()),
+	}
+	if !r.OutageSince.IsZero() {
+		attrs = append(attrs, slog.Time("outage_since", r.OutageSince))
+	}
+	return slog.GroupValue(attrs...)
 }
