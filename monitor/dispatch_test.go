@@ -11,16 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestHandlerPanicsAndBlocks: a panicking handler and a blocked one cost
-// neither the other handler its alerts nor the monitor its checks; the
-// blocked handler is skipped until it returns, then called again.
-func TestHandlerPanicsAndBlocks(t *testing.T) {
+// TestOnAlertPanicsAndBlocks: a panicking callback and a blocked one cost
+// neither the other callback its alerts nor the monitor its checks; the
+// blocked callback is skipped until it returns, then called again.
+func TestOnAlertPanicsAndBlocks(t *testing.T) {
 	mock := clock.NewMock()
 	reg := monitor.NewRegistry()
 	b := newBreaker(t, mock, "pay", circuit.WithOpenTimeout(time.Hour))
 	require.NoError(t, reg.Register(b))
 
-	entered := make(chan monitor.Alert, 4) // the blocking handler has started
+	entered := make(chan monitor.Alert, 4) // the blocking callback has started
 	release := make(chan struct{})         // lets it return
 	returned := make(chan struct{}, 4)     // it has returned
 	good := make(chan monitor.Alert, 4)
@@ -32,7 +32,7 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 		monitor.WithConfig(cfg),
 		monitor.WithClock(mock),
 		monitor.WithLogger(logs.logger()),
-		monitor.WithOnAlert(func(monitor.Alert) { panic("handler bug") }),
+		monitor.WithOnAlert(func(monitor.Alert) { panic("callback bug") }),
 		monitor.WithOnAlert(func(a monitor.Alert) {
 			entered <- a
 			<-release
@@ -45,25 +45,26 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 	b.Trip(circuit.ReasonManual)
 	mock.Add(2 * time.Minute)
 
-	// The check waits for the blocked handler until its timeout passes on
-	// the mock clock; its timer exists before any handler starts.
+	// The check waits for the blocked callback until its timeout passes on
+	// the mock clock; its timer exists before any callback starts.
 	result := make(chan []monitor.Alert)
 	go func() { result <- m.Check() }()
 	raised := <-entered
 	assert.Equal(t, monitor.ProlongedOpen, raised.Kind)
-	assert.Equal(t, raised, <-good, "the third handler got it despite the first two")
+	assert.Equal(t, raised, <-good, "the third callback got it despite the first two")
 	select {
 	case <-result:
-		t.Fatal("the check returned before the handler timeout")
+		t.Fatal("the check returned before the callback timeout")
 	default:
 	}
 	mock.Add(5 * time.Second)
 	alerts := <-result
 	require.Len(t, alerts, 1)
-	assert.Contains(t, logs.String(), `msg="monitor: alert callback panicked" callback=0 panic="handler bug"`)
-	assert.Contains(t, logs.String(), `msg="monitor: alert callback timed out, abandoned" callback=1 timeout=5s`)
+	assert.Contains(t, logs.String(), `msg="monitor: alert callback panicked" callback=0 panic="callback bug"`)
+	assert.Contains(t, logs.String(), `msg="monitor: alert callback timed out, abandoned" callback=1 timeout=5s alert.breaker=pay alert.kind=prolonged-open alert.severity=warning`,
+		"the alert logged with its fields (Alert.LogValue)")
 
-	// While the second handler is still blocked it is skipped, and the
+	// While the second callback is still blocked it is skipped, and the
 	// check no longer waits for it.
 	b.Reset()
 	cleared := m.Check()
@@ -82,12 +83,12 @@ func TestHandlerPanicsAndBlocks(t *testing.T) {
 	assert.False(t, again.Cleared)
 	<-returned
 	<-good
-	require.Len(t, <-result, 1, "returned without the clock moving: every handler finished")
+	require.Len(t, <-result, 1, "returned without the clock moving: every callback finished")
 }
 
-// TestHandlersSeeAlertsInOrder: one check's alerts reach a handler in the
-// order Check returns them, and a handler may call the monitor.
-func TestHandlersSeeAlertsInOrder(t *testing.T) {
+// TestOnAlertSeesAlertsInOrder: one check's alerts reach a callback in the
+// order Check returns them, and a callback may call the monitor.
+func TestOnAlertSeesAlertsInOrder(t *testing.T) {
 	mock := clock.NewMock()
 	reg := monitor.NewRegistry()
 	for _, n := range []string{"c", "a", "b"} {
@@ -107,5 +108,5 @@ func TestHandlersSeeAlertsInOrder(t *testing.T) {
 	alerts := m.Check()
 	require.Len(t, alerts, 3)
 	assert.Equal(t, []string{"a", "b", "c"}, seen)
-	assert.Equal(t, []int{3, 3, 3}, active, "alerts are active before handlers run")
+	assert.Equal(t, []int{3, 3, 3}, active, "alerts are active before callbacks run")
 }

@@ -3,7 +3,9 @@ package monitor_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -37,7 +39,7 @@ func ExampleMonitor_Check() {
 	_ = reg.Register(pay)
 
 	m, _ := monitor.New(reg, monitor.WithClock(mock), monitor.WithOnAlert(func(a monitor.Alert) {
-		fmt.Println("handler:", a)
+		fmt.Println("alert:", a)
 	}))
 	m.Check() // starts the history
 
@@ -53,19 +55,23 @@ func ExampleMonitor_Check() {
 	fmt.Printf("closed %.0f%%, recoveries %d, mean time to recovery %s\n",
 		100*r.ShareInState[circuit.Closed], r.Recoveries, r.MeanTimeToRecovery)
 	// Output:
-	// handler: warning prolonged-open payments: half-open, not closed for 6m0s (since 1970-01-01T00:04:00Z; limit 5m0s)
-	// handler: cleared warning prolonged-open payments: closed again
+	// alert: warning prolonged-open payments: half-open, not closed for 6m0s (since 1970-01-01T00:04:00Z; limit 5m0s)
+	// alert: cleared warning prolonged-open payments: closed again
 	// closed 40%, recoveries 1, mean time to recovery 6m0s
 }
 
 func ExampleHandler() {
 	reg := monitor.NewRegistry()
 	pay, _ := circuit.New[int](circuit.WithName("payments"))
+	search, _ := circuit.New[int](circuit.WithName("search"))
 	_ = reg.Register(pay)
+	_ = reg.Register(search)
+	mon, _ := monitor.New(reg)
+	mon.Check() // the monitor watches from its first check
 	pay.Trip(circuit.ReasonManual)
 
-	// In a server: http.Handle("/breakers", monitor.Handler(reg)).
-	srv := httptest.NewServer(monitor.Handler(reg))
+	// In a server: http.Handle("/breakers", monitor.Handler(reg, monitor.WithMonitor(mon))).
+	srv := httptest.NewServer(monitor.Handler(reg, monitor.WithMonitor(mon)))
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/?format=json")
 	if err != nil {
@@ -73,13 +79,46 @@ func ExampleHandler() {
 		return
 	}
 	defer res.Body.Close()
-	var page struct{ Breakers []monitor.Status }
+	var page monitor.StatusPage
 	_ = json.NewDecoder(res.Body).Decode(&page)
 	fmt.Println(res.Header.Get("Content-Type"))
-	for _, s := range page.Breakers {
-		fmt.Println(s.Name, s.State, s.Rejections)
+	for _, s := range page.Breakers { // most severe first
+		fmt.Println(s.Name, s.State, s.LastReason, s.RecentTransitions, s.Thresholds.ErrorRate)
 	}
 	// Output:
 	// application/json
-	// payments open 0
+	// payments open manual 1 0.5
+	// search closed  0 0.5
+}
+
+// A breaker flapping 100 times in 50 seconds costs two lines a minute
+// when the monitor's transition log is on.
+func ExampleConfig_transitionLog() {
+	mock := clock.NewMock()
+	reg := monitor.NewRegistry()
+	b, _ := circuit.New[int](circuit.WithName("search"), circuit.WithClock(mock))
+	_ = reg.Register(b)
+	cfg := monitor.DefaultConfig()
+	cfg.TransitionLogInterval = time.Minute
+	noTime := func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
+	m, _ := monitor.New(reg, monitor.WithConfig(cfg), monitor.WithClock(mock), monitor.WithLogger(logger))
+	m.Check()
+
+	for i := 0; i < 50; i++ {
+		b.Trip(circuit.ReasonManual)
+		mock.Add(500 * time.Millisecond)
+		b.Reset()
+		mock.Add(500 * time.Millisecond)
+	}
+	mock.Add(10 * time.Second)
+	m.Check()
+	// Output:
+	// level=WARN msg="monitor: breaker transition" breaker=search from=closed to=open reason=manual at=1970-01-01T00:00:00.000Z
+	// level=WARN msg="monitor: breaker transitions summarised" breaker=search transitions=99 interval=1m0s first_at=1970-01-01T00:00:00.500Z last_at=1970-01-01T00:00:49.500Z state=closed reasons.manual=49 reasons.reset=50
 }
