@@ -57,3 +57,25 @@ func BenchmarkStatusPage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStatusPageMonitored renders the HTML page for 100 breakers with
+// a monitor: alerts, recent transitions and reasons, sorted by severity.
+func BenchmarkStatusPageMonitored(b *testing.B) {
+	reg, mock := benchRegistry(b, 100)
+	m, err := monitor.New(reg, monitor.WithClock(mock))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Check()
+	h := monitor.Handler(reg, monitor.WithMonitor(m))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
