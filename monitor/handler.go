@@ -26,8 +26,8 @@ import (
 // breaker names and errors.
 //
 // It answers GET and HEAD on any path (mount it where you like), 405 to
-// other methods, and 500 to every request if reg is nil. It is safe for
-// concurrent use.
+// other methods, and 500 to every request if reg is nil or the monitor of
+// WithMonitor watches another registry. It is safe for concurrent use.
 func Handler(reg *Registry, opts ...HandlerOption) http.Handler {
 	s := newPageSettings(opts)
 	return &statusHandler{reg: reg, clock: s.clock, monitor: s.monitor}
@@ -47,6 +47,12 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.reg == nil {
 		http.Error(w, "monitor: Handler was given a nil registry", http.StatusInternalServerError)
+		return
+	}
+	if h.monitor != nil && h.monitor.reg != h.reg {
+		// Its alerts and histories are of other breakers, or of other
+		// registrations under the same names: showing them would mislead.
+		http.Error(w, "monitor: Handler was given a monitor of another registry", http.StatusInternalServerError)
 		return
 	}
 	p := buildPage(h.reg, h.monitor, h.clock.Now())

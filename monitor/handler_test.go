@@ -448,4 +448,10 @@ func TestHandlerNilRegistry(t *testing.T) {
 	res := get(t, monitor.Handler(nil), "/")
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 	assert.Contains(t, body(t, res), "monitor: Handler was given a nil registry")
+
+	// A monitor of another registry would show alerts of other breakers.
+	_, m, _ := alertFixture(t)
+	res = get(t, monitor.Handler(monitor.NewRegistry(), monitor.WithMonitor(m)), "/")
+	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+	assert.Contains(t, body(t, res), "monitor: Handler was given a monitor of another registry")
 }

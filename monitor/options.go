@@ -89,8 +89,9 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(s *settings) { s
 // breaker's Metrics: its active alerts (and so its severity order), its
 // transitions in the last 10 minutes, a flapping badge, and the reason and
 // time of its last transition. Without it the page shows Metrics only,
-// sorted by state. m should watch the registry the page shows; breakers m
-// has not checked yet show no monitor data.
+// sorted by state. m must watch the registry the page shows (the page
+// answers 500 otherwise); breakers m has not checked yet show no monitor
+// data. A nil m is the same as no WithMonitor.
 func WithMonitor(m *Monitor) HandlerOption {
 	return handlerOptionFunc(func(s *pageSettings) { s.monitor = m })
 }
