@@ -105,7 +105,7 @@ func severityOf(k Kind) Severity {
 }
 
 // Alert is one raise or clear of a rule for one breaker. It is a plain
-// value: handlers may keep it.
+// value: callbacks may keep it.
 type Alert struct {
 	Breaker  string   // the breaker's name
 	Kind     Kind     // the rule
