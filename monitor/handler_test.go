@@ -130,7 +130,7 @@ func alertFixture(t *testing.T) (*monitor.Registry, *monitor.Monitor, *clock.Moc
 	inventory := add("inventory")
 	payments := add("payments", circuit.WithOpenTimeout(time.Hour))
 	recommendations := add("recommendations", circuit.WithOpenTimeout(90*time.Second))
-	reports := add("reports", circuit.WithConsecutiveFailures(0), circuit.WithErrorRate(0.9))
+	reports := add("reports", circuit.WithConsecutiveFailures(0), circuit.WithErrorRateThreshold(0.9))
 	search := add("search", circuit.WithOpenTimeout(time.Hour))
 	m := newMonitor(t, reg, mock)
 	require.Empty(t, m.Check())
@@ -282,7 +282,7 @@ func TestStatusPageWithMonitor(t *testing.T) {
 <td class="num">51</td>
 <td>manual <span class="ago">5s ago</span></td>`)
 	assert.Contains(t, page, `<td class="num"><span>40.0%</span> <span class="limit">/ 90%</span> <span class="limit">(60 calls)</span></td>`, "error rate against its threshold")
-	assert.Contains(t, page, `<td class="num">p95 <span>250ms</span> <span class="limit">/ 5s</span></td>`, "latency against its threshold")
+	assert.Contains(t, page, `<td class="num">p95 <span>249.6ms</span> <span class="limit">/ 5s</span></td>`, "latency against its threshold")
 }
 
 // viewOnly hides every method of a breaker but those of circuit.View, as a

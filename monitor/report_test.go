@@ -55,9 +55,10 @@ func TestReport(t *testing.T) {
 	assert.Equal(t, start.Add(4*time.Minute), r.At)
 	assert.Equal(t, map[circuit.State]time.Duration{
 		circuit.Closed: 3 * time.Minute, circuit.Open: 30 * time.Second, circuit.HalfOpen: 30 * time.Second,
+		circuit.ForcedOpen: 0, circuit.Disabled: 0,
 	}, r.TimeInState)
 	assert.Equal(t, map[circuit.State]float64{
-		circuit.Closed: 0.75, circuit.Open: 0.125, circuit.HalfOpen: 0.125,
+		circuit.Closed: 0.75, circuit.Open: 0.125, circuit.HalfOpen: 0.125, circuit.ForcedOpen: 0, circuit.Disabled: 0,
 	}, r.ShareInState)
 	assert.Equal(t, 3, r.Transitions)
 	assert.Equal(t, 4, r.Checks)
