@@ -173,16 +173,65 @@ func BenchmarkMetrics(b *testing.B) {
 		mock.Add(time.Duration(ms+1) * time.Millisecond)
 		permit.Done(0, nil)
 	}
-	if m := br.Metrics(); m.WindowRequests != 100 || m.P95Latency != 95*time.Millisecond {
-		b.Fatalf("window holds %d calls with P95 %v; want 100 and 95ms", m.WindowRequests, m.P95Latency)
+	want := relReported(95 * time.Millisecond)
+	if m := br.Metrics(); m.WindowRequests != 100 || m.P95Latency != want {
+		b.Fatalf("window holds %d calls with P95 %v; want 100 and %v", m.WindowRequests, m.P95Latency, want)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if m := br.Metrics(); m.P95Latency != 95*time.Millisecond {
-			b.Fatalf("P95 = %v, want 95ms", m.P95Latency)
+		if m := br.Metrics(); m.P95Latency != want {
+			b.Fatalf("P95 = %v, want %v", m.P95Latency, want)
 		}
 	}
+}
+
+// BenchmarkMaxWindow measures what must not grow with the window: a
+// Metrics snapshot and a transition delivered to a hook, with a full
+// window of MaxWindowSize outcomes whose latencies spread over 1µs..1s.
+// (Transitions alternate between Disabled and ForcedOpen, which keep the
+// window, so that every one is taken with the window full.)
+func BenchmarkMaxWindow(b *testing.B) {
+	mock := relNewStepClock() // clock.Mock's Add sleeps: too slow for 2^20 calls
+	br := benchBreaker(b, circuit.WithClock(mock), circuit.WithWindowSize(circuit.MaxWindowSize))
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < circuit.MaxWindowSize; i++ {
+		permit, err := br.Allow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		mock.Add(time.Duration(1+rng.Intn(1_000_000)) * time.Microsecond)
+		permit.Done(0, nil)
+	}
+	if m := br.Metrics(); m.WindowRequests != circuit.MaxWindowSize {
+		b.Fatalf("window holds %d", m.WindowRequests)
+	}
+	b.Run("metrics", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			br.Metrics()
+		}
+	})
+	b.Run("transition", func(b *testing.B) {
+		seen := 0
+		unsubscribe := br.Subscribe(func(tr circuit.Transition) {
+			if tr.Metrics.WindowRequests == circuit.MaxWindowSize {
+				seen++
+			}
+		})
+		defer unsubscribe()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if !br.Disable() { // already disabled: hold it open instead
+				br.ForceOpen()
+			}
+		}
+		b.StopTimer()
+		if seen != b.N {
+			b.Fatalf("%d of %d transitions saw the full window", seen, b.N)
+		}
+	})
 }
 
 // BenchmarkNew measures building a breaker with the defaults (window 100).
