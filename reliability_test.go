@@ -133,4 +133,3 @@ func TestDroppedOpenBreakerIsNotRetained(t *testing.T) {
 type bigError struct{ payload []byte }
 
 func (e *bigError) Error() string { return fmt.Sprintf("big error (%d bytes)", len(e.payload)) }
-
