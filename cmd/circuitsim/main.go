@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/breakerlab/circuit"
-	"github.com/breakerlab/circuit/sim"
+	"github.com/breakerlab/circuit/internal/sim"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -3,7 +3,7 @@ package sim_test
 import (
 	"testing"
 
-	"github.com/breakerlab/circuit/sim"
+	"github.com/breakerlab/circuit/internal/sim"
 )
 
 // BenchmarkRunFlaky is ten simulated minutes at 100 requests a second,

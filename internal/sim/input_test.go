@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/breakerlab/circuit"
-	"github.com/breakerlab/circuit/sim"
+	"github.com/breakerlab/circuit/internal/sim"
 )
 
 const validScenario = `{

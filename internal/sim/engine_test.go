@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/breakerlab/circuit"
-	"github.com/breakerlab/circuit/sim"
+	"github.com/breakerlab/circuit/internal/sim"
 )
 
 const ms = time.Millisecond

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/breakerlab/circuit"
-	"github.com/breakerlab/circuit/sim"
+	"github.com/breakerlab/circuit/internal/sim"
 )
 
 func handResult(t *testing.T) *sim.Result {
