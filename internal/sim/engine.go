@@ -25,7 +25,8 @@ var errDependency = errors.New("sim: dependency call failed")
 // cfg.CallTimeout, when set, limits each dependency call in the breaker
 // run (as circuit.Execute would); the breaker itself is built with
 // CallTimeout 0 and the timeout is modelled as an event. An invalid sc or
-// cfg returns an error naming every bad field.
+// cfg returns an error naming every bad field, and so does one whose
+// predicted cost exceeds MaxRunTime.
 //
 // Run is safe to call from several goroutines at once; it starts none.
 func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
@@ -33,6 +34,9 @@ func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
 		return nil, err
 	}
 	if err := configErrors("", cfg, nil); err != nil {
+		return nil, err
+	}
+	if err := checkCost(&sc, cfg, MaxRunTime); err != nil {
 		return nil, err
 	}
 	res := &Result{

@@ -1,0 +1,119 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/breakerlab/circuit"
+)
+
+// MaxRunTime is the longest a run may be predicted to take. Run refuses a
+// scenario whose predicted cost is higher, before simulating anything, with
+// an *InputError naming the field that makes it so: a scenario inside
+// every other limit could otherwise keep the command busy for hours.
+const MaxRunTime = time.Minute
+
+// The cost model's constants, measured on the project's 2-core machine with
+// Go 1.26 (both runs of a scenario together). A faster machine finishes
+// sooner than predicted, which errs on the side of refusing.
+const (
+	// nsPerCall is the work per dependency call or local request: events
+	// on the heap, the breaker, the retry policy and the accounting.
+	nsPerCall = 700
+	// nsPerWindowSample is the work per latency held in the breaker's
+	// window, paid at every state change: the breaker copies the window
+	// for the Transition it delivers to the simulator's hook and selects
+	// its percentiles (O(WindowSize), up to 2^20 samples).
+	nsPerWindowSample = 12
+)
+
+// cost is a run's predicted work, split into its two terms.
+type cost struct {
+	calls       float64 // calls through the breaker at most: requests × attempts
+	transitions float64 // state changes at most
+	windowFill  float64 // latencies the window holds at most
+	callTime    float64 // seconds
+	windowTime  float64 // seconds
+}
+
+func (c cost) total() time.Duration {
+	s := c.callTime + c.windowTime
+	if s >= math.MaxInt64/1e9 {
+		return math.MaxInt64
+	}
+	return time.Duration(s * 1e9)
+}
+
+// predictCost bounds the work of Run(sc, cfg, _) from above. It requires a
+// valid sc and cfg.
+//
+// Every call costs about the same. A state change costs in proportion to
+// the window's fill, and there are at most two per call (an open breaker
+// found half-open at Allow, then the probe's outcome) and at most three
+// per open period, each of which lasts OpenTimeout.
+func predictCost(sc *Scenario, cfg circuit.Config) cost {
+	attempts := 1.0
+	if sc.Retry != nil {
+		attempts = float64(sc.Retry.MaxAttempts)
+	}
+	var c cost
+	c.calls = sc.Rate * sc.Duration.Seconds() * attempts
+	c.callTime = c.calls * nsPerCall / 1e9
+	openPeriods := float64(sc.Duration)/float64(cfg.OpenTimeout) + 1
+	c.transitions = math.Min(2*c.calls+1, 3*openPeriods)
+	c.windowFill = math.Min(float64(cfg.WindowSize), c.calls)
+	c.windowTime = c.transitions * c.windowFill * nsPerWindowSample / 1e9
+	return c
+}
+
+// checkCost refuses sc and cfg when their predicted cost exceeds limit,
+// naming the field that dominates it. It requires a valid sc and cfg.
+func checkCost(sc *Scenario, cfg circuit.Config, limit time.Duration) error {
+	c := predictCost(sc, cfg)
+	if c.total() <= limit {
+		return nil
+	}
+	about := roundCost(c.total())
+	if c.windowTime >= c.callTime {
+		return &InputError{
+			Field: "WindowSize",
+			Value: strconv.Itoa(cfg.WindowSize),
+			Problem: fmt.Sprintf("the run could take about %v, over the limit of %v (MaxRunTime): "+
+				"the breaker may change state up to %s times (duration %v, OpenTimeout %v) "+
+				"and copies its window of up to %d latencies at each change; "+
+				"use a smaller WindowSize, a longer OpenTimeout or a shorter duration",
+				about, limit, count(c.transitions), sc.Duration, cfg.OpenTimeout, int64(c.windowFill)),
+		}
+	}
+	return &InputError{
+		Field: "rate",
+		Value: strconv.FormatFloat(sc.Rate, 'g', -1, 64),
+		Problem: fmt.Sprintf("the run could take about %v, over the limit of %v (MaxRunTime): "+
+			"up to %s calls (rate × duration × retry.maxAttempts); use a lower rate or a shorter duration",
+			about, limit, count(c.calls)),
+	}
+}
+
+// roundCost rounds a prediction to what it is worth: two figures.
+func roundCost(d time.Duration) time.Duration {
+	switch {
+	case d >= 100*time.Hour:
+		return d.Round(time.Hour)
+	case d >= 10*time.Hour:
+		return d.Round(10 * time.Minute)
+	case d >= time.Hour:
+		return d.Round(time.Minute)
+	default:
+		return d.Round(time.Second)
+	}
+}
+
+// count formats a large count readably: 1048576, 9.8 million.
+func count(f float64) string {
+	if f < 1e6 {
+		return strconv.FormatFloat(math.Round(f), 'f', -1, 64)
+	}
+	return strconv.FormatFloat(f/1e6, 'f', 1, 64) + " million"
+}

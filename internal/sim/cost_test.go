@@ -1,0 +1,144 @@
+package sim_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/internal/sim"
+)
+
+// dayOfFailures is the reliability issue's scenario: a day at 57 req/s,
+// every call failing after 5h, through a breaker with the largest window
+// and an OpenTimeout of 1ms. It is inside every other documented limit, and
+// without the cost bound it ran for hours.
+func dayOfFailures() (sim.Scenario, circuit.Config) {
+	sc := sim.Scenario{
+		Duration: 24 * time.Hour, Interval: time.Minute, Rate: 57, Workers: 200, QueueSize: 500,
+		Phases: []sim.Phase{
+			{Start: 0, Latency: 50 * ms, Spread: 0.3},
+			{Start: 5 * time.Hour, Latency: 50 * ms, Spread: 0.3, ErrorRate: 1, Fault: true},
+		},
+	}
+	cfg := circuit.DefaultConfig()
+	cfg.WindowSize = 1 << 20
+	cfg.OpenTimeout = ms
+	return sc, cfg
+}
+
+func TestRunRefusesARunOverMaxRunTime(t *testing.T) {
+	sc, cfg := dayOfFailures()
+	start := time.Now()
+	res, err := sim.Run(sc, cfg, 1)
+	// Refused before any simulation: a wall-clock bound far above what the
+	// check needs and far below what the run would take.
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Run took %v to refuse", took)
+	}
+	if res != nil || err == nil {
+		t.Fatalf("Run = %v, %v; want a refusal", res, err)
+	}
+	var ie *sim.InputError
+	if !errors.As(err, &ie) || ie.Field != "WindowSize" || ie.Value != "1048576" {
+		t.Fatalf("error %v (%T) does not name WindowSize = 1048576", err, err)
+	}
+	for _, want := range []string{"MaxRunTime", sim.MaxRunTime.String(), "OpenTimeout 1ms", "1048576 latencies"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// The same day passes with a window of the default size, and with the big
+// window but a long OpenTimeout over an hour: the bound is not a blanket
+// refusal of long runs or big windows.
+func TestCheckCostAcceptsCheapScenarios(t *testing.T) {
+	sc, cfg := dayOfFailures()
+	small := cfg
+	small.WindowSize = 100
+	if err := sim.CheckCost(sc, small, sim.MaxRunTime); err != nil {
+		t.Errorf("a day with a window of 100: %v", err)
+	}
+	hour := sc
+	hour.Duration = time.Hour
+	hour.Phases = hour.Phases[:1]
+	slow := cfg
+	slow.OpenTimeout = 5 * time.Minute
+	if err := sim.CheckCost(hour, slow, sim.MaxRunTime); err != nil {
+		t.Errorf("an hour with a window of 2^20 and OpenTimeout 5m: %v", err)
+	}
+	for _, name := range sim.BuiltinNames() {
+		b, err := sim.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.CheckCost(b, b.BreakerConfig(), sim.MaxRunTime); err != nil {
+			t.Errorf("built-in %s: %v", name, err)
+		}
+	}
+}
+
+// When the calls themselves are the cost, the error names the rate.
+func TestCheckCostNamesTheRateWhenCallsDominate(t *testing.T) {
+	sc, cfg := dayOfFailures()
+	cfg.WindowSize = 10
+	cfg.MinRequests = 10
+	err := sim.CheckCost(sc, cfg, time.Second)
+	var ie *sim.InputError
+	if !errors.As(err, &ie) || ie.Field != "rate" || ie.Value != "57" {
+		t.Fatalf("error %v does not name rate = 57", err)
+	}
+	if !strings.Contains(err.Error(), "limit of 1s") {
+		t.Errorf("error %q does not name the limit", err)
+	}
+}
+
+// The prediction is an upper bound: a run that flaps as fast as it can
+// makes no more calls and no more state changes than predicted.
+func TestPredictionBoundsTheRun(t *testing.T) {
+	cases := []struct {
+		name string
+		sc   sim.Scenario
+		cfg  func(*circuit.Config)
+	}{
+		{"every call fails, open 1ms", sim.Scenario{
+			Duration: 2 * time.Minute, Rate: 200, Workers: 50,
+			Phases: []sim.Phase{{Latency: 10 * ms, ErrorRate: 1}},
+		}, func(c *circuit.Config) { c.OpenTimeout = ms; c.ConsecutiveFailures = 1 }},
+		{"half the calls fail, open 50ms, two probes", sim.Scenario{
+			Duration: 2 * time.Minute, Rate: 200, Workers: 50,
+			Phases: []sim.Phase{{Latency: 5 * ms, Spread: 1, ErrorRate: 0.5}},
+		}, func(c *circuit.Config) {
+			c.OpenTimeout, c.ConsecutiveFailures, c.HalfOpenMaxProbes, c.SuccessThreshold = 50*ms, 2, 2, 1
+		}},
+		{"retries", sim.Scenario{
+			Duration: time.Minute, Rate: 100, Workers: 100,
+			Retry:  &sim.Retry{MaxAttempts: 3, Backoff: ms},
+			Phases: []sim.Phase{{Latency: 5 * ms, ErrorRate: 0.7}},
+		}, func(c *circuit.Config) { c.OpenTimeout = 3 * ms; c.ConsecutiveFailures = 2 }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := circuit.DefaultConfig()
+			c.cfg(&cfg)
+			res, err := sim.Run(c.sc, cfg, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			brk := res.Runs[1]
+			calls, transitions := sim.PredictedCalls(c.sc, cfg), sim.PredictedTransitions(c.sc, cfg)
+			if got := float64(len(brk.Transitions)); got > transitions {
+				t.Errorf("%v transitions, predicted at most %v", got, transitions)
+			}
+			t.Logf("%d of at most %v transitions, %d of at most %v calls", len(brk.Transitions), transitions, res.Runs[0].Summary.Calls, calls)
+			if len(brk.Transitions) < 100 {
+				t.Errorf("only %d transitions: the case does not exercise the bound", len(brk.Transitions))
+			}
+			if got := float64(res.Runs[0].Summary.Calls); got > calls {
+				t.Errorf("%v calls without a breaker, predicted at most %v", got, calls)
+			}
+		})
+	}
+}
