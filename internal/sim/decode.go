@@ -13,7 +13,7 @@ import (
 
 // InputError reports one bad value in a scenario or config: which file,
 // which field, the value as written, and what is wrong with it. Every error
-// from ParseScenario, ParseConfig and Scenario.Validate is an InputError or
+// from ParseScenario, ParseConfig and Run is an InputError or
 // an errors.Join of several.
 type InputError struct {
 	File    string // the file name, or "" for a value built in code

@@ -30,7 +30,7 @@ var errDependency = errors.New("sim: dependency call failed")
 //
 // Run is safe to call from several goroutines at once; it starts none.
 func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
-	if err := sc.Validate(); err != nil {
+	if err := sc.validate(); err != nil {
 		return nil, err
 	}
 	if err := configErrors("", cfg, nil); err != nil {
@@ -409,7 +409,7 @@ func (r *runner) attempt(req *request) {
 		// starts, a simplification of processor sharing).
 		secs *= float64(r.depIn) / float64(c)
 	}
-	d := time.Duration(math.Min(secs, MaxDuration.Seconds()) * 1e9)
+	d := time.Duration(math.Min(secs, maxDuration.Seconds()) * 1e9)
 	req.holds = true
 	if r.callTimeout > 0 && d >= r.callTimeout {
 		// The client gives up; the dependency does not, and keeps

@@ -151,7 +151,7 @@ func WriteJSON(w io.Writer, res *Result) error {
 		for i := range run.Intervals {
 			iv := &run.Intervals[i]
 			jr.Timeline = append(jr.Timeline, jsonInterval{
-				StartMs: ms(iv.Start), Offered: iv.Offered, OK: iv.OK, Served: iv.Served, Failed: iv.Failed(), Fallbacks: iv.Fallbacks,
+				StartMs: ms(iv.Start), Offered: iv.Offered, OK: iv.OK, Served: iv.Served, Failed: iv.failed(), Fallbacks: iv.Fallbacks,
 				Calls: iv.Calls, PeakBusy: iv.PeakBusy, PeakQueue: iv.PeakQueue, P99Ms: ms(iv.P99),
 				State: iv.State.String(), StateChanged: iv.Changed, QueueTimeouts: iv.QueueTimeouts,
 			})

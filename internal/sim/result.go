@@ -60,9 +60,9 @@ type Interval struct {
 	Changed bool          // the breaker changed state during the interval
 }
 
-// Failed returns the answers that were no use to the client: errors, late
+// failed returns the answers that were no use to the client: errors, late
 // answers, queue timeouts and shed requests.
-func (iv *Interval) Failed() int { return iv.Errors + iv.Late + iv.QueueTimeouts + iv.Shed }
+func (iv *Interval) failed() int { return iv.Errors + iv.Late + iv.QueueTimeouts + iv.Shed }
 
 // Transition is one change of the breaker's state, at simulated time At.
 type Transition struct {

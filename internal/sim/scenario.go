@@ -26,7 +26,7 @@ type Scenario struct {
 	Name        string
 	Description string
 
-	Duration time.Duration // simulated length of the run; at most MaxDuration
+	Duration time.Duration // simulated length of the run; at most 24h
 	Interval time.Duration // length of one timeline row; 0 means 10s
 
 	Rate     float64 // mean requests per second
@@ -115,13 +115,14 @@ type Retry struct {
 	BudgetWindow       time.Duration // breaker run: the budget's window; 0 means 10s
 }
 
-// Limits that keep a scenario from asking for an absurd run.
+// Limits that keep a scenario from asking for an absurd run. MaxRunTime
+// bounds the cost of what they allow together.
 const (
-	MaxDuration  = 24 * time.Hour
-	MaxRequests  = 5_000_000 // Rate × Duration
-	MaxIntervals = 2000
-	MaxWorkers   = 1_000_000
-	MaxPhases    = 1000
+	maxDuration  = 24 * time.Hour
+	maxRequests  = 5_000_000 // Rate × Duration
+	maxIntervals = 2000
+	maxWorkers   = 1_000_000
+	maxPhases    = 1000
 )
 
 const defaultInterval = 10 * time.Second
@@ -246,7 +247,7 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 		sc.Config = &base
 	}
 	if len(errs) == 0 {
-		errs = append(errs, sc.Validate())
+		errs = append(errs, sc.validate())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Scenario{}, setFile(err, file)
@@ -254,9 +255,9 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 	return sc, nil
 }
 
-// Validate reports every invalid field as an *InputError (joined when
+// validate reports every invalid field as an *InputError (joined when
 // there are several), with field names as in the JSON form.
-func (sc *Scenario) Validate() error {
+func (sc *Scenario) validate() error {
 	var errs []error
 	bad := func(field string, value any, problem string) {
 		v := fmt.Sprint(value)
@@ -266,8 +267,8 @@ func (sc *Scenario) Validate() error {
 		errs = append(errs, &InputError{Field: field, Value: v, Problem: problem})
 	}
 	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-	if sc.Duration <= 0 || sc.Duration > MaxDuration {
-		bad("duration", sc.Duration, fmt.Sprintf("must be positive and at most %v", MaxDuration))
+	if sc.Duration <= 0 || sc.Duration > maxDuration {
+		bad("duration", sc.Duration, fmt.Sprintf("must be positive and at most %v", maxDuration))
 	}
 	interval := sc.interval()
 	switch {
@@ -275,31 +276,31 @@ func (sc *Scenario) Validate() error {
 		bad("interval", sc.Interval, "must not be negative (0 means 10s)")
 	case interval < time.Millisecond:
 		bad("interval", sc.Interval, "must be at least 1ms")
-	case sc.Duration > 0 && int64(sc.Duration/interval) > MaxIntervals:
-		bad("interval", sc.Interval, fmt.Sprintf("too short: duration/interval must be at most %d rows", MaxIntervals))
+	case sc.Duration > 0 && int64(sc.Duration/interval) > maxIntervals:
+		bad("interval", sc.Interval, fmt.Sprintf("too short: duration/interval must be at most %d rows", maxIntervals))
 	}
 	if !finite(sc.Rate) || sc.Rate <= 0 {
 		bad("rate", sc.Rate, "must be a positive number of requests per second")
-	} else if sc.Duration > 0 && sc.Rate*sc.Duration.Seconds() > MaxRequests {
-		bad("rate", sc.Rate, fmt.Sprintf("rate × duration must be at most %d requests", MaxRequests))
+	} else if sc.Duration > 0 && sc.Rate*sc.Duration.Seconds() > maxRequests {
+		bad("rate", sc.Rate, fmt.Sprintf("rate × duration must be at most %d requests", maxRequests))
 	}
 	switch sc.Arrivals {
 	case "", "poisson", "uniform":
 	default:
 		bad("arrivals", fmt.Sprintf("%q", sc.Arrivals), `must be "poisson" or "uniform"`)
 	}
-	if sc.Workers < 1 || sc.Workers > MaxWorkers {
-		bad("workers", sc.Workers, fmt.Sprintf("must be between 1 and %d", MaxWorkers))
+	if sc.Workers < 1 || sc.Workers > maxWorkers {
+		bad("workers", sc.Workers, fmt.Sprintf("must be between 1 and %d", maxWorkers))
 	}
-	if sc.QueueSize < 0 || sc.QueueSize > MaxRequests {
-		bad("queueSize", sc.QueueSize, fmt.Sprintf("must be between 0 and %d", MaxRequests))
+	if sc.QueueSize < 0 || sc.QueueSize > maxRequests {
+		bad("queueSize", sc.QueueSize, fmt.Sprintf("must be between 0 and %d", maxRequests))
 	}
 	for _, f := range []struct {
 		name string
 		d    time.Duration
 	}{{"queueTimeout", sc.QueueTimeout}, {"deadline", sc.Deadline}, {"callTimeout", sc.CallTimeout}} {
-		if f.d < 0 || f.d > MaxDuration {
-			bad(f.name, f.d, fmt.Sprintf("must be between 0 (none) and %v", MaxDuration))
+		if f.d < 0 || f.d > maxDuration {
+			bad(f.name, f.d, fmt.Sprintf("must be between 0 (none) and %v", maxDuration))
 		}
 	}
 	if sc.Capacity < 0 {
@@ -311,8 +312,8 @@ func (sc *Scenario) Validate() error {
 	if sc.LocalLatency < 0 || sc.LocalLatency > time.Hour {
 		bad("localLatency", sc.LocalLatency, "must be between 0 and 1h")
 	}
-	if sc.Bulkhead < 0 || sc.Bulkhead > MaxWorkers {
-		bad("bulkhead", sc.Bulkhead, fmt.Sprintf("must be between 0 (none) and %d", MaxWorkers))
+	if sc.Bulkhead < 0 || sc.Bulkhead > maxWorkers {
+		bad("bulkhead", sc.Bulkhead, fmt.Sprintf("must be between 0 (none) and %d", maxWorkers))
 	}
 	if r := sc.Retry; r != nil {
 		if r.MaxAttempts < 2 || r.MaxAttempts > 10 {
@@ -327,15 +328,15 @@ func (sc *Scenario) Validate() error {
 		if !finite(r.BudgetMinPerSecond) || r.BudgetMinPerSecond < 0 {
 			bad("retry.budgetMinPerSecond", r.BudgetMinPerSecond, "must be a number >= 0")
 		}
-		if r.BudgetWindow < 0 || (r.BudgetWindow > 0 && r.BudgetWindow < time.Millisecond) || r.BudgetWindow > MaxDuration {
+		if r.BudgetWindow < 0 || (r.BudgetWindow > 0 && r.BudgetWindow < time.Millisecond) || r.BudgetWindow > maxDuration {
 			bad("retry.budgetWindow", r.BudgetWindow, "must be 0 (10s) or between 1ms and 24h")
 		}
 	}
 	switch {
 	case len(sc.Phases) == 0:
 		errs = append(errs, &InputError{Field: "phases", Problem: "at least one phase is required"})
-	case len(sc.Phases) > MaxPhases:
-		bad("phases", len(sc.Phases), fmt.Sprintf("at most %d phases", MaxPhases))
+	case len(sc.Phases) > maxPhases:
+		bad("phases", len(sc.Phases), fmt.Sprintf("at most %d phases", maxPhases))
 	}
 	for i, ph := range sc.Phases {
 		name := func(f string) string { return fmt.Sprintf("phases[%d].%s", i, f) }

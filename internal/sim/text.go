@@ -89,7 +89,7 @@ func writeTimeline(ew *errWriter, res *Result) {
 	for i := range base.Intervals {
 		a, b := &base.Intervals[i], &brk.Intervals[i]
 		row := func(iv *Interval, withState bool) string {
-			s := fmt.Sprintf("%5d %5d", iv.OK, iv.Failed())
+			s := fmt.Sprintf("%5d %5d", iv.OK, iv.failed())
 			if withState {
 				s += fmt.Sprintf(" %5d", iv.Fallbacks)
 			}
