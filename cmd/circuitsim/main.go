@@ -11,8 +11,10 @@
 //	           [-seed N] [-interval D] [-svg FILE] [-json] [-list]
 //
 // With no flags it runs the db-slowdown scenario. Bad input (an unknown
-// flag, scenario or preset, a malformed or invalid file) prints an error
-// naming the file, the field and the value, and exits with status 2.
+// flag, scenario or preset, a malformed or invalid file, or a scenario
+// predicted to take over a minute) prints an error naming the file, the
+// field and the value, and exits with status 2. docs/simulator.md explains
+// the report, the scenario files and the limits.
 package main
 
 import (

@@ -22,24 +22,28 @@ const (
 	// nsPerCall is the work per dependency call or local request: events
 	// on the heap, the breaker, the retry policy and the accounting.
 	nsPerCall = 700
+	// nsPerTransition is the fixed work per state change: the breaker
+	// builds the Transition and delivers it to the simulator's hook.
+	nsPerTransition = 1000
 	// nsPerWindowSample is the work per latency held in the breaker's
 	// window, paid at every state change: the breaker copies the window
-	// for the Transition it delivers to the simulator's hook and selects
-	// its percentiles (O(WindowSize), up to 2^20 samples).
+	// for the Transition it delivers and selects its percentiles
+	// (O(WindowSize), up to 2^20 samples).
 	nsPerWindowSample = 12
 )
 
 // cost is a run's predicted work, split into its two terms.
 type cost struct {
-	calls       float64 // calls through the breaker at most: requests × attempts
-	transitions float64 // state changes at most
-	windowFill  float64 // latencies the window holds at most
-	callTime    float64 // seconds
-	windowTime  float64 // seconds
+	calls          float64 // calls through the breaker at most: requests × attempts
+	transitions    float64 // state changes at most
+	windowFill     float64 // latencies the window holds at most
+	callTime       float64 // seconds
+	transitionTime float64 // seconds: the fixed part of the state changes
+	windowTime     float64 // seconds: the window copies of the state changes
 }
 
 func (c cost) total() time.Duration {
-	s := c.callTime + c.windowTime
+	s := c.callTime + c.transitionTime + c.windowTime
 	if s >= math.MaxInt64/1e9 {
 		return math.MaxInt64
 	}
@@ -63,6 +67,7 @@ func predictCost(sc *Scenario, cfg circuit.Config) cost {
 	c.callTime = c.calls * nsPerCall / 1e9
 	openPeriods := float64(sc.Duration)/float64(cfg.OpenTimeout) + 1
 	c.transitions = math.Min(2*c.calls+1, 3*openPeriods)
+	c.transitionTime = c.transitions * nsPerTransition / 1e9
 	c.windowFill = math.Min(float64(cfg.WindowSize), c.calls)
 	c.windowTime = c.transitions * c.windowFill * nsPerWindowSample / 1e9
 	return c
@@ -76,7 +81,8 @@ func checkCost(sc *Scenario, cfg circuit.Config, limit time.Duration) error {
 		return nil
 	}
 	about := roundCost(c.total())
-	if c.windowTime >= c.callTime {
+	switch {
+	case c.windowTime >= c.callTime && c.windowTime >= c.transitionTime:
 		return &InputError{
 			Field: "WindowSize",
 			Value: strconv.Itoa(cfg.WindowSize),
@@ -85,6 +91,15 @@ func checkCost(sc *Scenario, cfg circuit.Config, limit time.Duration) error {
 				"and copies its window of up to %d latencies at each change; "+
 				"use a smaller WindowSize, a longer OpenTimeout or a shorter duration",
 				about, limit, count(c.transitions), sc.Duration, cfg.OpenTimeout, int64(c.windowFill)),
+		}
+	case c.transitionTime >= c.callTime:
+		return &InputError{
+			Field: "OpenTimeout",
+			Value: strconv.Quote(cfg.OpenTimeout.String()),
+			Problem: fmt.Sprintf("the run could take about %v, over the limit of %v (MaxRunTime): "+
+				"the breaker may change state up to %s times (%s calls, duration %v); "+
+				"use a longer OpenTimeout, a lower rate or a shorter duration",
+				about, limit, count(c.transitions), count(c.calls), sc.Duration),
 		}
 	}
 	return &InputError{

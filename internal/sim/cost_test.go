@@ -80,18 +80,36 @@ func TestCheckCostAcceptsCheapScenarios(t *testing.T) {
 	}
 }
 
-// When the calls themselves are the cost, the error names the rate.
-func TestCheckCostNamesTheRateWhenCallsDominate(t *testing.T) {
-	sc, cfg := dayOfFailures()
-	cfg.WindowSize = 10
-	cfg.MinRequests = 10
-	err := sim.CheckCost(sc, cfg, time.Second)
-	var ie *sim.InputError
-	if !errors.As(err, &ie) || ie.Field != "rate" || ie.Value != "57" {
-		t.Fatalf("error %v does not name rate = 57", err)
+// The error names the field behind the largest term of the prediction.
+func TestCheckCostNamesTheDominantField(t *testing.T) {
+	cases := []struct {
+		name       string
+		change     func(*sim.Scenario, *circuit.Config)
+		limit      time.Duration
+		field, val string
+	}{
+		{"window copies", func(*sim.Scenario, *circuit.Config) {}, sim.MaxRunTime, "WindowSize", "1048576"},
+		{"state changes", func(sc *sim.Scenario, c *circuit.Config) {
+			c.WindowSize, c.MinRequests = 10, 10
+			sc.Retry = &sim.Retry{MaxAttempts: 10, Backoff: ms}
+		}, sim.MaxRunTime, "OpenTimeout", `"1ms"`},
+		{"calls", func(_ *sim.Scenario, c *circuit.Config) {
+			c.WindowSize, c.MinRequests, c.OpenTimeout = 10, 10, time.Hour
+		}, time.Second, "rate", "57"},
 	}
-	if !strings.Contains(err.Error(), "limit of 1s") {
-		t.Errorf("error %q does not name the limit", err)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sc, cfg := dayOfFailures()
+			c.change(&sc, &cfg)
+			err := sim.CheckCost(sc, cfg, c.limit)
+			var ie *sim.InputError
+			if !errors.As(err, &ie) || ie.Field != c.field || ie.Value != c.val {
+				t.Fatalf("error %v does not name %s = %s", err, c.field, c.val)
+			}
+			if want := "limit of " + c.limit.String() + " (MaxRunTime)"; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name the limit (%q)", err, want)
+			}
+		})
 	}
 }
 

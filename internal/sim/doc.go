@@ -17,5 +17,6 @@
 // flaky), from JSON through ParseScenario, or from code. Run returns a
 // Result, which WriteText, WriteSVG and WriteJSON render. Bad input never
 // panics: ParseScenario, ParseConfig and Run return *InputError values
-// naming the file, the field and the value.
+// naming the file, the field and the value. Run also refuses, before
+// simulating anything, a scenario whose predicted cost exceeds MaxRunTime.
 package sim

@@ -359,8 +359,8 @@ func (r *runner) start(req *request) {
 // when there is one, and schedules its end.
 func (r *runner) attempt(req *request) {
 	now := r.clk.elapsed()
-	// The bulkhead sits outside the breaker (see the README's Composition
-	// section), so its rejections never count against the dependency.
+	// The bulkhead sits outside the breaker (see docs/composition.md), so
+	// its rejections never count against the dependency.
 	if r.bulkhead != nil {
 		release, err := r.bulkhead.Acquire(context.Background())
 		if err != nil {

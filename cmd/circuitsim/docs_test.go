@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The simulator's page quotes the default run, and README and page show
+// its chart: both must be what the command prints and draws today, or a
+// change to the simulator or the breaker leaves the docs telling an old
+// story. Regenerate with
+//
+//	go run ./cmd/circuitsim > out.txt   (then paste into docs/simulator.md)
+//	go run ./cmd/circuitsim -svg docs/circuitsim.svg
+func TestDocsShowTheDefaultRun(t *testing.T) {
+	page, err := os.ReadFile("../../docs/simulator.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const open = "\n```text\n"
+	i := strings.Index(string(page), open)
+	if i < 0 {
+		t.Fatal("docs/simulator.md has no text block for the default run")
+	}
+	block := string(page[i+len(open):])
+	block = block[:strings.Index(block, "```\n")]
+
+	code, out, errOut := runCmd(t)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if block != out {
+		t.Errorf("docs/simulator.md's default run differs from the command's output, first at line %d:\ndocs: %q\nrun:  %q",
+			diffLine(block, out), lineAt(block, diffLine(block, out)), lineAt(out, diffLine(block, out)))
+	}
+
+	svg := filepath.Join(t.TempDir(), "c.svg")
+	if code, _, errOut := runCmd(t, "-svg", svg); code != 0 {
+		t.Fatalf("-svg: exit %d: %s", code, errOut)
+	}
+	got, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../docs/circuitsim.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("docs/circuitsim.svg is not the chart the command draws: regenerate it")
+	}
+}
+
+func diffLine(a, b string) int {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return i + 1
+		}
+	}
+	return min(len(al), len(bl)) + 1
+}
+
+func lineAt(s string, n int) string {
+	if lines := strings.Split(s, "\n"); n-1 < len(lines) {
+		return lines[n-1]
+	}
+	return "(end)"
+}
