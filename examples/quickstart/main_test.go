@@ -29,6 +29,14 @@ request 6: 503 pricing unavailable, Retry-After: 30 (breaker open)
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
+	// The README shows this output under the program.
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown := "```console\n$ go run ./examples/quickstart\n" + want + "```\n"; !strings.Contains(string(readme), shown) {
+		t.Errorf("README.md does not show the program's output as:\n%s", shown)
+	}
 }
 
 func TestRetryAfterSeconds(t *testing.T) {
@@ -126,6 +134,9 @@ func quickStartBlock(readme string) (start, end int, err error) {
 		return 0, 0, fmt.Errorf("no go code block after %q", strings.TrimSpace(quickStartHeading))
 	}
 	start = h + o + len(open)
+	if strings.HasPrefix(readme[start:], "```\n") {
+		return start, start, nil // an empty block
+	}
 	c := strings.Index(readme[start:], "\n```\n")
 	if c < 0 {
 		return 0, 0, fmt.Errorf("the Quick start's code block is not closed")
@@ -161,6 +172,11 @@ func TestQuickStartHelpers(t *testing.T) {
 	}
 	if got := readme[start:end]; got != "package main\n" {
 		t.Errorf("block = %q, want %q", got, "package main\n")
+	}
+	// An empty block ends at its own fence, not at a later block's.
+	empty := "# x\n\n## Quick start\n\n```go\n```\n\n```console\n$ run\n```\n"
+	if start, end, err := quickStartBlock(empty); err != nil || start != end {
+		t.Errorf("empty block: %d..%d, %v; want an empty range", start, end, err)
 	}
 	if _, _, err := quickStartBlock("# x\n## Quick start\nno code\n"); err == nil {
 		t.Error("a Quick start without a code block was accepted")
