@@ -2,7 +2,9 @@ package sim_test
 
 import (
 	"testing"
+	"time"
 
+	"github.com/breakerlab/circuit"
 	"github.com/breakerlab/circuit/internal/sim"
 )
 
@@ -17,6 +19,8 @@ func BenchmarkRunDBSlowdown(b *testing.B) {
 	benchRun(b, "db-slowdown")
 }
 
+// benchRun reports ns/request, the figure behind the cost model's
+// nsPerCall (both runs together).
 func benchRun(b *testing.B, name string) {
 	sc, err := sim.Builtin(name)
 	if err != nil {
@@ -24,9 +28,42 @@ func benchRun(b *testing.B, name string) {
 	}
 	cfg := sc.BreakerConfig()
 	b.ReportAllocs()
+	requests := 0
 	for i := 0; i < b.N; i++ {
-		if _, err := sim.Run(sc, cfg, uint64(i)); err != nil {
+		res, err := sim.Run(sc, cfg, uint64(i))
+		if err != nil {
 			b.Fatal(err)
 		}
+		requests += res.Runs[0].Summary.Offered
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(requests), "ns/request")
+}
+
+// BenchmarkRunFlapping is a breaker that changes state at almost every
+// call, with a full window of 2^13 latencies: the cost model's
+// nsPerTransition and nsPerWindowSample. It reports ns per state change
+// and per window sample copied.
+func BenchmarkRunFlapping(b *testing.B) {
+	const window = 1 << 13
+	sc := sim.Scenario{
+		Duration: 6 * time.Minute, Interval: time.Minute, Rate: 57, Workers: 200,
+		Phases: []sim.Phase{
+			{Latency: 50 * time.Millisecond},
+			{Start: 3 * time.Minute, Latency: 50 * time.Millisecond, ErrorRate: 1},
+		},
+	}
+	cfg := circuit.DefaultConfig()
+	cfg.WindowSize, cfg.OpenTimeout = window, time.Millisecond
+	b.ReportAllocs()
+	transitions := 0
+	for i := 0; i < b.N; i++ {
+		res, err := sim.Run(sc, cfg, uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		transitions += len(res.Runs[1].Transitions)
+	}
+	ns := float64(b.Elapsed().Nanoseconds())
+	b.ReportMetric(ns/float64(transitions), "ns/transition")
+	b.ReportMetric(ns/float64(transitions)/window, "ns/sample")
 }
