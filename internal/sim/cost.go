@@ -18,9 +18,9 @@ const MaxRunTime = time.Minute
 // The cost model's constants, measured on the project's shared 2-core
 // machine with Go 1.26 (both runs of a scenario together), rounded up:
 // BenchmarkRunFlaky's median is 640 ns/request, BenchmarkRunFlapping's
-// 5.5 ns/sample with a window of 2^13 (12.5 with 2^17, where the copies no
-// longer fit in cache). A faster machine finishes sooner than predicted,
-// which errs on the side of refusing.
+// 5.5 ns/sample with a window of 2^13; 12 leaves room for windows whose
+// copies do not fit in cache. A faster machine finishes sooner than
+// predicted, which errs on the side of refusing.
 const (
 	// nsPerCall is the work per dependency call or local request: events
 	// on the heap, the breaker, the retry policy and the accounting.
