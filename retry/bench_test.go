@@ -8,28 +8,28 @@ import (
 )
 
 func TestSuccessWithSharedPolicyAllocatesNothing(t *testing.T) {
-	p, err := retry.NewPolicy()
+	p, err := retry.New[int]()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	fn := func(context.Context) (int, error) { return 1, nil }
 	if allocs := testing.AllocsPerRun(1000, func() {
-		if _, err := retry.DoPolicy(ctx, p, fn); err != nil {
+		if _, err := p.Execute(ctx, fn); err != nil {
 			panic(err)
 		}
 	}); allocs != 0 {
-		t.Fatalf("DoPolicy on first-attempt success allocates %v times, want 0", allocs)
+		t.Fatalf("Execute on first-attempt success allocates %v times, want 0", allocs)
 	}
 }
 
-func BenchmarkDoPolicySuccess(b *testing.B) {
-	p, _ := retry.NewPolicy()
+func BenchmarkExecuteSuccess(b *testing.B) {
+	p, _ := retry.New[int]()
 	ctx := context.Background()
 	fn := func(context.Context) (int, error) { return 1, nil }
 	b.ReportAllocs()
 	for range b.N {
-		_, _ = retry.DoPolicy(ctx, p, fn)
+		_, _ = p.Execute(ctx, fn)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/benbjohnson/clock"
+	"github.com/breakerlab/circuit"
 )
 
 // budgetBuckets is how many buckets a Budget's window is cut into: counts
@@ -35,7 +35,7 @@ type Budget struct {
 	minPerSecond float64
 	window       time.Duration
 	step         time.Duration // window / budgetBuckets
-	clock        clock.Clock
+	clock        Clock
 	epoch        time.Time
 
 	mu       sync.Mutex // guards the fields below
@@ -46,30 +46,49 @@ type Budget struct {
 	sumRetry uint64 // sum of retries
 }
 
+// BudgetOption configures a Budget in NewBudget. The one there is is
+// WithClock; a nil BudgetOption is ignored.
+type BudgetOption interface {
+	applyBudget(*budgetSettings)
+}
+
+type budgetSettings struct {
+	clock Clock
+}
+
 // NewBudget returns a Budget that allows ratio retries per first attempt
 // (0.2 for 20%) plus minPerSecond retries per second, over a sliding
-// window, read on clk (nil means the real clock). A negative, infinite or
-// NaN ratio or minimum, or a window shorter than MinBudgetWindow, returns
-// an error wrapping ErrInvalidOption that names the bad parameter.
-func NewBudget(ratio float64, minPerSecond float64, window time.Duration, clk clock.Clock) (*Budget, error) {
+// window, read on the clock of WithClock (the real clock by default). A
+// negative, infinite or NaN ratio or minimum, or a window shorter than
+// MinBudgetWindow, returns nil and an error that matches ErrInvalidConfig
+// and holds a *circuit.ConfigError for each bad field (Ratio,
+// MinPerSecond, Window).
+func NewBudget(ratio, minPerSecond float64, window time.Duration, opts ...BudgetOption) (*Budget, error) {
+	var s budgetSettings
+	for _, o := range opts {
+		if o != nil {
+			o.applyBudget(&s)
+		}
+	}
 	var errs []error
-	bad := func(param string, value any, rule string) {
-		errs = append(errs, fmt.Errorf("retry: NewBudget %s = %v: %s: %w", param, value, rule, ErrInvalidOption))
+	bad := func(field string, value any, rule string) {
+		errs = append(errs, &circuit.ConfigError{Pkg: "retry", Field: field, Value: value, Rule: rule})
 	}
 	if !(ratio >= 0) || math.IsInf(ratio, 1) {
-		bad("ratio", ratio, "must be a finite number >= 0")
+		bad("Ratio", ratio, "must be a finite number >= 0")
 	}
 	if !(minPerSecond >= 0) || math.IsInf(minPerSecond, 1) {
-		bad("minPerSecond", minPerSecond, "must be a finite number >= 0")
+		bad("MinPerSecond", minPerSecond, "must be a finite number >= 0")
 	}
 	if window < MinBudgetWindow {
-		bad("window", window, fmt.Sprintf("must be at least %v", MinBudgetWindow))
+		bad("Window", window, fmt.Sprintf("must be at least %v", MinBudgetWindow))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	clk := s.clock
 	if clk == nil {
-		clk = clock.New()
+		clk = realClock{}
 	}
 	return &Budget{
 		ratio:        ratio,
@@ -81,8 +100,8 @@ func NewBudget(ratio float64, minPerSecond float64, window time.Duration, clk cl
 	}, nil
 }
 
-// RecordAttempt records a first attempt (not a retry) made now. DoPolicy
-// calls it once per call.
+// RecordAttempt records a first attempt (not a retry) made now. A
+// Policy's Execute calls it once per call.
 func (b *Budget) RecordAttempt() {
 	b.mu.Lock()
 	i := b.advance(b.clock.Now())
@@ -128,19 +147,20 @@ func (b *Budget) refund(bucket int64) {
 	}
 }
 
-// BudgetStats is a snapshot of a Budget's window.
-type BudgetStats struct {
+// BudgetMetrics is a snapshot of a Budget's window.
+type BudgetMetrics struct {
 	FirstAttempts uint64  // first attempts recorded in the window
 	Retries       uint64  // retries spent in the window
 	Allowance     float64 // retries the window allows: ratio*FirstAttempts + minPerSecond*window seconds
 }
 
-// Stats returns the counts of the current window.
-func (b *Budget) Stats() BudgetStats {
+// Metrics returns the counts of the current window, taken under one lock
+// so that they agree with one another.
+func (b *Budget) Metrics() BudgetMetrics {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advance(b.clock.Now())
-	return BudgetStats{FirstAttempts: b.sumFirst, Retries: b.sumRetry, Allowance: b.allowance()}
+	return BudgetMetrics{FirstAttempts: b.sumFirst, Retries: b.sumRetry, Allowance: b.allowance()}
 }
 
 // allowance requires b.mu.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/breakerlab/circuit"
 )
 
 // Sentinel errors. Compare with errors.Is.
@@ -12,9 +14,11 @@ var (
 	// call that stopped because its Budget refused a retry.
 	ErrBudgetExhausted = errors.New("retry: retry budget exhausted")
 
-	// ErrInvalidOption is wrapped by every error from NewPolicy, and from
-	// Do when its options are invalid.
-	ErrInvalidOption = errors.New("retry: invalid option")
+	// ErrInvalidConfig is circuit.ErrInvalidConfig, the module's single
+	// sentinel for bad configuration: every error from New, NewBudget, and
+	// Do with invalid options matches it, and holds a *circuit.ConfigError
+	// per bad field.
+	ErrInvalidConfig = circuit.ErrInvalidConfig
 
 	// ErrNilFunc is returned when fn is nil; nothing is called.
 	ErrNilFunc = errors.New("retry: nil func")
@@ -22,7 +26,7 @@ var (
 	// ErrNilContext is returned when ctx is nil; nothing is called.
 	ErrNilContext = errors.New("retry: nil context")
 
-	// ErrNilPolicy is returned by DoPolicy when the policy is nil.
+	// ErrNilPolicy is returned by Execute on a nil *Policy.
 	ErrNilPolicy = errors.New("retry: nil policy")
 )
 
@@ -67,6 +71,10 @@ func (r Reason) String() string {
 	}
 	return "reason(" + strconv.Itoa(int(r)) + ")"
 }
+
+// MarshalText returns String's text, so that a Reason reads as a word in
+// JSON and structured logs.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // Error is the error of a call that did not succeed. It says how many
 // attempts were made and why retrying stopped, and unwraps to the last

@@ -25,7 +25,7 @@ func ExampleDo() {
 		return "pong", nil
 	},
 		retry.WithMaxAttempts(5),
-		retry.WithBackoff(retry.Exponential, 100*time.Millisecond),
+		retry.WithBackoff(retry.Exponential), retry.WithBaseDelay(100*time.Millisecond),
 		retry.WithJitter(0),
 		retry.WithClock(mock),
 		retry.WithOnRetry(func(attempt int, err error, delay time.Duration) {
@@ -54,9 +54,37 @@ func ExampleDo_breakerOpen() {
 	// 1 breaker-open true
 }
 
+func ExamplePolicy_Execute() {
+	// Build the Policy once and share it; each Execute is one call.
+	p, err := retry.New[string](retry.WithMaxAttempts(3), retry.WithBaseDelay(0))
+	if err != nil {
+		panic(err)
+	}
+	calls := 0
+	v, err := p.Execute(context.Background(), func(context.Context) (string, error) {
+		calls++
+		if calls == 1 {
+			return "", errors.New("connection reset")
+		}
+		return "pong", nil
+	})
+	fmt.Println(v, err, calls)
+	// Output:
+	// pong <nil> 2
+}
+
+func ExampleNew_invalid() {
+	_, err := retry.New[string](retry.WithMaxAttempts(0))
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, retry.ErrInvalidConfig))
+	// Output:
+	// retry: invalid config: MaxAttempts = 0: must be at least 1
+	// true
+}
+
 func ExamplePolicy_Delay() {
-	p, _ := retry.NewPolicy(
-		retry.WithBackoff(retry.Exponential, time.Second),
+	p, _ := retry.New[int](
+		retry.WithBackoff(retry.Exponential), retry.WithBaseDelay(time.Second),
 		retry.WithMaxDelay(10*time.Second),
 		retry.WithJitter(0),
 	)
@@ -74,20 +102,20 @@ func ExamplePolicy_Delay() {
 func ExampleBudget() {
 	mock := clock.NewMock()
 	// Retries may add at most 20% to the load, plus 0.1 retries a second.
-	budget, _ := retry.NewBudget(0.2, 0.1, 10*time.Second, mock)
-	p, _ := retry.NewPolicy(retry.WithBudget(budget), retry.WithBackoff(retry.Fixed, 0), retry.WithClock(mock))
+	budget, _ := retry.NewBudget(0.2, 0.1, 10*time.Second, retry.WithClock(mock))
+	p, _ := retry.New[int](retry.WithBudget(budget), retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(0), retry.WithClock(mock))
 
 	// The dependency is down; 10 calls would make 30 attempts without the budget.
 	attempts := 0
 	for range 10 {
-		_, err := retry.DoPolicy(context.Background(), p, func(context.Context) (int, error) {
+		_, err := p.Execute(context.Background(), func(context.Context) (int, error) {
 			attempts++
 			return 0, errors.New("unavailable")
 		})
 		_ = err // each err is a *retry.Error; the later ones wrap ErrBudgetExhausted
 	}
 	fmt.Println("attempts:", attempts)
-	fmt.Printf("%+v\n", budget.Stats())
+	fmt.Printf("%+v\n", budget.Metrics())
 	// Output:
 	// attempts: 13
 	// {FirstAttempts:10 Retries:3 Allowance:3}

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/benbjohnson/clock"
+	"github.com/breakerlab/circuit"
 )
 
 // Strategy is how the delay grows from one retry to the next.
@@ -38,34 +38,40 @@ func (s Strategy) String() string {
 	return fmt.Sprintf("strategy(%d)", int(s))
 }
 
+// MarshalText returns String's text, so that a Strategy reads as a word in
+// JSON and structured logs.
+func (s Strategy) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // Defaults of a Policy built with no options.
 const (
 	DefaultMaxAttempts = 3
-	DefaultBase        = 100 * time.Millisecond
+	DefaultBackoff     = Exponential
+	DefaultBaseDelay   = 100 * time.Millisecond
 	DefaultMaxDelay    = 60 * time.Second
 	DefaultJitter      = 0.1
 )
 
-// Option configures a Policy (NewPolicy) or a single call (Do). Options
-// apply in order, so a later one overrides an earlier one; a nil Option is
-// ignored. Options only record values: NewPolicy validates the result.
+// Option configures a Policy (New) or a single call (Do). Options apply in
+// order, so a later one overrides an earlier one; a nil Option is ignored.
+// Each option is named after the field it sets, which is the name a
+// *circuit.ConfigError gives when the value is invalid. Options only
+// record values: New validates the result.
 type Option interface {
 	apply(*settings)
 }
 
-// settings is what the options build. bad records the options whose
-// values can only be judged on their own (the rest are checked in
-// validate).
+// settings is what the options build; each field is named in the
+// ConfigError that reports it.
 type settings struct {
 	maxAttempts int
-	strategy    Strategy
-	base        time.Duration
+	backoff     Strategy
+	baseDelay   time.Duration
 	maxDelay    time.Duration
 	jitter      float64
 	fullJitter  bool
 	retryIf     func(error) bool
 	onRetry     func(attempt int, err error, delay time.Duration)
-	clock       clock.Clock
+	clock       Clock
 	rand        *rand.Rand
 	budget      *Budget
 }
@@ -73,33 +79,33 @@ type settings struct {
 func defaults() settings {
 	return settings{
 		maxAttempts: DefaultMaxAttempts,
-		strategy:    Exponential,
-		base:        DefaultBase,
+		backoff:     DefaultBackoff,
+		baseDelay:   DefaultBaseDelay,
 		maxDelay:    DefaultMaxDelay,
 		jitter:      DefaultJitter,
 	}
 }
 
-// validate reports every invalid value, each naming its option.
+// validate reports every invalid value as a *circuit.ConfigError, joined.
 func (s *settings) validate() error {
 	var errs []error
-	bad := func(option string, value any, rule string) {
-		errs = append(errs, fmt.Errorf("retry: %s(%v): %s: %w", option, value, rule, ErrInvalidOption))
+	bad := func(field string, value any, rule string) {
+		errs = append(errs, &circuit.ConfigError{Pkg: "retry", Field: field, Value: value, Rule: rule})
 	}
 	if s.maxAttempts < 1 {
-		bad("WithMaxAttempts", s.maxAttempts, "must be at least 1")
+		bad("MaxAttempts", s.maxAttempts, "must be at least 1")
 	}
-	if s.strategy < Exponential || s.strategy > Fixed {
-		bad("WithBackoff", s.strategy, "strategy must be Exponential, Linear or Fixed")
+	if s.backoff < Exponential || s.backoff > Fixed {
+		bad("Backoff", s.backoff, "must be Exponential, Linear or Fixed")
 	}
-	if s.base < 0 {
-		bad("WithBackoff", s.base, "base delay must not be negative")
+	if s.baseDelay < 0 {
+		bad("BaseDelay", s.baseDelay, "must not be negative")
 	}
 	if s.maxDelay < 0 {
-		bad("WithMaxDelay", s.maxDelay, "must not be negative")
+		bad("MaxDelay", s.maxDelay, "must not be negative")
 	}
 	if math.IsNaN(s.jitter) || s.jitter < 0 || s.jitter > 1 {
-		bad("WithJitter", s.jitter, "fraction must be in [0, 1]")
+		bad("Jitter", s.jitter, "must be in [0, 1]")
 	}
 	return errors.Join(errs...)
 }
@@ -115,11 +121,18 @@ func WithMaxAttempts(n int) Option {
 	return optionFunc(func(s *settings) { s.maxAttempts = n })
 }
 
-// WithBackoff sets the strategy and the base delay. The default is
-// Exponential from 100ms. A base of 0 retries without waiting; a negative
-// base or an unknown strategy is invalid.
-func WithBackoff(strategy Strategy, base time.Duration) Option {
-	return optionFunc(func(s *settings) { s.strategy, s.base = strategy, base })
+// WithBackoff sets how the delay grows from one retry to the next. The
+// default is Exponential; a value other than Exponential, Linear or Fixed
+// is invalid.
+func WithBackoff(strategy Strategy) Option {
+	return optionFunc(func(s *settings) { s.backoff = strategy })
+}
+
+// WithBaseDelay sets the delay the backoff strategy starts from (see
+// Strategy). The default is 100ms. 0 retries without waiting; negative is
+// invalid.
+func WithBaseDelay(d time.Duration) Option {
+	return optionFunc(func(s *settings) { s.baseDelay = d })
 }
 
 // WithMaxDelay caps every delay: the strategy's delay is capped, then
@@ -145,7 +158,8 @@ func WithFullJitter() Option {
 }
 
 // WithRetryIf sets the predicate that decides whether an error is worth
-// another attempt. It is never asked about a breaker rejection
+// another attempt. It is a decision, not a notification, hence not a
+// WithOn... hook. It is never asked about a breaker rejection
 // (circuit.ErrOpen) or context.Canceled, which are never retried. The
 // default retries every other error; nil restores the default. It must be
 // safe for concurrent use when the Policy is shared.
@@ -162,11 +176,22 @@ func WithOnRetry(hook func(attempt int, err error, delay time.Duration)) Option 
 	return optionFunc(func(s *settings) { s.onRetry = hook })
 }
 
-// WithClock sets the clock whose timers the backoff waits on. Tests pass
-// clock.NewMock(); nil means the real clock.
-func WithClock(c clock.Clock) Option {
-	return optionFunc(func(s *settings) { s.clock = c })
+// ClockOption is what WithClock returns: an Option that NewBudget accepts
+// too, so that one clock option serves both.
+type ClockOption interface {
+	Option
+	BudgetOption
 }
+
+type clockOption struct{ c Clock }
+
+func (o clockOption) apply(s *settings)             { s.clock = o.c }
+func (o clockOption) applyBudget(s *budgetSettings) { s.clock = o.c }
+
+// WithClock sets the clock that a Policy's backoff waits on, or that a
+// Budget's window is read on. Tests pass clock.NewMock(); nil means the
+// real clock.
+func WithClock(c Clock) ClockOption { return clockOption{c} }
 
 // WithRand sets the random source of the jitter, for reproducible delays.
 // The Policy locks around it, so one *rand.Rand may serve concurrent calls.

@@ -5,9 +5,19 @@
 // optional shared Budget caps retries at a share of first attempts so a
 // fleet of clients cannot multiply the load on a failing dependency.
 //
-//	v, err := retry.Do(ctx, func(ctx context.Context) (Quote, error) {
+// The call shape is the module's: build a value once with New(opts...),
+// which returns an error naming every invalid option, then run functions
+// through it with Execute(ctx, fn), as with circuit.New and
+// Breaker.Execute:
+//
+//	p, err := retry.New[Quote](retry.WithMaxAttempts(4))
+//	...
+//	q, err := p.Execute(ctx, func(ctx context.Context) (Quote, error) {
 //		return breaker.Execute(ctx, fetchQuote)
-//	}, retry.WithMaxAttempts(4))
+//	})
+//
+// Do is the one shortcut, for a call made once: it builds the Policy and
+// executes fn in one step.
 //
 // Put retry outermost, around a bulkhead and a breaker: see the README's
 // Composition section.
@@ -20,27 +30,26 @@ import (
 	"sync"
 	"time"
 
-	"github.com/benbjohnson/clock"
-
 	"github.com/breakerlab/circuit"
 )
 
-// Policy is a validated set of options, built once with NewPolicy and
-// shared by any number of calls (DoPolicy). It is immutable and safe for
-// concurrent use; the zero value is not usable.
-type Policy struct {
+// Policy runs functions with retries: a validated set of options, built
+// once with New and shared by any number of calls to Execute, like a
+// breaker. T is the result type of the functions it runs. It is immutable
+// and safe for concurrent use; the zero value is not usable.
+type Policy[T any] struct {
 	s     settings
-	clock clock.Clock
+	clock Clock
 
 	randMu sync.Mutex // guards s.rand, which is not safe for concurrent use
 }
 
-// NewPolicy returns a Policy with the defaults (3 attempts, exponential
-// backoff from 100ms, at most 60s, +-10% jitter, every error but a
-// rejection or cancellation retried) changed by opts. If a value is
-// invalid it returns nil and an error wrapping ErrInvalidOption that names
-// every bad option and its value.
-func NewPolicy(opts ...Option) (*Policy, error) {
+// New returns a Policy with the defaults (3 attempts, exponential backoff
+// from 100ms, at most 60s, +-10% jitter, every error but a rejection or
+// cancellation retried) changed by opts. If a value is invalid it returns
+// nil and an error that matches ErrInvalidConfig and holds one
+// *circuit.ConfigError per bad field.
+func New[T any](opts ...Option) (*Policy[T], error) {
 	s := defaults()
 	for _, o := range opts {
 		if o != nil {
@@ -50,15 +59,15 @@ func NewPolicy(opts ...Option) (*Policy, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	p := &Policy{s: s, clock: s.clock}
+	p := &Policy[T]{s: s, clock: s.clock}
 	if p.clock == nil {
-		p.clock = clock.New()
+		p.clock = realClock{}
 	}
 	return p, nil
 }
 
 // MaxAttempts returns the most times a call under p runs fn.
-func (p *Policy) MaxAttempts() int { return p.s.maxAttempts }
+func (p *Policy[T]) MaxAttempts() int { return p.s.maxAttempts }
 
 // Delay returns the wait before retry number retry (1 for the first
 // retry, which follows the first attempt): the strategy's delay capped at
@@ -66,7 +75,7 @@ func (p *Policy) MaxAttempts() int { return p.s.maxAttempts }
 // max delay. A retry below 1 is treated as 1. With jitter, each call draws
 // a new value, uniformly over the jitter range cut at the max delay, so
 // that delays at the cap stay spread out instead of piling up on it.
-func (p *Policy) Delay(retry int) time.Duration {
+func (p *Policy[T]) Delay(retry int) time.Duration {
 	d := p.baseDelay(retry)
 	switch {
 	case d <= 0:
@@ -83,16 +92,16 @@ func (p *Policy) Delay(retry int) time.Duration {
 
 // baseDelay is the strategy's delay before jitter, capped at the max delay
 // without overflowing.
-func (p *Policy) baseDelay(retry int) time.Duration {
+func (p *Policy[T]) baseDelay(retry int) time.Duration {
 	retry = max(retry, 1)
-	base, limit := p.s.base, p.s.maxDelay
+	base, limit := p.s.baseDelay, p.s.maxDelay
 	if base <= 0 || limit <= 0 {
 		return 0
 	}
 	if base >= limit {
 		return limit
 	}
-	switch p.s.strategy {
+	switch p.s.backoff {
 	case Exponential:
 		shift := retry - 1
 		if shift >= 62 || base > limit>>shift {
@@ -109,7 +118,7 @@ func (p *Policy) baseDelay(retry int) time.Duration {
 }
 
 // float64 draws from [0, 1).
-func (p *Policy) float64() float64 {
+func (p *Policy[T]) float64() float64 {
 	if p.s.rand == nil {
 		return rand.Float64()
 	}
@@ -119,19 +128,19 @@ func (p *Policy) float64() float64 {
 }
 
 // Do calls fn until it succeeds or retrying stops, with the options opts
-// (see NewPolicy for the defaults), and returns fn's result. It is
-// DoPolicy with a Policy built for this call; invalid options return an
-// error wrapping ErrInvalidOption without calling fn.
+// (see New for the defaults), and returns fn's result. It is New then
+// Execute, for a call made once; a Policy built once and shared costs
+// less per call. Invalid options return New's error without calling fn.
 func Do[T any](ctx context.Context, fn func(context.Context) (T, error), opts ...Option) (T, error) {
-	p, err := NewPolicy(opts...)
+	p, err := New[T](opts...)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return DoPolicy(ctx, p, fn)
+	return p.Execute(ctx, fn)
 }
 
-// DoPolicy calls fn until it succeeds or p says to stop, waiting p.Delay
+// Execute calls fn until it succeeds or p says to stop, waiting p.Delay
 // between attempts on p's clock, and returns fn's result.
 //
 // A success returns fn's value and a nil error. Otherwise the error is an
@@ -146,8 +155,9 @@ func Do[T any](ctx context.Context, fn func(context.Context) (T, error), opts ..
 //
 // A nil ctx, p or fn returns ErrNilContext, ErrNilPolicy or ErrNilFunc
 // without calling fn. A ctx already done returns an *Error with 0
-// attempts. A panic in fn is not recovered.
-func DoPolicy[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+// attempts. A panic in fn is not recovered. When the first attempt
+// succeeds, Execute allocates nothing.
+func (p *Policy[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	switch {
 	case ctx == nil:
@@ -192,7 +202,7 @@ func DoPolicy[T any](ctx context.Context, p *Policy, fn func(context.Context) (T
 
 // stop decides whether attempt, which failed with err, is the last one.
 // It allocates the returned error only when it stops.
-func (p *Policy) stop(ctx context.Context, attempt int, err error) *Error {
+func (p *Policy[T]) stop(ctx context.Context, attempt int, err error) *Error {
 	var reason Reason
 	var cause error
 	switch {
@@ -213,25 +223,24 @@ func (p *Policy) stop(ctx context.Context, attempt int, err error) *Error {
 }
 
 // wait sleeps for the delay before the retry that follows attempt, or
-// until ctx ends. The timer starts before the OnRetry hook runs, so that a
+// until ctx ends. The timer (a context with the delay as its timeout, the
+// one timer a Clock offers) starts before the OnRetry hook runs, so that a
 // hook that advances a mock clock wakes the wait.
-func (p *Policy) wait(ctx context.Context, attempt int, err error) *Error {
+func (p *Policy[T]) wait(ctx context.Context, attempt int, err error) *Error {
 	d := p.Delay(attempt)
 	if d <= 0 {
 		if p.s.onRetry != nil {
 			p.s.onRetry(attempt, err, 0)
 		}
 	} else {
-		t := p.clock.Timer(d)
-		defer t.Stop()
+		timer, stop := p.clock.WithTimeout(ctx, d)
+		defer stop()
 		if p.s.onRetry != nil {
 			p.s.onRetry(attempt, err, d)
 		}
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
+		<-timer.Done()
 	}
+	// timer ends for both reasons; only ctx says which it was.
 	if cerr := ctx.Err(); cerr != nil {
 		return &Error{Attempts: attempt, Err: err, Reason: ReasonContextDone, Cause: cerr}
 	}

@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -29,16 +30,16 @@ func TestDelayStrategies(t *testing.T) {
 	}{
 		{"exponential default base", nil, []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms}},
 		{"exponential capped", []retry.Option{retry.WithMaxDelay(500 * ms)}, []time.Duration{100 * ms, 200 * ms, 400 * ms, 500 * ms, 500 * ms}},
-		{"linear", []retry.Option{retry.WithBackoff(retry.Linear, 50*ms)}, []time.Duration{50 * ms, 100 * ms, 150 * ms, 200 * ms}},
-		{"linear capped", []retry.Option{retry.WithBackoff(retry.Linear, 50*ms), retry.WithMaxDelay(120 * ms)}, []time.Duration{50 * ms, 100 * ms, 120 * ms}},
-		{"fixed", []retry.Option{retry.WithBackoff(retry.Fixed, 30*ms)}, []time.Duration{30 * ms, 30 * ms, 30 * ms}},
-		{"base above cap", []retry.Option{retry.WithBackoff(retry.Fixed, time.Hour), retry.WithMaxDelay(time.Second)}, []time.Duration{time.Second, time.Second}},
-		{"zero base", []retry.Option{retry.WithBackoff(retry.Exponential, 0)}, []time.Duration{0, 0, 0}},
+		{"linear", []retry.Option{retry.WithBackoff(retry.Linear), retry.WithBaseDelay(50 * ms)}, []time.Duration{50 * ms, 100 * ms, 150 * ms, 200 * ms}},
+		{"linear capped", []retry.Option{retry.WithBackoff(retry.Linear), retry.WithBaseDelay(50 * ms), retry.WithMaxDelay(120 * ms)}, []time.Duration{50 * ms, 100 * ms, 120 * ms}},
+		{"fixed", []retry.Option{retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(30 * ms)}, []time.Duration{30 * ms, 30 * ms, 30 * ms}},
+		{"base above cap", []retry.Option{retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(time.Hour), retry.WithMaxDelay(time.Second)}, []time.Duration{time.Second, time.Second}},
+		{"zero base", []retry.Option{retry.WithBackoff(retry.Exponential), retry.WithBaseDelay(0)}, []time.Duration{0, 0, 0}},
 		{"zero max delay", []retry.Option{retry.WithMaxDelay(0)}, []time.Duration{0, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := retry.NewPolicy(append([]retry.Option{retry.WithJitter(0)}, tt.opts...)...)
+			p, err := retry.New[int](append([]retry.Option{retry.WithJitter(0)}, tt.opts...)...)
 			require.NoError(t, err)
 			for i, want := range tt.want {
 				assert.Equal(t, want, p.Delay(i+1), "Delay(%d)", i+1)
@@ -49,7 +50,7 @@ func TestDelayStrategies(t *testing.T) {
 
 func TestDelayNeverOverflows(t *testing.T) {
 	for _, s := range []retry.Strategy{retry.Exponential, retry.Linear, retry.Fixed} {
-		p, err := retry.NewPolicy(retry.WithJitter(0), retry.WithBackoff(s, time.Second),
+		p, err := retry.New[int](retry.WithJitter(0), retry.WithBackoff(s), retry.WithBaseDelay(time.Second),
 			retry.WithMaxDelay(time.Duration(1<<62)))
 		require.NoError(t, err)
 		prev := time.Duration(0)
@@ -63,14 +64,14 @@ func TestDelayNeverOverflows(t *testing.T) {
 }
 
 func TestDelayBelowOneIsFirstRetry(t *testing.T) {
-	p, err := retry.NewPolicy(retry.WithJitter(0))
+	p, err := retry.New[int](retry.WithJitter(0))
 	require.NoError(t, err)
 	assert.Equal(t, p.Delay(1), p.Delay(0))
 	assert.Equal(t, p.Delay(1), p.Delay(-5))
 }
 
 func TestJitterStaysInRangeAndVaries(t *testing.T) {
-	p, err := retry.NewPolicy(retry.WithBackoff(retry.Fixed, time.Second), retry.WithJitter(0.25),
+	p, err := retry.New[int](retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(time.Second), retry.WithJitter(0.25),
 		retry.WithRand(rand.New(rand.NewPCG(1, 2))))
 	require.NoError(t, err)
 	seen := map[time.Duration]bool{}
@@ -89,7 +90,7 @@ func TestJitterStaysInRangeAndVaries(t *testing.T) {
 }
 
 func TestJitterNeverExceedsMaxDelay(t *testing.T) {
-	p, err := retry.NewPolicy(retry.WithBackoff(retry.Fixed, time.Second), retry.WithMaxDelay(time.Second),
+	p, err := retry.New[int](retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(time.Second), retry.WithMaxDelay(time.Second),
 		retry.WithJitter(0.5), retry.WithRand(rand.New(rand.NewPCG(3, 4))))
 	require.NoError(t, err)
 	below := 0
@@ -103,8 +104,33 @@ func TestJitterNeverExceedsMaxDelay(t *testing.T) {
 	assert.Greater(t, below, 50, "the lower half of the jitter must still apply")
 }
 
+// At the max delay, jitter must still spread the delays (a herd of
+// clients capped at the same instant would retry in lockstep), and never
+// exceed the cap.
+func TestJitterStaysSpreadAtTheCap(t *testing.T) {
+	p, err := retry.New[int](retry.WithRand(rand.New(rand.NewPCG(1, 2)))) // exponential 100ms, cap 60s, +-10%
+	if err != nil {
+		t.Fatal(err)
+	}
+	atCap := 0
+	lo, hi := time.Duration(1<<62), time.Duration(0)
+	for i := 0; i < 10000; i++ {
+		d := p.Delay(20)
+		if d == 60*time.Second {
+			atCap++
+		}
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if atCap > 10 {
+		t.Errorf("%d of 10000 delays are exactly the 60s cap", atCap)
+	}
+	if hi > 60*time.Second || lo < 54*time.Second || hi-lo < 5*time.Second {
+		t.Errorf("delays span [%v, %v], want most of [54s, 60s]", lo, hi)
+	}
+}
+
 func TestFullJitter(t *testing.T) {
-	p, err := retry.NewPolicy(retry.WithBackoff(retry.Fixed, time.Second), retry.WithFullJitter(),
+	p, err := retry.New[int](retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(time.Second), retry.WithFullJitter(),
 		retry.WithRand(rand.New(rand.NewPCG(5, 6))))
 	require.NoError(t, err)
 	var low, high int
@@ -124,14 +150,14 @@ func TestFullJitter(t *testing.T) {
 	assert.Greater(t, high, 50)
 
 	// A later WithJitter replaces full jitter.
-	p, err = retry.NewPolicy(retry.WithBackoff(retry.Fixed, time.Second), retry.WithFullJitter(), retry.WithJitter(0))
+	p, err = retry.New[int](retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(time.Second), retry.WithFullJitter(), retry.WithJitter(0))
 	require.NoError(t, err)
 	assert.Equal(t, time.Second, p.Delay(1))
 }
 
 func TestSameSeedSameDelays(t *testing.T) {
 	delays := func() []time.Duration {
-		p, err := retry.NewPolicy(retry.WithRand(rand.New(rand.NewPCG(7, 8))))
+		p, err := retry.New[int](retry.WithRand(rand.New(rand.NewPCG(7, 8))))
 		require.NoError(t, err)
 		var out []time.Duration
 		for i := 1; i <= 5; i++ {
@@ -144,25 +170,32 @@ func TestSameSeedSameDelays(t *testing.T) {
 	assert.NotEqual(t, []time.Duration{100e6, 200e6, 400e6, 800e6, 1600e6}, a, "default jitter should move the delays")
 }
 
-func TestInvalidOptions(t *testing.T) {
+// Every bad value is reported in the module's one shape,
+// "retry: invalid config: Field = value: rule", as a *circuit.ConfigError
+// that matches ErrInvalidConfig, circuit.ErrInvalidConfig too.
+func TestInvalidConfig(t *testing.T) {
 	tests := []struct {
 		opt  retry.Option
 		want string
 	}{
-		{retry.WithMaxAttempts(0), "retry: WithMaxAttempts(0): must be at least 1"},
-		{retry.WithMaxAttempts(-3), "WithMaxAttempts(-3)"},
-		{retry.WithBackoff(retry.Strategy(9), time.Second), "WithBackoff(strategy(9))"},
-		{retry.WithBackoff(retry.Fixed, -time.Second), "WithBackoff(-1s)"},
-		{retry.WithMaxDelay(-time.Millisecond), "WithMaxDelay(-1ms)"},
-		{retry.WithJitter(-0.1), "WithJitter(-0.1)"},
-		{retry.WithJitter(1.5), "WithJitter(1.5)"},
+		{retry.WithMaxAttempts(0), "retry: invalid config: MaxAttempts = 0: must be at least 1"},
+		{retry.WithMaxAttempts(-3), "retry: invalid config: MaxAttempts = -3: must be at least 1"},
+		{retry.WithBackoff(retry.Strategy(9)), "retry: invalid config: Backoff = strategy(9): must be Exponential, Linear or Fixed"},
+		{retry.WithBaseDelay(-time.Second), "retry: invalid config: BaseDelay = -1s: must not be negative"},
+		{retry.WithMaxDelay(-time.Millisecond), "retry: invalid config: MaxDelay = -1ms: must not be negative"},
+		{retry.WithJitter(-0.1), "retry: invalid config: Jitter = -0.1: must be in [0, 1]"},
+		{retry.WithJitter(1.5), "retry: invalid config: Jitter = 1.5: must be in [0, 1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			p, err := retry.NewPolicy(tt.opt)
+			p, err := retry.New[int](tt.opt)
 			assert.Nil(t, p)
-			require.ErrorIs(t, err, retry.ErrInvalidOption)
-			assert.Contains(t, err.Error(), tt.want)
+			require.ErrorIs(t, err, retry.ErrInvalidConfig)
+			require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+			var ce *circuit.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "retry", ce.Pkg)
+			assert.Equal(t, tt.want, err.Error())
 		})
 	}
 
@@ -170,26 +203,37 @@ func TestInvalidOptions(t *testing.T) {
 	calls := 0
 	_, err := retry.Do(context.Background(), func(context.Context) (int, error) { calls++; return 0, nil },
 		retry.WithMaxAttempts(0), retry.WithJitter(2), nil)
-	require.ErrorIs(t, err, retry.ErrInvalidOption)
-	assert.Contains(t, err.Error(), "WithMaxAttempts(0)")
-	assert.Contains(t, err.Error(), "WithJitter(2)")
+	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Equal(t, "retry: invalid config: MaxAttempts = 0: must be at least 1\n"+
+		"retry: invalid config: Jitter = 2: must be in [0, 1]", err.Error())
 	assert.Zero(t, calls)
 }
 
+// Strategy and Reason appear in logs and JSON as their words.
+func TestEnumsMarshalAsText(t *testing.T) {
+	got, err := json.Marshal(map[string]any{"backoff": retry.Linear, "reason": retry.ReasonBreakerOpen})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"backoff":"linear","reason":"breaker-open"}`, string(got))
+	text, err := retry.Reason(99).MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, "reason(99)", string(text))
+}
+
 func TestNilArguments(t *testing.T) {
-	p, err := retry.NewPolicy()
+	p, err := retry.New[int]()
 	require.NoError(t, err)
 	fn := func(context.Context) (int, error) { return 1, nil }
 	//lint:ignore SA1012 testing the nil-context guard
-	_, err = retry.DoPolicy(nil, p, fn) //nolint:staticcheck
+	_, err = p.Execute(nil, fn) //nolint:staticcheck
 	assert.ErrorIs(t, err, retry.ErrNilContext)
-	_, err = retry.DoPolicy(context.Background(), nil, fn)
+	var nilPolicy *retry.Policy[int]
+	_, err = nilPolicy.Execute(context.Background(), fn)
 	assert.ErrorIs(t, err, retry.ErrNilPolicy)
-	_, err = retry.DoPolicy[int](context.Background(), p, nil)
+	_, err = p.Execute(context.Background(), nil)
 	assert.ErrorIs(t, err, retry.ErrNilFunc)
 }
 
-// call runs DoPolicy on its own goroutine; the test drives the mock clock
+// call runs Execute on its own goroutine; the test drives the mock clock
 // from the OnRetry handshake.
 type call struct {
 	mock   *clock.Mock
@@ -206,10 +250,10 @@ func startCall(t *testing.T, ctx context.Context, fn func(attempt int) error, op
 		retry.WithJitter(0),
 		retry.WithOnRetry(func(_ int, _ error, d time.Duration) { c.waits <- d }),
 	}, opts...)
-	p, err := retry.NewPolicy(opts...)
+	p, err := retry.New[struct{}](opts...)
 	require.NoError(t, err)
 	go func() {
-		_, err := retry.DoPolicy(ctx, p, func(context.Context) (struct{}, error) {
+		_, err := p.Execute(ctx, func(context.Context) (struct{}, error) {
 			return struct{}{}, fn(int(c.calls.Add(1)))
 		})
 		c.result <- err
@@ -348,7 +392,7 @@ func TestCanceledIsNeverRetried(t *testing.T) {
 	_, err := retry.Do(context.Background(), func(context.Context) (int, error) {
 		calls++
 		return 0, fmt.Errorf("wrapped: %w", context.Canceled)
-	}, retry.WithMaxAttempts(5), retry.WithBackoff(retry.Fixed, 0))
+	}, retry.WithMaxAttempts(5), retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(0))
 	require.ErrorIs(t, err, context.Canceled)
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
@@ -366,7 +410,7 @@ func TestDeadlineOfOneAttemptIsRetried(t *testing.T) {
 			return 0, context.DeadlineExceeded
 		}
 		return 42, nil
-	}, retry.WithBackoff(retry.Fixed, 0))
+	}, retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(0))
 	require.NoError(t, err)
 	assert.Equal(t, 42, v)
 	assert.Equal(t, 2, calls)
@@ -381,7 +425,7 @@ func TestRetryIf(t *testing.T) {
 			return 0, errBoom
 		}
 		return 0, errPermanent
-	}, retry.WithBackoff(retry.Fixed, 0), retry.WithMaxAttempts(5),
+	}, retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(0), retry.WithMaxAttempts(5),
 		retry.WithRetryIf(func(err error) bool { return !errors.Is(err, errPermanent) }))
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
@@ -402,7 +446,7 @@ func TestOnRetryArguments(t *testing.T) {
 	_, _ = retry.Do(context.Background(), func(context.Context) (int, error) {
 		calls++
 		return 0, fmt.Errorf("fail %d", calls)
-	}, retry.WithClock(mock), retry.WithJitter(0), retry.WithBackoff(retry.Linear, time.Second),
+	}, retry.WithClock(mock), retry.WithJitter(0), retry.WithBackoff(retry.Linear), retry.WithBaseDelay(time.Second),
 		retry.WithMaxAttempts(3),
 		retry.WithOnRetry(func(a int, err error, d time.Duration) {
 			got = append(got, hook{a, err.Error(), d})
@@ -414,7 +458,7 @@ func TestOnRetryArguments(t *testing.T) {
 func TestCancelDuringBackoffReturnsAndStopsTimer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := startCall(t, ctx, func(int) error { return errBoom }, retry.WithBackoff(retry.Fixed, time.Hour))
+	c := startCall(t, ctx, func(int) error { return errBoom }, retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(time.Hour))
 	start := c.mock.Now()
 	<-c.waits
 	cancel()
@@ -436,7 +480,7 @@ func TestCancelDuringBackoffRealClock(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := retry.Do(ctx, func(context.Context) (int, error) { return 0, errBoom },
-		retry.WithBackoff(retry.Fixed, time.Hour),
+		retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(time.Hour),
 		retry.WithOnRetry(func(int, error, time.Duration) { cancel() }))
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
@@ -486,7 +530,7 @@ func TestContextDoneAfterFailedAttempt(t *testing.T) {
 		calls++
 		cancel() // the caller gives up while the attempt fails for its own reason
 		return 0, errBoom
-	}, retry.WithBackoff(retry.Fixed, 0))
+	}, retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(0))
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, retry.ReasonContextDone, re.Reason)
@@ -507,9 +551,9 @@ func TestErrorUnwrapShapes(t *testing.T) {
 
 func TestSharedPolicyConcurrent(t *testing.T) {
 	mock := clock.NewMock()
-	budget, err := retry.NewBudget(0.5, 0, time.Minute, mock)
+	budget, err := retry.NewBudget(0.5, 0, time.Minute, retry.WithClock(mock))
 	require.NoError(t, err)
-	p, err := retry.NewPolicy(retry.WithBackoff(retry.Fixed, 0), retry.WithMaxAttempts(3),
+	p, err := retry.New[int](retry.WithBackoff(retry.Fixed), retry.WithBaseDelay(0), retry.WithMaxAttempts(3),
 		retry.WithRand(rand.New(rand.NewPCG(1, 1))), retry.WithBudget(budget), retry.WithClock(mock))
 	require.NoError(t, err)
 	var wg sync.WaitGroup
@@ -520,7 +564,7 @@ func TestSharedPolicyConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				_, err := retry.DoPolicy(context.Background(), p, func(context.Context) (int, error) {
+				_, err := p.Execute(context.Background(), func(context.Context) (int, error) {
 					attempts.Add(1)
 					p.Delay(2) // exercise the shared rand
 					return 0, errBoom
@@ -532,7 +576,7 @@ func TestSharedPolicyConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	st := budget.Stats()
+	st := budget.Metrics()
 	assert.Equal(t, uint64(callers*each), st.FirstAttempts)
 	// Retries never exceed half the first attempts, whatever the interleaving.
 	assert.LessOrEqual(t, float64(st.Retries), 0.5*float64(st.FirstAttempts))
