@@ -8,7 +8,7 @@ import (
 )
 
 func BenchmarkAcquireRelease(b *testing.B) {
-	bh, _ := bulkhead.New(1 << 20)
+	bh, _ := bulkhead.New[int](bulkhead.WithMaxConcurrent(1 << 20))
 	ctx := context.Background()
 	b.ReportAllocs()
 	for range b.N {
@@ -16,18 +16,18 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		release()
+		release.Release()
 	}
 }
 
 func BenchmarkExecuteParallel(b *testing.B) {
-	bh, _ := bulkhead.New(1 << 20)
+	bh, _ := bulkhead.New[int](bulkhead.WithMaxConcurrent(1 << 20))
 	ctx := context.Background()
 	fn := func(context.Context) (int, error) { return 1, nil }
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := bulkhead.Execute(ctx, bh, fn); err != nil {
+			if _, err := bh.Execute(ctx, fn); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -35,10 +35,10 @@ func BenchmarkExecuteParallel(b *testing.B) {
 }
 
 func BenchmarkRejectFull(b *testing.B) {
-	bh, _ := bulkhead.New(1)
+	bh, _ := bulkhead.New[int](bulkhead.WithMaxConcurrent(1))
 	ctx := context.Background()
 	release, _ := bh.Acquire(ctx)
-	defer release()
+	defer release.Release()
 	b.ReportAllocs()
 	for range b.N {
 		if _, err := bh.Acquire(ctx); err != bulkhead.ErrFull {

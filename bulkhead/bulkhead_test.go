@@ -13,53 +13,60 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/breakerlab/circuit"
 	"github.com/breakerlab/circuit/bulkhead"
 )
 
+// Every bad value is reported in the module's one shape,
+// "bulkhead: invalid config: Field = value: rule", as a
+// *circuit.ConfigError that matches ErrInvalidConfig.
 func TestNewInvalid(t *testing.T) {
 	tests := []struct {
-		max  int
 		opts []bulkhead.Option
-		want []string
+		want string
 	}{
-		{0, nil, []string{"bulkhead: maxConcurrent = 0: must be at least 1"}},
-		{-2, nil, []string{"maxConcurrent = -2"}},
-		{1, []bulkhead.Option{bulkhead.WithMaxQueue(-1)}, []string{"WithMaxQueue(-1): must not be negative"}},
-		{1, []bulkhead.Option{bulkhead.WithMaxWait(-time.Second)}, []string{"WithMaxWait(-1s)"}},
-		{0, []bulkhead.Option{bulkhead.WithMaxQueue(-3), bulkhead.WithMaxWait(-time.Millisecond)},
-			[]string{"maxConcurrent = 0", "WithMaxQueue(-3)", "WithMaxWait(-1ms)"}},
+		{nil, "bulkhead: invalid config: MaxConcurrent = 0: must be at least 1"},
+		{[]bulkhead.Option{bulkhead.WithMaxConcurrent(-2)}, "bulkhead: invalid config: MaxConcurrent = -2: must be at least 1"},
+		{[]bulkhead.Option{bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxQueue(-1)}, "bulkhead: invalid config: MaxQueue = -1: must not be negative"},
+		{[]bulkhead.Option{bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxWait(-time.Second)}, "bulkhead: invalid config: MaxWait = -1s: must not be negative"},
+		{[]bulkhead.Option{bulkhead.WithMaxQueue(-3), bulkhead.WithMaxWait(-time.Millisecond)},
+			"bulkhead: invalid config: MaxConcurrent = 0: must be at least 1\n" +
+				"bulkhead: invalid config: MaxQueue = -3: must not be negative\n" +
+				"bulkhead: invalid config: MaxWait = -1ms: must not be negative"},
 	}
 	for _, tt := range tests {
-		b, err := bulkhead.New(tt.max, tt.opts...)
+		b, err := bulkhead.New[int](tt.opts...)
 		assert.Nil(t, b)
 		require.ErrorIs(t, err, bulkhead.ErrInvalidConfig)
-		for _, w := range tt.want {
-			assert.Contains(t, err.Error(), w)
-		}
+		require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+		var ce *circuit.ConfigError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, "bulkhead", ce.Pkg)
+		assert.Equal(t, tt.want, err.Error())
 	}
-	b, err := bulkhead.New(1, nil, bulkhead.WithMaxQueue(0), bulkhead.WithMaxWait(0), bulkhead.WithClock(nil))
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1), nil, bulkhead.WithMaxQueue(0), bulkhead.WithMaxWait(0), bulkhead.WithClock(nil))
 	require.NoError(t, err)
 	assert.NotNil(t, b)
 }
 
 func TestNilArguments(t *testing.T) {
-	b, err := bulkhead.New(1)
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1))
 	require.NoError(t, err)
 	//lint:ignore SA1012 testing the nil-context guard
 	_, err = b.Acquire(nil) //nolint:staticcheck
 	assert.ErrorIs(t, err, bulkhead.ErrNilContext)
-	_, err = bulkhead.Execute[int](context.Background(), b, nil)
+	_, err = b.Execute(context.Background(), nil)
 	assert.ErrorIs(t, err, bulkhead.ErrNilFunc)
-	var nb *bulkhead.Bulkhead
+	var nb *bulkhead.Bulkhead[int]
 	_, err = nb.Acquire(context.Background())
 	assert.ErrorIs(t, err, bulkhead.ErrNilBulkhead)
-	_, err = bulkhead.Execute(context.Background(), nb, func(context.Context) (int, error) { return 1, nil })
+	_, err = nb.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
 	assert.ErrorIs(t, err, bulkhead.ErrNilBulkhead)
 	assert.Equal(t, bulkhead.Metrics{MaxConcurrent: 1}, b.Metrics(), "refused calls count nowhere")
 }
 
 func TestAdmitsUpToLimitThenFull(t *testing.T) {
-	b, err := bulkhead.New(2)
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(2))
 	require.NoError(t, err)
 	ctx := context.Background()
 	r1, err := b.Acquire(ctx)
@@ -68,21 +75,21 @@ func TestAdmitsUpToLimitThenFull(t *testing.T) {
 	require.NoError(t, err)
 
 	calls := 0
-	_, err = bulkhead.Execute(ctx, b, func(context.Context) (int, error) { calls++; return 1, nil })
+	_, err = b.Execute(ctx, func(context.Context) (int, error) { calls++; return 1, nil })
 	require.ErrorIs(t, err, bulkhead.ErrFull)
 	assert.Zero(t, calls, "a full bulkhead never calls fn")
 	assert.Equal(t, bulkhead.Metrics{MaxConcurrent: 2, InFlight: 2, Peak: 2, Admitted: 2, Rejected: 1}, b.Metrics())
 
-	r1()
-	v, err := bulkhead.Execute(ctx, b, func(context.Context) (int, error) { calls++; return 7, nil })
+	r1.Release()
+	v, err := b.Execute(ctx, func(context.Context) (int, error) { calls++; return 7, nil })
 	require.NoError(t, err)
 	assert.Equal(t, 7, v)
-	r2()
+	r2.Release()
 	assert.Equal(t, bulkhead.Metrics{MaxConcurrent: 2, InFlight: 0, Peak: 2, Admitted: 3, Rejected: 1}, b.Metrics())
 }
 
 func TestContextAlreadyDone(t *testing.T) {
-	b, err := bulkhead.New(1)
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -92,36 +99,78 @@ func TestContextAlreadyDone(t *testing.T) {
 }
 
 func TestExecuteReturnsErrorAndReleasesOnPanic(t *testing.T) {
-	b, err := bulkhead.New(1)
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1))
 	require.NoError(t, err)
 	errBoom := errors.New("boom")
-	_, err = bulkhead.Execute(context.Background(), b, func(context.Context) (int, error) { return 0, errBoom })
+	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errBoom })
 	assert.Equal(t, errBoom, err, "fn's error is returned as is")
 	assert.Panics(t, func() {
-		_, _ = bulkhead.Execute(context.Background(), b, func(context.Context) (int, error) { panic("bad") })
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { panic("bad") })
 	})
 	assert.Equal(t, 0, b.Metrics().InFlight, "the slot is released when fn panics")
 }
 
-func TestReleaseTooOftenPanics(t *testing.T) {
-	b, err := bulkhead.New(1)
+// A second Release of one admission does nothing, as with a breaker's
+// done: it must not free a slot that another call holds now, whether
+// that call got the slot from the pool or from the queue.
+func TestReleaseIsIdempotentPerAdmission(t *testing.T) {
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1))
 	require.NoError(t, err)
-	r, err := b.Acquire(context.Background())
+	ctx := context.Background()
+	first, err := b.Acquire(ctx)
 	require.NoError(t, err)
-	r()
-	assert.PanicsWithValue(t, "bulkhead: release called more times than Acquire succeeded", r)
+	first.Release()
+	assert.NotPanics(t, first.Release, "a second Release")
+	assert.Equal(t, 0, b.Metrics().InFlight)
+
+	// The next admission reuses the record behind first.
+	second, err := b.Acquire(ctx)
+	require.NoError(t, err)
+	first.Release()
+	copied := first
+	copied.Release()
+	m := b.Metrics()
+	assert.Equal(t, 1, m.InFlight, "a stale Release freed the slot another call holds")
+	_, err = b.Acquire(ctx)
+	require.ErrorIs(t, err, bulkhead.ErrFull, "the slot is still taken")
+
+	// A copy releases the admission it was copied from, once.
+	again := second
+	again.Release()
+	second.Release()
+	assert.Equal(t, 0, b.Metrics().InFlight)
+	var zero bulkhead.Permit
+	zero.Release() // what Acquire returns with an error: a no-op
+	assert.Equal(t, bulkhead.Metrics{MaxConcurrent: 1, Peak: 1, Admitted: 2, Rejected: 1}, b.Metrics())
+}
+
+func TestReleaseIsIdempotentAcrossAHandover(t *testing.T) {
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxQueue(1))
+	require.NoError(t, err)
+	holder, err := b.Acquire(context.Background())
+	require.NoError(t, err)
+	q := newQueue(t, b)
+	hold := make(chan struct{})
+	q.add(context.Background(), hold)
+	holder.Release() // hands the slot to the waiter
+	assert.Equal(t, 0, <-q.order)
+	holder.Release() // must not take it back from the waiter
+	assert.Equal(t, bulkhead.Metrics{MaxConcurrent: 1, MaxQueue: 1, InFlight: 1, Peak: 1, PeakQueued: 1, Admitted: 2}, b.Metrics())
+	close(hold)
+	require.NoError(t, <-q.results[0])
+	assert.Equal(t, 0, b.Metrics().InFlight)
 }
 
 // queue starts Acquire calls on their own goroutines, one at a time, each
 // once the previous one is visibly queued, so their order is known.
 type queue struct {
 	t       *testing.T
-	b       *bulkhead.Bulkhead
+	b       *bulkhead.Bulkhead[int]
 	results []chan error
 	order   chan int // the index of each waiter, as it is admitted
 }
 
-func newQueue(t *testing.T, b *bulkhead.Bulkhead) *queue {
+func newQueue(t *testing.T, b *bulkhead.Bulkhead[int]) *queue {
 	return &queue{t: t, b: b, order: make(chan int, 100)}
 }
 
@@ -138,7 +187,7 @@ func (q *queue) add(ctx context.Context, hold <-chan struct{}) {
 		if err == nil {
 			q.order <- i
 			<-hold
-			release()
+			release.Release()
 		}
 		res <- err
 	}()
@@ -159,7 +208,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestFIFOAdmission(t *testing.T) {
-	b, err := bulkhead.New(1, bulkhead.WithMaxQueue(4))
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxQueue(4))
 	require.NoError(t, err)
 	release, err := b.Acquire(context.Background())
 	require.NoError(t, err)
@@ -173,7 +222,7 @@ func TestFIFOAdmission(t *testing.T) {
 	_, err = b.Acquire(context.Background())
 	require.ErrorIs(t, err, bulkhead.ErrFull)
 
-	release()
+	release.Release()
 	for want := range 4 {
 		assert.Equal(t, want, <-q.order)
 	}
@@ -184,14 +233,14 @@ func TestFIFOAdmission(t *testing.T) {
 }
 
 func TestNewcomerDoesNotOvertakeWaiter(t *testing.T) {
-	b, err := bulkhead.New(1, bulkhead.WithMaxQueue(2))
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxQueue(2))
 	require.NoError(t, err)
 	release, err := b.Acquire(context.Background())
 	require.NoError(t, err)
 	q := newQueue(t, b)
 	hold := make(chan struct{})
 	q.add(context.Background(), hold)
-	release() // the slot goes to the waiter, not to the pool
+	release.Release() // the slot goes to the waiter, not to the pool
 	assert.Equal(t, 0, <-q.order)
 	m := b.Metrics()
 	assert.Equal(t, 1, m.InFlight)
@@ -207,7 +256,7 @@ func TestNewcomerDoesNotOvertakeWaiter(t *testing.T) {
 
 func TestMaxWaitTimesOut(t *testing.T) {
 	mock := clock.NewMock()
-	b, err := bulkhead.New(1, bulkhead.WithMaxQueue(2), bulkhead.WithMaxWait(50*time.Millisecond), bulkhead.WithClock(mock))
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxQueue(2), bulkhead.WithMaxWait(50*time.Millisecond), bulkhead.WithClock(mock))
 	require.NoError(t, err)
 	release, err := b.Acquire(context.Background())
 	require.NoError(t, err)
@@ -222,7 +271,7 @@ func TestMaxWaitTimesOut(t *testing.T) {
 	waitFor(t, func() bool { return b.Metrics().Queued == 1 })
 
 	// The slot goes to the second waiter, never to the one that gave up.
-	release()
+	release.Release()
 	assert.Equal(t, 1, <-q.order)
 	close(hold)
 	require.NoError(t, <-q.results[1])
@@ -234,7 +283,7 @@ func TestMaxWaitTimesOut(t *testing.T) {
 }
 
 func TestCanceledWaiterLeavesQueue(t *testing.T) {
-	b, err := bulkhead.New(1, bulkhead.WithMaxQueue(3))
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxQueue(3))
 	require.NoError(t, err)
 	release, err := b.Acquire(context.Background())
 	require.NoError(t, err)
@@ -252,7 +301,7 @@ func TestCanceledWaiterLeavesQueue(t *testing.T) {
 	assert.EqualError(t, err, "bulkhead: gave up waiting for a slot: context canceled")
 	waitFor(t, func() bool { return b.Metrics().Queued == 2 })
 
-	release()
+	release.Release()
 	assert.Equal(t, 0, <-q.order)
 	assert.Equal(t, 2, <-q.order)
 	require.NoError(t, <-q.results[0])
@@ -262,11 +311,11 @@ func TestCanceledWaiterLeavesQueue(t *testing.T) {
 
 func TestDeadlineWhileQueued(t *testing.T) {
 	mock := clock.NewMock()
-	b, err := bulkhead.New(1, bulkhead.WithMaxQueue(1), bulkhead.WithClock(mock))
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1), bulkhead.WithMaxQueue(1), bulkhead.WithClock(mock))
 	require.NoError(t, err)
 	release, err := b.Acquire(context.Background())
 	require.NoError(t, err)
-	defer release()
+	defer release.Release()
 	ctx, cancel := mock.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	q := newQueue(t, b)
@@ -280,7 +329,7 @@ func TestDeadlineWhileQueued(t *testing.T) {
 // every call ends exactly once.
 func TestConcurrentLimitHolds(t *testing.T) {
 	const limit, workers, each = 3, 16, 200
-	b, err := bulkhead.New(limit, bulkhead.WithMaxQueue(6))
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(limit), bulkhead.WithMaxQueue(6))
 	require.NoError(t, err)
 	var running, over atomic.Int32
 	var ok, full atomic.Uint64
@@ -290,7 +339,7 @@ func TestConcurrentLimitHolds(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				_, err := bulkhead.Execute(context.Background(), b, func(context.Context) (int, error) {
+				_, err := b.Execute(context.Background(), func(context.Context) (int, error) {
 					if running.Add(1) > limit {
 						over.Add(1)
 					}
@@ -321,7 +370,7 @@ func TestConcurrentLimitHolds(t *testing.T) {
 }
 
 func TestUncontendedAllocatesNothing(t *testing.T) {
-	b, err := bulkhead.New(4)
+	b, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(4))
 	require.NoError(t, err)
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -329,22 +378,22 @@ func TestUncontendedAllocatesNothing(t *testing.T) {
 		if err != nil {
 			panic(err)
 		}
-		release()
+		release.Release()
 	})
 	assert.Zero(t, allocs, "Acquire+release")
 	fn := func(context.Context) (int, error) { return 1, nil }
 	allocs = testing.AllocsPerRun(1000, func() {
-		if _, err := bulkhead.Execute(ctx, b, fn); err != nil {
+		if _, err := b.Execute(ctx, fn); err != nil {
 			panic(err)
 		}
 	})
 	assert.Zero(t, allocs, "Execute")
 	// Rejection allocates nothing either.
-	full, err := bulkhead.New(1)
+	full, err := bulkhead.New[int](bulkhead.WithMaxConcurrent(1))
 	require.NoError(t, err)
 	release, err := full.Acquire(ctx)
 	require.NoError(t, err)
-	defer release()
+	defer release.Release()
 	allocs = testing.AllocsPerRun(1000, func() {
 		if _, err := full.Acquire(ctx); err != bulkhead.ErrFull {
 			panic(err)

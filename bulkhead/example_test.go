@@ -10,7 +10,7 @@ import (
 
 func Example() {
 	// Two calls at once, no queue.
-	bh, err := bulkhead.New(2)
+	bh, err := bulkhead.New[string](bulkhead.WithMaxConcurrent(2))
 	if err != nil {
 		panic(err)
 	}
@@ -21,14 +21,14 @@ func Example() {
 	r2, _ := bh.Acquire(ctx)
 
 	// ...so a third is refused at once, without touching the dependency.
-	_, err = bulkhead.Execute(ctx, bh, func(context.Context) (string, error) {
+	_, err = bh.Execute(ctx, func(context.Context) (string, error) {
 		return "never called", nil
 	})
 	fmt.Println(errors.Is(err, bulkhead.ErrFull))
 
-	r1()
-	r2()
-	v, err := bulkhead.Execute(ctx, bh, func(context.Context) (string, error) { return "ok", nil })
+	r1.Release()
+	r2.Release()
+	v, err := bh.Execute(ctx, func(context.Context) (string, error) { return "ok", nil })
 	fmt.Println(v, err)
 
 	m := bh.Metrics()
@@ -40,13 +40,13 @@ func Example() {
 }
 
 func ExampleBulkhead_Acquire() {
-	bh, _ := bulkhead.New(10)
+	bh, _ := bulkhead.New[int](bulkhead.WithMaxConcurrent(10))
 	release, err := bh.Acquire(context.Background())
 	if err != nil {
 		fmt.Println("shed:", err)
 		return
 	}
-	defer release()
+	defer release.Release()
 	fmt.Println("in flight:", bh.Metrics().InFlight)
 	// Output:
 	// in flight: 1

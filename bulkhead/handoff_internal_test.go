@@ -14,23 +14,24 @@ func TestHandoffRacingCancel(t *testing.T) {
 	cancel()
 	var won, gaveUp int
 	for range 300 {
-		b, err := New(1, WithMaxQueue(2))
+		b, err := New[int](WithMaxConcurrent(1), WithMaxQueue(2))
 		if err != nil {
 			t.Fatal(err)
 		}
-		release, err := b.Acquire(context.Background())
+		l := &b.l
+		holder, err := b.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		first := &waiter{ready: make(chan struct{}, 1)}
 		second := &waiter{ready: make(chan struct{}, 1)}
-		b.mu.Lock()
-		b.push(first)
-		b.push(second)
-		b.mu.Unlock()
+		l.mu.Lock()
+		l.push(first)
+		l.push(second)
+		l.mu.Unlock()
 
-		release() // hands the slot to first, whose context is already done
-		r, err := b.wait(done, first, nil)
+		holder.Release() // hands the slot to first, whose context is already done
+		p, err := l.wait(done, first, done, func() {})
 
 		m := b.Metrics()
 		if m.InFlight != 1 {
@@ -41,12 +42,15 @@ func TestHandoffRacingCancel(t *testing.T) {
 			if second.granted || m.Queued != 1 {
 				t.Fatalf("first kept the slot, yet second was granted (%v) or left the queue (queued %d)", second.granted, m.Queued)
 			}
-			r()
+			p.Release()
 			if !second.granted {
 				t.Fatal("releasing first's slot must hand it to second")
 			}
 		} else {
 			gaveUp++
+			if p != (Permit{}) {
+				t.Fatalf("a waiter that gave up got a non-zero Permit %+v", p)
+			}
 			if !second.granted || m.Queued != 0 {
 				t.Fatalf("first gave up a granted slot; second must have it (granted %v, queued %d)", second.granted, m.Queued)
 			}
@@ -55,7 +59,13 @@ func TestHandoffRacingCancel(t *testing.T) {
 			}
 		}
 		// second now holds the slot; releasing it empties the bulkhead.
-		b.release()
+		// The holder's and first's permits are stale and change nothing.
+		holder.Release()
+		first.permit.Release()
+		if m := b.Metrics(); m.InFlight != 1 {
+			t.Fatalf("a stale Release freed second's slot: %+v", m)
+		}
+		second.permit.Release()
 		if m := b.Metrics(); m.InFlight != 0 || m.Queued != 0 {
 			t.Fatalf("after the last release: %+v", m)
 		}
