@@ -2,11 +2,9 @@ package health
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/breakerlab/circuit"
 )
 
@@ -23,8 +21,10 @@ const (
 )
 
 // Option configures a Watcher in Watch. Options apply in order, so a later
-// one overrides an earlier one. A nil Option is ignored. Options only
-// record values: Watch validates the result and reports every bad one.
+// one overrides an earlier one. A nil Option is ignored. Each option is
+// named after the field it sets, which is the name a *circuit.ConfigError
+// gives when the value is invalid. Options only record values: Watch
+// validates the result and reports every bad one.
 type Option interface {
 	apply(*config)
 }
@@ -35,7 +35,7 @@ type config struct {
 	timeoutSet bool
 	threshold  int
 	recovery   int // 0: proactive recovery off
-	clock      clock.Clock
+	clock      Clock
 	onCheck    func(Result)
 }
 
@@ -78,7 +78,7 @@ func WithRecovery(n int) Option {
 
 // WithClock sets the clock that drives the interval and the check timeout.
 // Tests pass clock.NewMock(); nil means the real clock.
-func WithClock(c clock.Clock) Option {
+func WithClock(c Clock) Option {
 	return optionFunc(func(cfg *config) { cfg.clock = c })
 }
 
@@ -104,7 +104,7 @@ func build(b circuit.Controller, check any, opts []Option) (config, error) {
 	}
 	var errs []error
 	bad := func(field string, value any, rule string) {
-		errs = append(errs, fmt.Errorf("%w: %s = %v: %s", ErrInvalidConfig, field, value, rule))
+		errs = append(errs, &circuit.ConfigError{Pkg: "health", Field: field, Value: value, Rule: rule})
 	}
 	if isNil(b) {
 		bad("breaker", "nil", "must be a breaker")
@@ -131,7 +131,7 @@ func build(b circuit.Controller, check any, opts []Option) (config, error) {
 		c.timeout = min(DefaultTimeout, c.interval)
 	}
 	if c.clock == nil {
-		c.clock = clock.New()
+		c.clock = realClock{}
 	}
 	return c, nil
 }

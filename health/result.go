@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/breakerlab/circuit"
 )
 
 // Sentinel errors. Compare with errors.Is.
 var (
-	// ErrInvalidConfig is wrapped by every error from Watch; the message
-	// names the bad argument or option and its value.
-	ErrInvalidConfig = errors.New("health: invalid config")
+	// ErrInvalidConfig is circuit.ErrInvalidConfig, the module's single
+	// sentinel for bad configuration: every error from Watch matches it and
+	// holds a *circuit.ConfigError per bad argument or option.
+	ErrInvalidConfig = circuit.ErrInvalidConfig
 
 	// ErrStopped is returned by CheckNow once Stop has been called. The
 	// check, if it ran, was not applied to the breaker.
@@ -94,6 +97,10 @@ func (a Action) String() string {
 	}
 	return "action(" + strconv.Itoa(int(a)) + ")"
 }
+
+// MarshalText returns String's text, so that an Action reads as a word in
+// JSON and structured logs.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // Result describes one applied check. It is a plain value.
 type Result struct {

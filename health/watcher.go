@@ -23,8 +23,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/breakerlab/circuit"
 )
 
@@ -65,8 +65,8 @@ type Watcher struct {
 	name    string // b.Name(), read once so that logging never calls b
 	check   func(context.Context) error
 	cfg     config
-	clock   clock.Clock
-	ticker  *clock.Ticker
+	clock   Clock
+	start   time.Time     // when Watch was called: scheduled checks fall on start + k*interval
 	stop    chan struct{} // closed by Stop
 	stopped sync.Once
 	done    chan struct{} // closed when the watcher's goroutine has exited
@@ -108,26 +108,45 @@ func Watch(b circuit.Controller, check func(ctx context.Context) error, opts ...
 		done:  make(chan struct{}),
 		sem:   make(chan struct{}, 1),
 	}
-	// The ticker exists before Watch returns, so a test that advances a
-	// mock clock right after Watch cannot miss the first tick.
-	w.ticker = w.clock.Ticker(cfg.interval)
-	go w.loop()
+	w.start = w.clock.Now()
+	// The first tick is armed before Watch returns, so a test that
+	// advances a mock clock right after Watch cannot miss it.
+	tick, untick := w.clock.WithTimeout(context.Background(), cfg.interval)
+	go w.loop(tick, untick)
 	return w, nil
 }
 
-func (w *Watcher) loop() {
+// loop runs a check at each tick until Stop. A tick is a context that
+// ends at the time of the next scheduled check: the one timer a Clock
+// offers.
+func (w *Watcher) loop(tick context.Context, untick context.CancelFunc) {
 	defer close(w.done)
-	defer w.ticker.Stop()
 	for {
 		select {
 		case <-w.stop:
+			untick()
 			return
-		case <-w.ticker.C:
-			// Errors here mean the watcher is stopping; the next turn of
-			// the loop sees that.
-			_, _ = w.run(context.Background())
+		case <-tick.Done():
 		}
+		untick()
+		// The next tick is armed before the check runs, which gives the
+		// schedule of a time.Ticker: a tick that falls during a slow check
+		// starts the next check as soon as this one ends, later ones are
+		// dropped, and a test that advances a mock clock once it has seen
+		// this check's result cannot miss the next tick.
+		tick, untick = w.nextTick()
+		// Errors here mean the watcher is stopping; the next turn of the
+		// loop sees that.
+		_, _ = w.run(context.Background())
 	}
+}
+
+// nextTick arms a tick for the first scheduled time (start plus a
+// multiple of the interval) after now.
+func (w *Watcher) nextTick() (context.Context, context.CancelFunc) {
+	elapsed := w.clock.Now().Sub(w.start)
+	next := (elapsed/w.cfg.interval + 1) * w.cfg.interval
+	return w.clock.WithTimeout(context.Background(), next-elapsed)
 }
 
 // Stop stops the watcher and waits for its goroutine to exit. When Stop
@@ -230,7 +249,7 @@ func (w *Watcher) probe(ctx context.Context) (Result, error) {
 				return Result{}, err
 			}
 			res.Err = ErrCheckRunning
-			res.Duration = w.clock.Since(res.Start)
+			res.Duration = w.clock.Now().Sub(res.Start)
 			return res, nil
 		case <-w.stop:
 			return Result{}, ErrStopped
@@ -259,7 +278,7 @@ func (w *Watcher) probe(ctx context.Context) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	res.Duration = w.clock.Since(res.Start)
+	res.Duration = w.clock.Now().Sub(res.Start)
 	return res, nil
 }
 

@@ -3,6 +3,7 @@ package health_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -175,18 +176,21 @@ func TestWatchRejectsBadInput(t *testing.T) {
 		b     circuit.Controller
 		check func(context.Context) error
 		opts  []health.Option
-		want  []string
+		want  string
 	}{
-		{"nil breaker", nil, ok, nil, []string{"breaker = nil"}},
-		{"typed nil breaker", nilBreaker, ok, nil, []string{"breaker = nil"}},
-		{"nil check", b, nil, nil, []string{"check = nil"}},
-		{"zero interval", b, ok, []health.Option{health.WithInterval(0)}, []string{"Interval = 0s: must be positive"}},
-		{"negative interval", b, ok, []health.Option{health.WithInterval(-time.Second)}, []string{"Interval = -1s"}},
-		{"zero timeout", b, ok, []health.Option{health.WithTimeout(0)}, []string{"Timeout = 0s: must be positive"}},
-		{"zero threshold", b, ok, []health.Option{health.WithUnhealthyThreshold(0)}, []string{"UnhealthyThreshold = 0: must be at least 1"}},
-		{"negative recovery", b, ok, []health.Option{health.WithRecovery(-1)}, []string{"Recovery = -1"}},
+		{"nil breaker", nil, ok, nil, "health: invalid config: breaker = nil: must be a breaker"},
+		{"typed nil breaker", nilBreaker, ok, nil, "health: invalid config: breaker = nil: must be a breaker"},
+		{"nil check", b, nil, nil, "health: invalid config: check = nil: must be a func"},
+		{"zero interval", b, ok, []health.Option{health.WithInterval(0)}, "health: invalid config: Interval = 0s: must be positive"},
+		{"negative interval", b, ok, []health.Option{health.WithInterval(-time.Second)}, "health: invalid config: Interval = -1s: must be positive"},
+		{"zero timeout", b, ok, []health.Option{health.WithTimeout(0)}, "health: invalid config: Timeout = 0s: must be positive"},
+		{"zero threshold", b, ok, []health.Option{health.WithUnhealthyThreshold(0)}, "health: invalid config: UnhealthyThreshold = 0: must be at least 1"},
+		{"negative recovery", b, ok, []health.Option{health.WithRecovery(-1)}, "health: invalid config: Recovery = -1: must not be negative (0 turns it off)"},
 		{"every problem at once", nil, nil, []health.Option{health.WithInterval(0), health.WithUnhealthyThreshold(-2)},
-			[]string{"breaker = nil", "check = nil", "Interval = 0s", "UnhealthyThreshold = -2"}},
+			"health: invalid config: breaker = nil: must be a breaker\n" +
+				"health: invalid config: check = nil: must be a func\n" +
+				"health: invalid config: Interval = 0s: must be positive\n" +
+				"health: invalid config: UnhealthyThreshold = -2: must be at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,16 +199,15 @@ func TestWatchRejectsBadInput(t *testing.T) {
 				w.Stop()
 				t.Fatal("Watch returned a watcher for bad input")
 			}
-			if !errors.Is(err, health.ErrInvalidConfig) {
+			if !errors.Is(err, health.ErrInvalidConfig) || !errors.Is(err, circuit.ErrInvalidConfig) {
 				t.Fatalf("err = %v, want ErrInvalidConfig", err)
 			}
-			for _, s := range tt.want {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q does not mention %q", err, s)
-				}
+			var ce *circuit.ConfigError
+			if !errors.As(err, &ce) || ce.Pkg != "health" {
+				t.Fatalf("err = %#v, want a *circuit.ConfigError of package health", err)
 			}
-			if !strings.HasPrefix(err.Error(), "health: ") {
-				t.Errorf("error %q lacks the package prefix", err)
+			if err.Error() != tt.want {
+				t.Errorf("error\n%s\nwant\n%s", err, tt.want)
 			}
 		})
 	}
@@ -445,6 +448,43 @@ func TestHangingCheck(t *testing.T) {
 	wantResult(t, h.tick(), true, 0, 1, health.ActionNone)
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("check called %d times, want 2", n)
+	}
+}
+
+// The schedule is a time.Ticker's: checks fall on multiples of the
+// interval from Watch; ticks that fall during a slow check start one check
+// as soon as it ends, and the rest are dropped.
+func TestSlowCheckKeepsTheSchedule(t *testing.T) {
+	h := newBase(t)
+	var calls atomic.Int64
+	h.watch(func(ctx context.Context) error {
+		if calls.Add(1) == 1 {
+			<-ctx.Done() // the first check takes its whole 35s timeout
+			return ctx.Err()
+		}
+		return nil
+	}, health.WithTimeout(35*time.Second))
+	epoch := time.Unix(0, 0)
+
+	h.mock.Add(interval)         // 10s: the first check starts
+	h.mock.Add(35 * time.Second) // 45s: ticks at 20s, 30s and 40s fell during it
+	if r := h.result(); !r.Start.Equal(epoch.Add(10*time.Second)) || r.Healthy() {
+		t.Fatalf("first result: start %v, err %v; want the 10s check, timed out", r.Start.Sub(epoch), r.Err)
+	}
+	if r := h.result(); !r.Start.Equal(epoch.Add(45 * time.Second)) {
+		t.Fatalf("second check started at %v, want 45s: at once, for the ticks it missed", r.Start.Sub(epoch))
+	}
+	h.mock.Add(5 * time.Second) // 50s: back on the schedule
+	if r := h.result(); !r.Start.Equal(epoch.Add(50 * time.Second)) {
+		t.Fatalf("third check started at %v, want 50s", r.Start.Sub(epoch))
+	}
+	select {
+	case r := <-h.results:
+		t.Fatalf("an extra check at %v: the missed ticks were not dropped", r.Start.Sub(epoch))
+	default:
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("check called %d times, want 3", n)
 	}
 }
 
@@ -692,6 +732,21 @@ func TestRealClock(t *testing.T) {
 	}
 	if b.State() != circuit.Open {
 		t.Fatal("not open")
+	}
+}
+
+// An Action appears in logs and JSON as its word.
+func TestActionMarshalsAsText(t *testing.T) {
+	got, err := json.Marshal(map[string]health.Action{"action": health.ActionHalfOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != `{"action":"half-open"}` {
+		t.Fatalf("json = %s", got)
+	}
+	text, err := health.Action(7).MarshalText()
+	if err != nil || string(text) != "action(7)" {
+		t.Fatalf("MarshalText = %q, %v", text, err)
 	}
 }
 
