@@ -59,15 +59,15 @@ type stack struct {
 	clk     *clock.Mock
 	dep     *inventory
 	breaker *circuit.Breaker[int]
-	bh      *bulkhead.Bulkhead
-	policy  *retry.Policy
+	bh      *bulkhead.Bulkhead[int]
+	policy  *retry.Policy[int]
 }
 
 // Stock is the call the application makes. Each retry attempt takes a
 // fresh bulkhead slot and asks the breaker afresh.
 func (s *stack) Stock(ctx context.Context) (int, error) {
-	return retry.DoPolicy(ctx, s.policy, func(ctx context.Context) (int, error) {
-		return bulkhead.Execute(ctx, s.bh, func(ctx context.Context) (int, error) {
+	return s.policy.Execute(ctx, func(ctx context.Context) (int, error) {
+		return s.bh.Execute(ctx, func(ctx context.Context) (int, error) {
 			return s.breaker.Execute(ctx, s.dep.Stock)
 		})
 	})
@@ -91,13 +91,13 @@ func newStack(w io.Writer) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.bh, err = bulkhead.New(2, bulkhead.WithClock(clk))
+	s.bh, err = bulkhead.New[int](bulkhead.WithMaxConcurrent(2), bulkhead.WithClock(clk))
 	if err != nil {
 		return nil, err
 	}
-	s.policy, err = retry.NewPolicy(
+	s.policy, err = retry.New[int](
 		retry.WithMaxAttempts(5),
-		retry.WithBackoff(retry.Exponential, 100*time.Millisecond),
+		retry.WithBackoff(retry.Exponential), retry.WithBaseDelay(100*time.Millisecond),
 		retry.WithJitter(0), // jitter belongs in production; here it would make the output vary
 		retry.WithClock(clk),
 		// A full bulkhead is our own overload: retrying it only adds work.
@@ -179,15 +179,15 @@ func run(w io.Writer) (Summary, error) {
 	}
 	r2, err := s.bh.Acquire(ctx)
 	if err != nil {
-		r1()
+		r1.Release()
 		return sum, err
 	}
 	before = s.dep.calls
 	failures := s.breaker.Metrics().Failures
 	_, err = s.Stock(ctx)
 	report(0, err)
-	r1()
-	r2()
+	r1.Release()
+	r2.Release()
 	if !errors.As(err, &re) {
 		return sum, fmt.Errorf("bulkhead: want a *retry.Error, got %v", err)
 	}

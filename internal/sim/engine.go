@@ -132,10 +132,10 @@ type runner struct {
 	arrivals    []time.Duration
 	clk         *virtualClock
 	breaker     *circuit.Breaker[struct{}]
-	bulkhead    *bulkhead.Bulkhead
+	bulkhead    *bulkhead.Bulkhead[struct{}]
 	transitions []Transition
 	callTimeout time.Duration
-	policy      *retry.Policy
+	policy      *retry.Policy[struct{}]
 	budget      *retry.Budget
 	draw        *rand.PCG
 	drawRand    *rand.Rand
@@ -200,7 +200,7 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 		r.breaker = b
 		if sc.Bulkhead > 0 {
 			// No queue: Acquire never waits, so it needs no timers.
-			bh, err := bulkhead.New(sc.Bulkhead, bulkhead.WithClock(r.clk))
+			bh, err := bulkhead.New[struct{}](bulkhead.WithMaxConcurrent(sc.Bulkhead), bulkhead.WithClock(r.clk))
 			if err != nil {
 				return nil, fmt.Errorf("sim: bulkhead: %w", err)
 			}
@@ -208,9 +208,9 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 		}
 	}
 	if rt := sc.Retry; rt != nil {
-		p, err := retry.NewPolicy(
+		p, err := retry.New[struct{}](
 			retry.WithMaxAttempts(rt.MaxAttempts),
-			retry.WithBackoff(retry.Exponential, rt.Backoff),
+			retry.WithBackoff(retry.Exponential), retry.WithBaseDelay(rt.Backoff),
 			retry.WithRand(rand.New(rand.NewPCG(seed, 0x5eed))),
 		)
 		if err != nil {
@@ -222,7 +222,7 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 			if w == 0 {
 				w = 10 * time.Second
 			}
-			bud, err := retry.NewBudget(rt.BudgetRatio, rt.BudgetMinPerSecond, w, r.clk)
+			bud, err := retry.NewBudget(rt.BudgetRatio, rt.BudgetMinPerSecond, w, retry.WithClock(r.clk))
 			if err != nil {
 				return nil, fmt.Errorf("sim: retry budget: %w", err)
 			}
@@ -368,7 +368,7 @@ func (r *runner) attempt(req *request) {
 			r.respond(req, now, outFallback)
 			return
 		}
-		req.release = release
+		req.release = release.Release
 	}
 	if r.breaker != nil {
 		permit, err := r.breaker.Allow()
