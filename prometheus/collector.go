@@ -1,23 +1,30 @@
 // Package prometheus exports circuit breakers as Prometheus metrics.
 //
-// A Collector reads each breaker's circuit.Metrics at scrape time and keeps
-// no state of its own: the counters it reports are the breakers' lifetime
-// counts, so nothing is lost between scrapes and nothing needs a
-// subscription. Register one Collector per registry:
+// A Collector reads each breaker's circuit.Metrics at scrape time, so the
+// counters it reports are the breakers' lifetime counts and nothing is lost
+// between scrapes. It also watches each breaker's transitions, to count
+// them by reason, and keeps a call-duration histogram that the service
+// feeds through ObserveLatency or Timed. Register one Collector per
+// registry:
 //
 //	c, err := circuitprom.New(payments, inventory) // or NewFromSource(registry)
 //	if err != nil { ... }
 //	reg := prometheus.NewRegistry()
 //	reg.MustRegister(c)
 //
-// The metrics, all labelled with the breaker's name:
+// The metric names, label names and buckets are the module's one schema,
+// shared with the otel exporter and listed in docs/metrics.md:
 //
-//	circuit_breaker_state{name,state}                gauge, 1 for the current state and 0 for the other two
-//	circuit_breaker_calls_total{name,outcome}        counter, outcome is success, failure, rejected or canceled
-//	circuit_breaker_fallbacks_total{name}            counter
-//	circuit_breaker_transitions_total{name,from,to}  counter, every pair of distinct states
-//	circuit_breaker_error_rate{name}                 gauge, failures/outcomes over the breaker's window, 0 to 1
-//	circuit_breaker_latency_p95_seconds{name}        gauge, 95th percentile latency over the window
+//	circuit_breaker_state{name,state}                          gauge, 1 for the current state and 0 for the others
+//	circuit_breaker_calls_total{name,outcome}                  counter, outcome is success, failure, rejected or canceled
+//	circuit_breaker_fallbacks_total{name}                      counter
+//	circuit_breaker_transitions_total{name,from,to,reason}     counter
+//	circuit_breaker_window_requests{name}                      gauge, outcomes in the breaker's window
+//	circuit_breaker_error_ratio{name}                          gauge, failures/outcomes over the window, 0 to 1
+//	circuit_breaker_error_threshold_ratio{name}                gauge, Config.ErrorRateThreshold
+//	circuit_breaker_window_latency_seconds{name}               gauge, latency at Config.LatencyPercentile over the window
+//	circuit_breaker_latency_threshold_seconds{name}            gauge, Config.LatencyThreshold
+//	circuit_breaker_call_duration_seconds{name}                histogram of the observed call durations
 //
 // Every series of a breaker is present from the first scrape, zeros
 // included, so its initial state is visible and rate() has a starting
@@ -26,10 +33,12 @@
 package prometheus
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/internal/schema"
 	prom "github.com/prometheus/client_golang/prometheus"
 )
 
@@ -41,51 +50,37 @@ type Source interface {
 	Breakers() []circuit.View
 }
 
-// fixed is the Source of New: a list that never changes.
-type fixed []circuit.View
-
-func (f fixed) Breakers() []circuit.View { return f }
-
 // The outcome label values of circuit_breaker_calls_total.
 const (
-	OutcomeSuccess  = "success"  // circuit.Metrics.Successes
-	OutcomeFailure  = "failure"  // circuit.Metrics.Failures
-	OutcomeRejected = "rejected" // circuit.Metrics.Rejections
-	OutcomeIgnored  = "ignored"  // circuit.Metrics.Ignored
+	OutcomeSuccess  = schema.OutcomeSuccess  // circuit.Metrics.Successes
+	OutcomeFailure  = schema.OutcomeFailure  // circuit.Metrics.Failures
+	OutcomeRejected = schema.OutcomeRejected // circuit.Metrics.Rejections
+	OutcomeCanceled = schema.OutcomeCanceled // circuit.Metrics.Canceled
 )
 
-var (
-	descState = prom.NewDesc("circuit_breaker_state",
-		"Current state of the circuit breaker: 1 for the state it is in, 0 for the others.",
-		[]string{"name", "state"}, nil)
-	descCalls = prom.NewDesc("circuit_breaker_calls_total",
-		"Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or canceled (ended by the caller's cancellation, not recorded).",
-		[]string{"name", "outcome"}, nil)
-	descFallbacks = prom.NewDesc("circuit_breaker_fallbacks_total",
-		"Calls of the circuit breaker's fallback.",
-		[]string{"name"}, nil)
-	descTransitions = prom.NewDesc("circuit_breaker_transitions_total",
-		"State changes of the circuit breaker, by previous and new state.",
-		[]string{"name", "from", "to"}, nil)
-	descErrorRate = prom.NewDesc("circuit_breaker_error_rate",
-		"Share of failed calls, 0 to 1, among the recent calls in the circuit breaker's window.",
-		[]string{"name"}, nil)
-	descLatencyP95 = prom.NewDesc("circuit_breaker_latency_p95_seconds",
-		"95th percentile latency of the recent calls in the circuit breaker's window, in seconds.",
-		[]string{"name"}, nil)
-)
-
-// states lists every circuit.State, in the order the one-hot gauge and the
-// transition pairs are emitted.
-var states = [...]circuit.State{circuit.Closed, circuit.Open, circuit.HalfOpen}
+// descs holds the descriptor of each constant family of the schema.
+var descs = func() map[*schema.Family]*prom.Desc {
+	m := make(map[*schema.Family]*prom.Desc, len(schema.Families))
+	for _, f := range schema.Families {
+		if f.Kind != schema.Histogram {
+			m[f] = prom.NewDesc(f.Name, f.Help, f.Labels, nil)
+		}
+	}
+	return m
+}()
 
 // Collector is a prometheus.Collector over a set of breakers. Create one
 // with New or NewFromSource; the zero value collects nothing.
 //
-// It is safe for concurrent use: it holds no mutable state, and each scrape
-// takes one consistent circuit.Metrics snapshot per breaker. Its
-// descriptors are fixed, so it is a checked collector and a registry
-// refuses a second Collector (with the same metric names) beside it.
+// It is safe for concurrent use. Each scrape takes one consistent
+// circuit.Metrics snapshot per breaker. Its descriptors are fixed, so it
+// is a checked collector and a registry refuses a second Collector (with
+// the same metric names) beside it.
+//
+// It subscribes to every breaker it exports (with View.Subscribe) to
+// count transitions by reason, for as long as it exports the breaker.
+// Transitions made before it first saw a breaker are reported with reason
+// "unknown".
 //
 // A breaker whose name is not valid UTF-8, or two breakers with the same
 // name in one scrape, make the registry's Gather return an error naming the
@@ -95,49 +90,89 @@ var states = [...]circuit.State{circuit.Closed, circuit.Open, circuit.HalfOpen}
 // HandlerOpts.ErrorHandling set to ContinueOnError (its default fails the
 // whole scrape with HTTP 500).
 type Collector struct {
-	src Source
+	src      Source
+	watches  schema.Watches
+	duration *prom.HistogramVec // circuit_breaker_call_duration_seconds, by name
 }
 
 // New returns a Collector over a fixed list of breakers, in the order
-// given. It returns an error, prefixed "prometheus: ", if a view is nil or
-// two views have the same name. New with no views is valid and collects
-// nothing.
+// given, with the schema's default buckets, and starts watching their
+// transitions. New with no views is valid and collects nothing. A nil view
+// or a repeated name is an error wrapping ErrInvalidConfig (one
+// *circuit.ConfigError per bad view, joined).
 func New(views ...circuit.View) (*Collector, error) {
-	seen := make(map[string]bool, len(views))
-	list := make(fixed, 0, len(views))
-	for i, v := range views {
-		if v == nil {
-			return nil, fmt.Errorf("prometheus: view %d is nil", i)
-		}
-		name := v.Name()
-		if seen[name] {
-			return nil, fmt.Errorf("prometheus: duplicate breaker name %q", name)
-		}
-		seen[name] = true
-		list = append(list, v)
+	list, err := schema.CheckViews("prometheus", views)
+	if err != nil {
+		return nil, err
 	}
-	return &Collector{src: list}, nil
+	c, err := NewFromSource(list)
+	if err != nil {
+		return nil, err
+	}
+	c.watches.Sync(list)
+	return c, nil
 }
 
 // NewFromSource returns a Collector that asks src for the breakers at every
-// scrape, so breakers registered or unregistered later show up or vanish.
-// It returns an error if src is nil. Nil views returned by src are skipped.
-func NewFromSource(src Source) (*Collector, error) {
+// scrape, so breakers registered or unregistered later show up or vanish
+// (and are watched, or no longer watched, from that scrape on). Nil views
+// returned by src are skipped. A nil src or an invalid option is an error
+// wrapping ErrInvalidConfig.
+func NewFromSource(src Source, opts ...Option) (*Collector, error) {
 	if src == nil {
-		return nil, errors.New("prometheus: nil source")
+		return nil, schema.Missing("prometheus", "Source")
 	}
-	return &Collector{src: src}, nil
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	f := schema.CallDuration
+	return &Collector{
+		src: src,
+		duration: prom.NewHistogramVec(prom.HistogramOpts{
+			Name: f.Name, Help: f.Help, Buckets: cfg.buckets,
+		}, f.Labels),
+	}, nil
 }
 
-// Describe sends the descriptors of the six metric families. It
-// implements prometheus.Collector.
+// ObserveLatency records one call of the breaker called name that took d,
+// in circuit_breaker_call_duration_seconds. Record every call the breaker
+// admitted, failed or not, as the breaker's own latency window does; a
+// rejected call has no duration. A name that is not valid UTF-8 is
+// dropped. It is safe for concurrent use and does nothing on a nil or zero
+// Collector.
+func (c *Collector) ObserveLatency(name string, d time.Duration) {
+	if c == nil || c.duration == nil {
+		return
+	}
+	if h, err := c.duration.GetMetricWithLabelValues(name); err == nil {
+		h.Observe(d.Seconds())
+	}
+}
+
+// Timed returns fn wrapped to record its duration with c.ObserveLatency
+// under name, for passing to the breaker's Execute: the breaker runs fn
+// only for admitted calls, so rejections are not observed. The duration is
+// measured on the wall clock (time.Since), as a scrape is.
+func Timed[T any](c *Collector, name string, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
+	return func(ctx context.Context) (T, error) {
+		start := time.Now()
+		defer func() { c.ObserveLatency(name, time.Since(start)) }()
+		return fn(ctx)
+	}
+}
+
+// Describe sends the descriptors of the schema's families. It implements
+// prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prom.Desc) {
-	ch <- descState
-	ch <- descCalls
-	ch <- descFallbacks
-	ch <- descTransitions
-	ch <- descErrorRate
-	ch <- descLatencyP95
+	for _, f := range schema.Families {
+		if d := descs[f]; d != nil {
+			ch <- d
+		}
+	}
+	if c != nil && c.duration != nil {
+		c.duration.Describe(ch)
+	}
 }
 
 // Collect sends the current metrics of every breaker. It implements
@@ -147,70 +182,48 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 		return
 	}
 	views := c.src.Breakers()
+	watches := c.watches.Sync(views)
 	seen := make(map[string]bool, len(views))
-	for _, v := range views {
+	for i, v := range views {
 		if v == nil {
 			continue
 		}
 		m := v.Metrics()
 		if seen[m.Name] {
-			ch <- prom.NewInvalidMetric(descState,
+			ch <- prom.NewInvalidMetric(descs[schema.State],
 				fmt.Errorf("prometheus: duplicate breaker name %q", m.Name))
 			continue
 		}
 		seen[m.Name] = true
-		collectOne(ch, m)
-	}
-}
-
-// collectOne sends the series of one breaker. A label value the client
-// library refuses (a name that is not valid UTF-8) becomes one invalid
-// metric, so the scrape reports the error once for that breaker.
-func collectOne(ch chan<- prom.Metric, m circuit.Metrics) {
-	e := emitter{ch: ch, name: m.Name}
-	for _, s := range states {
-		v := 0.0
-		if m.State == s {
-			v = 1
-		}
-		e.send(descState, prom.GaugeValue, v, s.String())
-	}
-	e.send(descCalls, prom.CounterValue, float64(m.Successes), OutcomeSuccess)
-	e.send(descCalls, prom.CounterValue, float64(m.Failures), OutcomeFailure)
-	e.send(descCalls, prom.CounterValue, float64(m.Rejections), OutcomeRejected)
-	e.send(descCalls, prom.CounterValue, float64(m.Ignored), OutcomeIgnored)
-	e.send(descFallbacks, prom.CounterValue, float64(m.Fallbacks))
-	for from := range m.TransitionCounts {
-		for to, n := range m.TransitionCounts[from] {
-			// Every pair of distinct states, zeros included, so the series
-			// exist before the first transition; a pair from a state to
-			// itself only if the core ever counts one.
-			if from == to && n == 0 {
-				continue
+		e := emitter{ch: ch, name: m.Name}
+		schema.Samples(e.send, v, m, watches[i])
+		if !e.failed {
+			if h, err := c.duration.GetMetricWithLabelValues(m.Name); err == nil {
+				ch <- h.(prom.Metric)
 			}
-			e.send(descTransitions, prom.CounterValue, float64(n),
-				circuit.State(from).String(), circuit.State(to).String())
 		}
 	}
-	e.send(descErrorRate, prom.GaugeValue, m.ErrorRate)
-	e.send(descLatencyP95, prom.GaugeValue, m.P95Latency.Seconds())
 }
 
 // emitter sends a breaker's metrics until the first error, which it
-// reports as a single invalid metric.
+// reports as a single invalid metric: a label value the client library
+// refuses (a name that is not valid UTF-8) is reported once per breaker.
 type emitter struct {
 	ch     chan<- prom.Metric
 	name   string
 	failed bool
-	labels []string // reused: NewConstMetric copies the values
 }
 
-func (e *emitter) send(d *prom.Desc, t prom.ValueType, v float64, labels ...string) {
+func (e *emitter) send(f *schema.Family, v float64, labels ...string) {
 	if e.failed {
 		return
 	}
-	e.labels = append(append(e.labels[:0], e.name), labels...)
-	m, err := prom.NewConstMetric(d, t, v, e.labels...)
+	t := prom.GaugeValue
+	if f.Kind == schema.Counter {
+		t = prom.CounterValue
+	}
+	d := descs[f]
+	m, err := prom.NewConstMetric(d, t, v, labels...)
 	if err != nil {
 		e.failed = true
 		m = prom.NewInvalidMetric(d, fmt.Errorf("prometheus: breaker %q: %w", e.name, err))
