@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// BenchmarkCollect measures one SDK collection of 100 breakers: 16 data
-// points each.
+// BenchmarkCollect measures one SDK collection of 100 breakers: 28 data
+// points each (the histogram has none until a call is observed).
 func BenchmarkCollect(b *testing.B) {
 	views := make([]circuit.View, 100)
 	for i := range views {

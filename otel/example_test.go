@@ -43,15 +43,15 @@ func ExampleRegister() {
 	var lines []string
 	for _, m := range rm.ScopeMetrics[0].Metrics {
 		sum, ok := m.Data.(metricdata.Sum[int64])
-		if !ok || (m.Name != circuitotel.MetricState && m.Name != circuitotel.MetricCalls) {
+		if !ok || (m.Name != "circuit_breaker_state" && m.Name != "circuit_breaker_calls") {
 			continue
 		}
 		for _, p := range sum.DataPoints {
 			label, _ := p.Attributes.Value(circuitotel.AttrState)
-			if m.Name == circuitotel.MetricCalls {
+			if m.Name == "circuit_breaker_calls" {
 				label, _ = p.Attributes.Value(circuitotel.AttrOutcome)
 			}
-			lines = append(lines, fmt.Sprintf("%s [%s] %s=%d", m.Name, m.Unit, label.String(), p.Value))
+			lines = append(lines, fmt.Sprintf("%s [%s] %s=%d", m.Name, m.Unit, label.Emit(), p.Value))
 		}
 	}
 	sort.Strings(lines)
@@ -59,11 +59,11 @@ func ExampleRegister() {
 		fmt.Println(l)
 	}
 	// Output:
-	// circuit_breaker.calls [{call}] canceled=0
-	// circuit_breaker.calls [{call}] failure=2
-	// circuit_breaker.calls [{call}] rejected=1
-	// circuit_breaker.calls [{call}] success=0
-	// circuit_breaker.state [{breaker}] closed=0
-	// circuit_breaker.state [{breaker}] half-open=0
-	// circuit_breaker.state [{breaker}] open=1
+	// circuit_breaker_calls [{call}] canceled=0
+	// circuit_breaker_calls [{call}] failure=2
+	// circuit_breaker_calls [{call}] rejected=1
+	// circuit_breaker_calls [{call}] success=0
+	// circuit_breaker_state [{breaker}] closed=0
+	// circuit_breaker_state [{breaker}] half-open=0
+	// circuit_breaker_state [{breaker}] open=1
 }

@@ -1,24 +1,30 @@
 // Package otel exports circuit breakers through the OpenTelemetry metrics
-// API (go.opentelemetry.io/otel/metric).
+// API (go.opentelemetry.io/otel/metric), under the same names as the
+// prometheus exporter.
 //
-// Register creates six asynchronous instruments on a Meter named ScopeName
-// and one callback that, at every collection, reads each breaker's
-// circuit.Metrics once and observes all six. Nothing is kept between
-// collections: the counters are the breakers' own lifetime counts. Every
-// observation carries the attribute circuit_breaker.name.
+// Register creates one instrument per family of the module's schema (the
+// table in docs/metrics.md) on a Meter named ScopeName, and one callback
+// that, at every collection, reads each breaker's circuit.Metrics once and
+// observes every series. The counters are the breakers' own lifetime
+// counts. It also watches each breaker's transitions to count them by
+// reason, and records call durations in a histogram that the service feeds
+// through ObserveLatency or Timed.
 //
-//	circuit_breaker.state        UpDownCounter {breaker}     1 for the current state, 0 for the others (attribute circuit_breaker.state)
-//	circuit_breaker.calls        Counter       {call}        calls by circuit_breaker.call.outcome: success, failure, rejected, canceled
-//	circuit_breaker.fallbacks    Counter       {call}        calls of the fallback
-//	circuit_breaker.transitions  Counter       {transition}  state changes by circuit_breaker.transition.from and .to
-//	circuit_breaker.error_rate   Gauge         1             failures/outcomes over the breaker's window, 0 to 1
-//	circuit_breaker.latency.p95  Gauge         s             95th percentile latency over the window
+// The instrument names and attribute keys are chosen so that the
+// OpenTelemetry Prometheus exporter (go.opentelemetry.io/otel/exporters/prometheus,
+// default translation) produces exactly the names the prometheus package
+// does: "circuit_breaker_calls" with unit {call} becomes
+// circuit_breaker_calls_total, attribute "outcome" the label outcome. They
+// therefore use underscores and short attribute keys (name, state, outcome,
+// from, to, reason) rather than the dotted, namespaced style of the
+// semantic conventions: one set of dashboards and alerts serves both
+// exporters.
 //
 // The state is an UpDownCounter rather than a gauge because it is
-// additive: summed over circuit_breaker.name it counts the breakers in each
-// state, as the semantic conventions do for other one-hot states. Every
-// series of a breaker is observed from the first collection, zeros
-// included.
+// additive: summed over name it counts the breakers in each state. Every
+// series but the histogram's is observed from the first collection, zeros
+// included; the histogram's appears with the breaker's first observed
+// call.
 //
 // The package is named after its folder; import it under another name
 // (circuitotel, say) next to go.opentelemetry.io/otel.
@@ -29,8 +35,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/internal/schema"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -39,36 +47,30 @@ import (
 // obtains from the MeterProvider.
 const ScopeName = "github.com/breakerlab/circuit/otel"
 
-// Instrument names.
-const (
-	MetricState       = "circuit_breaker.state"       // Int64ObservableUpDownCounter, unit {breaker}
-	MetricCalls       = "circuit_breaker.calls"       // Int64ObservableCounter, unit {call}
-	MetricFallbacks   = "circuit_breaker.fallbacks"   // Int64ObservableCounter, unit {call}
-	MetricTransitions = "circuit_breaker.transitions" // Int64ObservableCounter, unit {transition}
-	MetricErrorRate   = "circuit_breaker.error_rate"  // Float64ObservableGauge, unit 1
-	MetricLatencyP95  = "circuit_breaker.latency.p95" // Float64ObservableGauge, unit s
-)
-
-// Attribute keys.
+// Attribute keys, the schema's label names.
 const (
 	// AttrName is the breaker's name (circuit.Config.Name), on every observation.
-	AttrName = attribute.Key("circuit_breaker.name")
-	// AttrState is a state ("closed", "open", "half-open") on circuit_breaker.state.
-	AttrState = attribute.Key("circuit_breaker.state")
-	// AttrOutcome is the outcome of a call on circuit_breaker.calls.
-	AttrOutcome = attribute.Key("circuit_breaker.call.outcome")
-	// AttrFrom is the state before a transition on circuit_breaker.transitions.
-	AttrFrom = attribute.Key("circuit_breaker.transition.from")
-	// AttrTo is the state after a transition on circuit_breaker.transitions.
-	AttrTo = attribute.Key("circuit_breaker.transition.to")
+	AttrName = attribute.Key(schema.LabelName)
+	// AttrState is a state ("closed", "open", "half-open") on circuit_breaker_state.
+	AttrState = attribute.Key(schema.LabelState)
+	// AttrOutcome is the outcome of a call on circuit_breaker_calls.
+	AttrOutcome = attribute.Key(schema.LabelOutcome)
+	// AttrFrom is the state before a transition on circuit_breaker_transitions.
+	AttrFrom = attribute.Key(schema.LabelFrom)
+	// AttrTo is the state after a transition on circuit_breaker_transitions.
+	AttrTo = attribute.Key(schema.LabelTo)
+	// AttrReason is why a transition happened ("error-rate", ...) on
+	// circuit_breaker_transitions, or "unknown" for one made before the
+	// breaker was watched.
+	AttrReason = attribute.Key(schema.LabelReason)
 )
 
 // The values of AttrOutcome.
 const (
-	OutcomeSuccess  = "success"  // circuit.Metrics.Successes
-	OutcomeFailure  = "failure"  // circuit.Metrics.Failures
-	OutcomeRejected = "rejected" // circuit.Metrics.Rejections
-	OutcomeIgnored  = "ignored"  // circuit.Metrics.Ignored
+	OutcomeSuccess  = schema.OutcomeSuccess  // circuit.Metrics.Successes
+	OutcomeFailure  = schema.OutcomeFailure  // circuit.Metrics.Failures
+	OutcomeRejected = schema.OutcomeRejected // circuit.Metrics.Rejections
+	OutcomeCanceled = schema.OutcomeCanceled // circuit.Metrics.Canceled
 )
 
 // Source supplies the breakers to export. Breakers is called once per
@@ -79,120 +81,136 @@ type Source interface {
 	Breakers() []circuit.View
 }
 
-// fixed is the Source of Register: a list that never changes.
-type fixed []circuit.View
+// Exporter is one registration of breakers with a MeterProvider. It is
+// safe for concurrent use. Unregister ends it.
+type Exporter struct {
+	src      Source
+	watches  schema.Watches
+	observed map[*schema.Family]metric.Observable // the asynchronous instruments
+	duration metric.Float64Histogram             // circuit_breaker_call_duration_seconds
+	reg      metric.Registration
+}
 
-func (f fixed) Breakers() []circuit.View { return f }
-
-var states = [...]circuit.State{circuit.Closed, circuit.Open, circuit.HalfOpen}
-
-// Register exports a fixed list of breakers through mp until the returned
-// Registration's Unregister is called. It returns an error, prefixed
-// "otel: ", if mp is nil, a view is nil, two views have the same name, or
-// the Meter refuses an instrument or the callback. Register with no views
-// is valid and observes nothing.
+// Register exports a fixed list of breakers through mp, with the schema's
+// default buckets, until Unregister is called, and starts watching their
+// transitions. Register with no views is valid and observes nothing.
+// A nil mp, a nil view or a repeated name is an error wrapping
+// ErrInvalidConfig (a *circuit.ConfigError for each); an instrument or
+// callback the Meter refuses is an error prefixed "otel: ".
 //
 // Registering the same breakers twice on one MeterProvider makes the SDK
 // see each series twice; register each breaker once.
-func Register(mp metric.MeterProvider, views ...circuit.View) (metric.Registration, error) {
-	seen := make(map[string]bool, len(views))
-	list := make(fixed, 0, len(views))
-	for i, v := range views {
-		if v == nil {
-			return nil, fmt.Errorf("otel: view %d is nil", i)
-		}
-		name := v.Name()
-		if seen[name] {
-			return nil, fmt.Errorf("otel: duplicate breaker name %q", name)
-		}
-		seen[name] = true
-		list = append(list, v)
+func Register(mp metric.MeterProvider, views ...circuit.View) (*Exporter, error) {
+	list, err := schema.CheckViews("otel", views)
+	if err != nil {
+		return nil, err
 	}
-	return register(mp, list)
+	e, err := RegisterSource(mp, list)
+	if err != nil {
+		return nil, err
+	}
+	e.watches.Sync(list)
+	return e, nil
 }
 
 // RegisterSource exports the breakers src returns at each collection, so
-// breakers registered or unregistered later show up or stop being
-// observed. It returns an error if mp or src is nil, or the Meter refuses
-// an instrument or the callback. Nil views from src are skipped; a name
-// src returns twice is observed once, and the collection reports an error
-// naming it (through the SDK's Collect, or otel.Handle).
-func RegisterSource(mp metric.MeterProvider, src Source) (metric.Registration, error) {
-	if src == nil {
-		return nil, errors.New("otel: nil source")
-	}
-	return register(mp, src)
-}
-
-// instruments are the six instruments of one registration.
-type instruments struct {
-	state       metric.Int64ObservableUpDownCounter
-	calls       metric.Int64ObservableCounter
-	fallbacks   metric.Int64ObservableCounter
-	transitions metric.Int64ObservableCounter
-	errorRate   metric.Float64ObservableGauge
-	latencyP95  metric.Float64ObservableGauge
-}
-
-func register(mp metric.MeterProvider, src Source) (metric.Registration, error) {
+// breakers registered or unregistered later show up or stop being observed
+// (and watched). Nil views from src are skipped; a name src returns twice
+// is observed once, and the collection reports an error naming it (through
+// the SDK's Collect, or otel.Handle). A nil mp or src, or an invalid
+// option, is an error wrapping ErrInvalidConfig.
+func RegisterSource(mp metric.MeterProvider, src Source, opts ...Option) (*Exporter, error) {
 	if mp == nil {
-		return nil, errors.New("otel: nil MeterProvider")
+		return nil, schema.Missing("otel", "MeterProvider")
+	}
+	if src == nil {
+		return nil, schema.Missing("otel", "Source")
+	}
+	cfg, err := schema.NewConfig("otel", opts)
+	if err != nil {
+		return nil, err
 	}
 	m := mp.Meter(ScopeName)
-	var ins instruments
-	var err error
-	ins.state, err = m.Int64ObservableUpDownCounter(MetricState,
-		metric.WithDescription("Current state of the circuit breaker: 1 for the state it is in, 0 for the others."),
-		metric.WithUnit("{breaker}"))
-	if err != nil {
-		return nil, fmt.Errorf("otel: %s: %w", MetricState, err)
+	e := &Exporter{src: src, observed: make(map[*schema.Family]metric.Observable)}
+	var list []metric.Observable
+	for _, f := range schema.Families {
+		desc, unit := metric.WithDescription(f.Help), metric.WithUnit(f.Unit)
+		var ins metric.Observable
+		switch {
+		case f.Kind == schema.Histogram:
+			e.duration, err = m.Float64Histogram(f.Instrument, desc, unit, metric.WithExplicitBucketBoundaries(cfg.Buckets...))
+		case f.Kind == schema.Counter:
+			ins, err = m.Int64ObservableCounter(f.Instrument, desc, unit)
+		case f == schema.State:
+			ins, err = m.Int64ObservableUpDownCounter(f.Instrument, desc, unit)
+		default:
+			ins, err = m.Float64ObservableGauge(f.Instrument, desc, unit)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("otel: %s: %w", f.Instrument, err)
+		}
+		if ins != nil {
+			e.observed[f] = ins
+			list = append(list, ins)
+		}
 	}
-	ins.calls, err = m.Int64ObservableCounter(MetricCalls,
-		metric.WithDescription("Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or canceled (ended by the caller's cancellation, not recorded)."),
-		metric.WithUnit("{call}"))
-	if err != nil {
-		return nil, fmt.Errorf("otel: %s: %w", MetricCalls, err)
-	}
-	ins.fallbacks, err = m.Int64ObservableCounter(MetricFallbacks,
-		metric.WithDescription("Calls of the circuit breaker's fallback."),
-		metric.WithUnit("{call}"))
-	if err != nil {
-		return nil, fmt.Errorf("otel: %s: %w", MetricFallbacks, err)
-	}
-	ins.transitions, err = m.Int64ObservableCounter(MetricTransitions,
-		metric.WithDescription("State changes of the circuit breaker, by previous and new state."),
-		metric.WithUnit("{transition}"))
-	if err != nil {
-		return nil, fmt.Errorf("otel: %s: %w", MetricTransitions, err)
-	}
-	ins.errorRate, err = m.Float64ObservableGauge(MetricErrorRate,
-		metric.WithDescription("Share of failed calls, 0 to 1, among the recent calls in the circuit breaker's window."),
-		metric.WithUnit("1"))
-	if err != nil {
-		return nil, fmt.Errorf("otel: %s: %w", MetricErrorRate, err)
-	}
-	ins.latencyP95, err = m.Float64ObservableGauge(MetricLatencyP95,
-		metric.WithDescription("95th percentile latency of the recent calls in the circuit breaker's window."),
-		metric.WithUnit("s"))
-	if err != nil {
-		return nil, fmt.Errorf("otel: %s: %w", MetricLatencyP95, err)
-	}
-
-	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		return ins.observe(ctx, o, src.Breakers())
-	}, ins.state, ins.calls, ins.fallbacks, ins.transitions, ins.errorRate, ins.latencyP95)
+	e.reg, err = m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		return e.observe(ctx, o, e.src.Breakers())
+	}, list...)
 	if err != nil {
 		return nil, fmt.Errorf("otel: register callback: %w", err)
 	}
-	return reg, nil
+	return e, nil
+}
+
+// Unregister stops the collection callback and the watching of
+// transitions. ObserveLatency still records afterwards.
+func (e *Exporter) Unregister() error {
+	e.watches.Stop()
+	return e.reg.Unregister()
+}
+
+// ObserveLatency records one call of the breaker called name that took d,
+// in circuit_breaker_call_duration_seconds. Record every call the breaker
+// admitted, failed or not, as the breaker's own latency window does; a
+// rejected call has no duration. It is safe for concurrent use and does
+// nothing on a nil Exporter.
+func (e *Exporter) ObserveLatency(ctx context.Context, name string, d time.Duration) {
+	if e == nil || e.duration == nil {
+		return
+	}
+	e.duration.Record(ctx, d.Seconds(), metric.WithAttributes(AttrName.String(name)))
+}
+
+// Timed returns fn wrapped to record its duration with e.ObserveLatency
+// under name, for passing to the breaker's Execute: the breaker runs fn
+// only for admitted calls, so rejections are not observed. The duration is
+// measured on the wall clock (time.Since).
+func Timed[T any](e *Exporter, name string, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
+	return schema.Timed(fn, func(ctx context.Context, d time.Duration) { e.ObserveLatency(ctx, name, d) })
 }
 
 // observe records every series of every view. It stops early, with the
 // context's error, if ctx is done.
-func (ins *instruments) observe(ctx context.Context, o metric.Observer, views []circuit.View) error {
+func (e *Exporter) observe(ctx context.Context, o metric.Observer, views []circuit.View) error {
 	var errs []error
+	watches := e.watches.Sync(views)
 	seen := make(map[string]bool, len(views))
-	for _, v := range views {
+	attrs := make([]attribute.KeyValue, 0, 4)
+	emit := func(f *schema.Family, v float64, labels ...string) {
+		attrs = attrs[:0]
+		for i, l := range labels {
+			attrs = append(attrs, attribute.String(f.Labels[i], l))
+		}
+		opt := metric.WithAttributes(attrs...)
+		switch ins := e.observed[f].(type) {
+		case metric.Int64Observable:
+			o.ObserveInt64(ins, toInt(v), opt)
+		case metric.Float64Observable:
+			o.ObserveFloat64(ins, v, opt)
+		}
+	}
+	for i, v := range views {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
@@ -205,45 +223,16 @@ func (ins *instruments) observe(ctx context.Context, o metric.Observer, views []
 			continue
 		}
 		seen[m.Name] = true
-		ins.observeOne(o, m)
+		schema.Samples(emit, v, m, watches[i])
 	}
 	return errors.Join(errs...)
 }
 
-func (ins *instruments) observeOne(o metric.Observer, m circuit.Metrics) {
-	name := AttrName.String(m.Name)
-	for _, s := range states {
-		var v int64
-		if m.State == s {
-			v = 1
-		}
-		o.ObserveInt64(ins.state, v, metric.WithAttributes(name, AttrState.String(s.String())))
-	}
-	o.ObserveInt64(ins.calls, clamp(m.Successes), metric.WithAttributes(name, AttrOutcome.String(OutcomeSuccess)))
-	o.ObserveInt64(ins.calls, clamp(m.Failures), metric.WithAttributes(name, AttrOutcome.String(OutcomeFailure)))
-	o.ObserveInt64(ins.calls, clamp(m.Rejections), metric.WithAttributes(name, AttrOutcome.String(OutcomeRejected)))
-	o.ObserveInt64(ins.calls, clamp(m.Ignored), metric.WithAttributes(name, AttrOutcome.String(OutcomeIgnored)))
-	o.ObserveInt64(ins.fallbacks, clamp(m.Fallbacks), metric.WithAttributes(name))
-	for from := range m.TransitionCounts {
-		for to, n := range m.TransitionCounts[from] {
-			// Every pair of distinct states, zeros included; a pair from a
-			// state to itself only if the core ever counts one.
-			if from == to && n == 0 {
-				continue
-			}
-			o.ObserveInt64(ins.transitions, clamp(n), metric.WithAttributes(name,
-				AttrFrom.String(circuit.State(from).String()), AttrTo.String(circuit.State(to).String())))
-		}
-	}
-	o.ObserveFloat64(ins.errorRate, m.ErrorRate, metric.WithAttributes(name))
-	o.ObserveFloat64(ins.latencyP95, m.P95Latency.Seconds(), metric.WithAttributes(name))
-}
-
-// clamp converts a lifetime count to the API's int64, saturating rather
-// than wrapping to a negative value.
-func clamp(n uint64) int64 {
-	if n > math.MaxInt64 {
+// toInt converts a count to the API's int64, saturating rather than
+// wrapping to a negative value.
+func toInt(v float64) int64 {
+	if v >= math.MaxInt64 {
 		return math.MaxInt64
 	}
-	return int64(n)
+	return int64(v)
 }

@@ -80,57 +80,51 @@ func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) 
 }
 
 // The expected data points of fleet, one per line as flatten prints them:
-// the instrument name, its attributes without the "circuit_breaker."
-// prefix, sorted, and the value.
+// the instrument name, its attributes, sorted, and the value. The
+// transitions were made before Register, so their reason is unknown.
 const fleetPoints = `
-circuit_breaker.calls{call.outcome=canceled,name=inventory} 0
-circuit_breaker.calls{call.outcome=canceled,name=payments} 1
-circuit_breaker.calls{call.outcome=canceled,name=search} 0
-circuit_breaker.calls{call.outcome=failure,name=inventory} 0
-circuit_breaker.calls{call.outcome=failure,name=payments} 3
-circuit_breaker.calls{call.outcome=failure,name=search} 0
-circuit_breaker.calls{call.outcome=rejected,name=inventory} 0
-circuit_breaker.calls{call.outcome=rejected,name=payments} 2
-circuit_breaker.calls{call.outcome=rejected,name=search} 0
-circuit_breaker.calls{call.outcome=success,name=inventory} 0
-circuit_breaker.calls{call.outcome=success,name=payments} 2
-circuit_breaker.calls{call.outcome=success,name=search} 0
-circuit_breaker.error_rate{name=inventory} 0
-circuit_breaker.error_rate{name=payments} 0.6
-circuit_breaker.error_rate{name=search} 0
-circuit_breaker.fallbacks{name=inventory} 0
-circuit_breaker.fallbacks{name=payments} 6
-circuit_breaker.fallbacks{name=search} 0
-circuit_breaker.latency.p95{name=inventory} 0
-circuit_breaker.latency.p95{name=payments} 0.05
-circuit_breaker.latency.p95{name=search} 0
-circuit_breaker.state{name=inventory,state=closed} 1
-circuit_breaker.state{name=inventory,state=half-open} 0
-circuit_breaker.state{name=inventory,state=open} 0
-circuit_breaker.state{name=payments,state=closed} 0
-circuit_breaker.state{name=payments,state=half-open} 0
-circuit_breaker.state{name=payments,state=open} 1
-circuit_breaker.state{name=search,state=closed} 0
-circuit_breaker.state{name=search,state=half-open} 1
-circuit_breaker.state{name=search,state=open} 0
-circuit_breaker.transitions{name=inventory,transition.from=closed,transition.to=half-open} 0
-circuit_breaker.transitions{name=inventory,transition.from=closed,transition.to=open} 0
-circuit_breaker.transitions{name=inventory,transition.from=half-open,transition.to=closed} 0
-circuit_breaker.transitions{name=inventory,transition.from=half-open,transition.to=open} 0
-circuit_breaker.transitions{name=inventory,transition.from=open,transition.to=closed} 0
-circuit_breaker.transitions{name=inventory,transition.from=open,transition.to=half-open} 0
-circuit_breaker.transitions{name=payments,transition.from=closed,transition.to=half-open} 0
-circuit_breaker.transitions{name=payments,transition.from=closed,transition.to=open} 1
-circuit_breaker.transitions{name=payments,transition.from=half-open,transition.to=closed} 0
-circuit_breaker.transitions{name=payments,transition.from=half-open,transition.to=open} 0
-circuit_breaker.transitions{name=payments,transition.from=open,transition.to=closed} 0
-circuit_breaker.transitions{name=payments,transition.from=open,transition.to=half-open} 0
-circuit_breaker.transitions{name=search,transition.from=closed,transition.to=half-open} 0
-circuit_breaker.transitions{name=search,transition.from=closed,transition.to=open} 1
-circuit_breaker.transitions{name=search,transition.from=half-open,transition.to=closed} 0
-circuit_breaker.transitions{name=search,transition.from=half-open,transition.to=open} 0
-circuit_breaker.transitions{name=search,transition.from=open,transition.to=closed} 0
-circuit_breaker.transitions{name=search,transition.from=open,transition.to=half-open} 1
+circuit_breaker_calls{name=inventory,outcome=canceled} 0
+circuit_breaker_calls{name=inventory,outcome=failure} 0
+circuit_breaker_calls{name=inventory,outcome=rejected} 0
+circuit_breaker_calls{name=inventory,outcome=success} 0
+circuit_breaker_calls{name=payments,outcome=canceled} 1
+circuit_breaker_calls{name=payments,outcome=failure} 3
+circuit_breaker_calls{name=payments,outcome=rejected} 2
+circuit_breaker_calls{name=payments,outcome=success} 2
+circuit_breaker_calls{name=search,outcome=canceled} 0
+circuit_breaker_calls{name=search,outcome=failure} 0
+circuit_breaker_calls{name=search,outcome=rejected} 0
+circuit_breaker_calls{name=search,outcome=success} 0
+circuit_breaker_error_ratio{name=inventory} 0
+circuit_breaker_error_ratio{name=payments} 0.6
+circuit_breaker_error_ratio{name=search} 0
+circuit_breaker_error_threshold_ratio{name=inventory} 0.5
+circuit_breaker_error_threshold_ratio{name=payments} 0.5
+circuit_breaker_error_threshold_ratio{name=search} 0.5
+circuit_breaker_fallbacks{name=inventory} 0
+circuit_breaker_fallbacks{name=payments} 6
+circuit_breaker_fallbacks{name=search} 0
+circuit_breaker_latency_threshold_seconds{name=inventory} 5
+circuit_breaker_latency_threshold_seconds{name=payments} 5
+circuit_breaker_latency_threshold_seconds{name=search} 5
+circuit_breaker_state{name=inventory,state=closed} 1
+circuit_breaker_state{name=inventory,state=half-open} 0
+circuit_breaker_state{name=inventory,state=open} 0
+circuit_breaker_state{name=payments,state=closed} 0
+circuit_breaker_state{name=payments,state=half-open} 0
+circuit_breaker_state{name=payments,state=open} 1
+circuit_breaker_state{name=search,state=closed} 0
+circuit_breaker_state{name=search,state=half-open} 1
+circuit_breaker_state{name=search,state=open} 0
+circuit_breaker_transitions{from=closed,name=payments,reason=unknown,to=open} 1
+circuit_breaker_transitions{from=closed,name=search,reason=unknown,to=open} 1
+circuit_breaker_transitions{from=open,name=search,reason=unknown,to=half-open} 1
+circuit_breaker_window_latency_seconds{name=inventory} 0
+circuit_breaker_window_latency_seconds{name=payments} 0.05
+circuit_breaker_window_latency_seconds{name=search} 0
+circuit_breaker_window_requests{name=inventory} 0
+circuit_breaker_window_requests{name=payments} 5
+circuit_breaker_window_requests{name=search} 0
 `
 
 // newReader returns a MeterProvider that only a ManualReader reads.
@@ -159,14 +153,15 @@ func collect(t *testing.T, r *sdkmetric.ManualReader) ([]metricdata.Metrics, err
 	return out, err
 }
 
-// flatten prints one line per data point, sorted (see fleetPoints).
+// flatten prints one line per data point, sorted (see fleetPoints),
+// leaving out transition series at zero.
 func flatten(t *testing.T, ms []metricdata.Metrics) string {
 	t.Helper()
 	var lines []string
 	add := func(name string, set attribute.Set, v any) {
 		var kv []string
 		for _, a := range set.ToSlice() {
-			kv = append(kv, strings.TrimPrefix(string(a.Key), "circuit_breaker.")+"="+a.Value.String())
+			kv = append(kv, string(a.Key)+"="+a.Value.Emit())
 		}
 		sort.Strings(kv)
 		lines = append(lines, fmt.Sprintf("%s{%s} %v", name, strings.Join(kv, ","), v))
@@ -175,11 +170,18 @@ func flatten(t *testing.T, ms []metricdata.Metrics) string {
 		switch d := m.Data.(type) {
 		case metricdata.Sum[int64]:
 			for _, p := range d.DataPoints {
+				if m.Name == "circuit_breaker_transitions" && p.Value == 0 {
+					continue // the zeros of every expected reason: see TestTransitionSeries
+				}
 				add(m.Name, p.Attributes, p.Value)
 			}
 		case metricdata.Gauge[float64]:
 			for _, p := range d.DataPoints {
 				add(m.Name, p.Attributes, p.Value)
+			}
+		case metricdata.Histogram[float64]:
+			for _, p := range d.DataPoints {
+				add(m.Name, p.Attributes, fmt.Sprintf("count=%d sum=%v buckets=%v", p.Count, p.Sum, p.BucketCounts))
 			}
 		default:
 			t.Errorf("%s: unexpected data %T", m.Name, m.Data)
@@ -211,9 +213,11 @@ func TestRegisterFixedViews(t *testing.T) {
 func TestInstrumentKinds(t *testing.T) {
 	inventory, _, _ := fleet(t)
 	mp, r := newReader(t)
-	if _, err := circuitotel.Register(mp, inventory); err != nil {
+	e, err := circuitotel.Register(mp, inventory)
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.ObserveLatency(context.Background(), "inventory", time.Millisecond) // the histogram appears with its first observation
 	ms, err := collect(t, r)
 	if err != nil {
 		t.Fatal(err)
@@ -223,12 +227,16 @@ func TestInstrumentKinds(t *testing.T) {
 		monotonic  bool
 	}
 	want := map[string]kind{
-		circuitotel.MetricState:       {"{breaker}", "sum", false},
-		circuitotel.MetricCalls:       {"{call}", "sum", true},
-		circuitotel.MetricFallbacks:   {"{call}", "sum", true},
-		circuitotel.MetricTransitions: {"{transition}", "sum", true},
-		circuitotel.MetricErrorRate:   {"1", "gauge", false},
-		circuitotel.MetricLatencyP95:  {"s", "gauge", false},
+		"circuit_breaker_state":                     {"{breaker}", "sum", false},
+		"circuit_breaker_calls":                     {"{call}", "sum", true},
+		"circuit_breaker_fallbacks":                 {"{call}", "sum", true},
+		"circuit_breaker_transitions":               {"{transition}", "sum", true},
+		"circuit_breaker_window_requests":           {"{call}", "gauge", false},
+		"circuit_breaker_error_ratio":               {"1", "gauge", false},
+		"circuit_breaker_error_threshold_ratio":     {"1", "gauge", false},
+		"circuit_breaker_window_latency_seconds":    {"s", "gauge", false},
+		"circuit_breaker_latency_threshold_seconds": {"s", "gauge", false},
+		"circuit_breaker_call_duration_seconds":     {"s", "histogram", false},
 	}
 	got := map[string]kind{}
 	for _, m := range ms {
@@ -244,6 +252,14 @@ func TestInstrumentKinds(t *testing.T) {
 			}
 		case metricdata.Gauge[float64]:
 			k.data = "gauge"
+		case metricdata.Histogram[float64]:
+			k.data = "histogram"
+			if d.Temporality != metricdata.CumulativeTemporality {
+				t.Errorf("%s: temporality %v, want cumulative", m.Name, d.Temporality)
+			}
+			if p := d.DataPoints[0]; fmt.Sprint(p.Bounds) != fmt.Sprint(defaultBuckets) {
+				t.Errorf("%s: bounds %v, want %v", m.Name, p.Bounds, defaultBuckets)
+			}
 		default:
 			k.data = fmt.Sprintf("%T", m.Data)
 		}
@@ -258,6 +274,9 @@ func TestInstrumentKinds(t *testing.T) {
 		}
 	}
 }
+
+// defaultBuckets are the schema's buckets, as docs/metrics.md lists them.
+var defaultBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}
 
 // source is a Source whose breakers a test can change between collections.
 type source struct {
@@ -331,12 +350,16 @@ func TestRegisterReadsLiveState(t *testing.T) {
 	steps := []struct {
 		do    func()
 		state string
-		trans []string // transitions counted once so far
+		trans []string // the transitions so far, each counted once
 	}{
 		{func() {}, "closed", nil},
-		{func() { call(b, mock, time.Millisecond, errDown) }, "open", []string{"closed>open"}},
-		{func() { mock.Add(time.Second) }, "half-open", []string{"closed>open", "open>half-open"}},
-		{func() { call(b, mock, time.Millisecond, nil) }, "closed", []string{"closed>open", "open>half-open", "half-open>closed"}},
+		{func() { call(b, mock, time.Millisecond, errDown) }, "open",
+			[]string{"from=closed,name=api,reason=consecutive-failures,to=open"}},
+		{func() { mock.Add(time.Second) }, "half-open",
+			[]string{"from=closed,name=api,reason=consecutive-failures,to=open", "from=open,name=api,reason=timeout-elapsed,to=half-open"}},
+		{func() { call(b, mock, time.Millisecond, nil) }, "closed",
+			[]string{"from=closed,name=api,reason=consecutive-failures,to=open", "from=half-open,name=api,reason=probes-succeeded,to=closed",
+				"from=open,name=api,reason=timeout-elapsed,to=half-open"}},
 	}
 	for i, st := range steps {
 		st.do()
@@ -350,28 +373,96 @@ func TestRegisterReadsLiveState(t *testing.T) {
 			if s == st.state {
 				want = 1
 			}
-			line := fmt.Sprintf("\ncircuit_breaker.state{name=api,state=%s} %d\n", s, want)
+			line := fmt.Sprintf("\ncircuit_breaker_state{name=api,state=%s} %d\n", s, want)
 			if !strings.Contains(got, line) {
 				t.Errorf("step %d: missing %q", i, strings.TrimSpace(line))
 			}
 		}
-		for _, from := range []string{"closed", "open", "half-open"} {
-			for _, to := range []string{"closed", "open", "half-open"} {
-				if from == to {
-					continue
-				}
-				want := 0
-				for _, tr := range st.trans {
-					if tr == from+">"+to {
-						want = 1
-					}
-				}
-				line := fmt.Sprintf("\ncircuit_breaker.transitions{name=api,transition.from=%s,transition.to=%s} %d\n", from, to, want)
-				if !strings.Contains(got, line) {
-					t.Errorf("step %d: missing %q", i, strings.TrimSpace(line))
+		var trans []string
+		for _, l := range strings.Split(got, "\n") {
+			if rest, ok := strings.CutPrefix(l, "circuit_breaker_transitions{"); ok {
+				trans = append(trans, rest)
+			}
+		}
+		want := make([]string, len(st.trans))
+		for j, tr := range st.trans {
+			want[j] = tr + "} 1"
+		}
+		if strings.Join(trans, "\n") != strings.Join(want, "\n") {
+			t.Errorf("step %d: transitions\n%s\nwant\n%s", i, strings.Join(trans, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// TestTransitionSeries checks that every reason the core gives a pair of
+// states is observed from the first collection, as zero, and the same
+// series as the prometheus exporter's.
+func TestTransitionSeries(t *testing.T) {
+	b, err := circuit.New[int](circuit.WithName("fresh"), circuit.WithClock(clock.NewMock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, r := newReader(t)
+	if _, err := circuitotel.Register(mp, b); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := collect(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Name == "circuit_breaker_transitions" {
+			for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				n++
+				if p.Value != 0 {
+					t.Errorf("%v = %d, want 0", p.Attributes.ToSlice(), p.Value)
 				}
 			}
 		}
+	}
+	if n != 15 {
+		t.Errorf("%d transition series, want 15", n)
+	}
+}
+
+// TestObserveLatency checks the histogram against explicit durations and
+// Timed's single observation per call.
+func TestObserveLatency(t *testing.T) {
+	b, err := circuit.New[int](circuit.WithName("api"), circuit.WithClock(clock.NewMock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, r := newReader(t)
+	e, err := circuitotel.Register(mp, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, d := range []time.Duration{3 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond, 40 * time.Second} {
+		e.ObserveLatency(ctx, "api", d)
+	}
+	var nilE *circuitotel.Exporter
+	nilE.ObserveLatency(ctx, "api", time.Second)
+	ms, err := collect(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "\ncircuit_breaker_call_duration_seconds{name=api} count=4 sum=40.903 buckets=[1 0 0 0 0 0 2 0 0 0 0 0 1]\n"
+	if got := flatten(t, ms); !strings.Contains(got, want) {
+		t.Errorf("histogram:%s\nwant the line%s", got, want)
+	}
+
+	fn := circuitotel.Timed(e, "api", func(context.Context) (int, error) { return 7, errDown })
+	if v, err := b.Execute(ctx, fn); v != 7 || !errors.Is(err, errDown) {
+		t.Errorf("Timed call = %v, %v; want 7, %v", v, err, errDown)
+	}
+	ms, err = collect(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := flatten(t, ms); !strings.Contains(got, "circuit_breaker_call_duration_seconds{name=api} count=5 ") {
+		t.Errorf("after a Timed call:%s\nwant count=5", got)
 	}
 }
 
@@ -390,17 +481,27 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 		reg  func() (any, error)
 		want string
 	}{
-		{"nil provider", func() (any, error) { return circuitotel.Register(nil, a) }, "otel: nil MeterProvider"},
-		{"nil view", func() (any, error) { return circuitotel.Register(mp, a, nil) }, "otel: view 1 is nil"},
-		{"duplicate", func() (any, error) { return circuitotel.Register(mp, a, a2) }, `otel: duplicate breaker name "a"`},
-		{"nil source", func() (any, error) { return circuitotel.RegisterSource(mp, nil) }, "otel: nil source"},
-		{"source, nil provider", func() (any, error) { return circuitotel.RegisterSource(nil, &source{}) }, "otel: nil MeterProvider"},
+		{"nil provider", func() (any, error) { return circuitotel.Register(nil, a) }, "otel: invalid config: MeterProvider = <nil>: must not be nil"},
+		{"nil view", func() (any, error) { return circuitotel.Register(mp, a, nil) }, "otel: invalid config: views[1] = <nil>: must not be nil"},
+		{"duplicate", func() (any, error) { return circuitotel.Register(mp, a, a2) }, `otel: invalid config: views[1].Name = "a": must be unique among the views`},
+		{"nil source", func() (any, error) { return circuitotel.RegisterSource(mp, nil) }, "otel: invalid config: Source = <nil>: must not be nil"},
+		{"source, nil provider", func() (any, error) { return circuitotel.RegisterSource(nil, &source{}) }, "otel: invalid config: MeterProvider = <nil>: must not be nil"},
+		{"bad buckets", func() (any, error) {
+			return circuitotel.RegisterSource(mp, &source{}, circuitotel.WithLatencyBuckets(1, 0.5))
+		}, "otel: invalid config: LatencyBuckets = [1 0.5]: must be finite, positive and strictly increasing"},
+		{"no buckets", func() (any, error) {
+			return circuitotel.RegisterSource(mp, &source{}, circuitotel.WithLatencyBuckets())
+		}, "otel: invalid config: LatencyBuckets = []: must not be empty"},
 	} {
 		reg, err := tc.reg()
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
 		}
-		if reg != nil {
+		var ce *circuit.ConfigError
+		if !errors.Is(err, circuitotel.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Pkg != "otel" {
+			t.Errorf("%s: error %v is not a *circuit.ConfigError of package otel", tc.name, err)
+		}
+		if e, ok := reg.(*circuitotel.Exporter); !ok || e != nil {
 			t.Errorf("%s: registration %v, want nil", tc.name, reg)
 		}
 	}
@@ -435,7 +536,7 @@ func TestRegisterSourceDuplicate(t *testing.T) {
 		t.Errorf("Collect error = %v, want a duplicate-name error", err)
 	}
 	got := flatten(t, ms)
-	if !strings.Contains(got, "\ncircuit_breaker.state{name=a,state=closed} 1\n") {
+	if !strings.Contains(got, "\ncircuit_breaker_state{name=a,state=closed} 1\n") {
 		t.Errorf("the first breaker named a was not the one observed:%s", got)
 	}
 }
@@ -476,7 +577,7 @@ func TestCollectConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range ms {
-			if m.Name != circuitotel.MetricCalls {
+			if m.Name != "circuit_breaker_calls" {
 				continue
 			}
 			for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {

@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkGather measures one scrape's collection and encoding-ready
-// gathering of 100 breakers: 16 series each.
+// gathering of 100 breakers: 29 series each (one of them a histogram).
 func BenchmarkGather(b *testing.B) {
 	views := make([]circuit.View, 100)
 	for i := range views {

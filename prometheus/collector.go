@@ -122,7 +122,7 @@ func NewFromSource(src Source, opts ...Option) (*Collector, error) {
 	if src == nil {
 		return nil, schema.Missing("prometheus", "Source")
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := schema.NewConfig("prometheus", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func NewFromSource(src Source, opts ...Option) (*Collector, error) {
 	return &Collector{
 		src: src,
 		duration: prom.NewHistogramVec(prom.HistogramOpts{
-			Name: f.Name, Help: f.Help, Buckets: cfg.buckets,
+			Name: f.Name, Help: f.Help, Buckets: cfg.Buckets,
 		}, f.Labels),
 	}, nil
 }
@@ -155,11 +155,7 @@ func (c *Collector) ObserveLatency(name string, d time.Duration) {
 // only for admitted calls, so rejections are not observed. The duration is
 // measured on the wall clock (time.Since), as a scrape is.
 func Timed[T any](c *Collector, name string, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
-	return func(ctx context.Context) (T, error) {
-		start := time.Now()
-		defer func() { c.ObserveLatency(name, time.Since(start)) }()
-		return fn(ctx)
-	}
+	return schema.Timed(fn, func(_ context.Context, d time.Duration) { c.ObserveLatency(name, d) })
 }
 
 // Describe sends the descriptors of the schema's families. It implements

@@ -1,0 +1,32 @@
+package schema
+
+// Config is what the exporters' options set.
+type Config struct {
+	Buckets []float64 // upper bounds of the call-duration histogram, in seconds
+}
+
+// Option configures an exporter. Both exporters name it as their own
+// Option type, an alias, so that its apply method stays unexported.
+type Option interface{ apply(*Config) }
+
+type optionFunc func(*Config)
+
+func (f optionFunc) apply(c *Config) { f(c) }
+
+// WithLatencyBuckets sets Config.Buckets to a copy of bounds.
+func WithLatencyBuckets(bounds []float64) Option {
+	bounds = append([]float64(nil), bounds...)
+	return optionFunc(func(c *Config) { c.Buckets = bounds })
+}
+
+// NewConfig applies opts (skipping nil ones) over the defaults and checks
+// the result, reporting errors as package pkg.
+func NewConfig(pkg string, opts []Option) (Config, error) {
+	c := Config{Buckets: LatencyBuckets}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c, CheckBuckets(pkg, c.Buckets)
+}
