@@ -3,6 +3,9 @@ package schema_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -158,4 +161,54 @@ func TestWatches(t *testing.T) {
 		t.Errorf("a stopped watch counted %v", got)
 	}
 	ws.Stop()
+}
+
+// TestDocTable checks docs/metrics.md against the schema: one table row
+// per family with its name, kind, unit and labels, and the bucket list.
+func TestDocTable(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "metrics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	rows := map[string][]string{}
+	for _, line := range strings.Split(doc, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`circuit_breaker_") {
+			continue
+		}
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		rows[strings.Trim(cells[1], "`")] = cells[2:5]
+	}
+	all := append(schema.Families, schema.FleetCoordinatorUp)
+	if len(rows) != len(all) {
+		t.Errorf("docs/metrics.md has %d rows, the schema %d families", len(rows), len(all))
+	}
+	for _, f := range all {
+		row, ok := rows[f.Name]
+		if !ok {
+			t.Errorf("%s: no row in docs/metrics.md", f.Name)
+			continue
+		}
+		unit := ""
+		if f.Unit != "" {
+			unit = "`" + f.Unit + "`"
+		}
+		labels := "(none)"
+		if len(f.Labels) > 0 {
+			labels = "`" + strings.Join(f.Labels, "`, `") + "`"
+		}
+		if got, want := strings.Join(row, " | "), f.Kind.String()+" | "+unit+" | "+labels; got != want {
+			t.Errorf("%s: row %q, want %q", f.Name, got, want)
+		}
+	}
+	var b []string
+	for _, x := range schema.LatencyBuckets {
+		b = append(b, strconv.FormatFloat(x, 'g', -1, 64))
+	}
+	if want := "Histogram buckets (seconds): `" + strings.Join(b, ", ") + "`"; !strings.Contains(doc, want) {
+		t.Errorf("docs/metrics.md does not say %q", want)
+	}
 }
