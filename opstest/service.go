@@ -28,6 +28,9 @@ import (
 const (
 	PathProm = "/metrics"      // the prometheus exporter's Collector
 	PathOTel = "/otel/metrics" // the otel exporter, through the OpenTelemetry Prometheus exporter
+	// PathAdmin is the operator endpoint (see Admin); POST to
+	// /admin/breakers/NAME?action=ACTION.
+	PathAdmin = "/admin/breakers/{name}"
 )
 
 // errDown is the failure of the service's dependencies.
@@ -41,8 +44,8 @@ type Dep struct {
 }
 
 // Service is an example service with four dependencies, each behind a
-// breaker, that serves its metrics through both exporters on a loopback
-// port. Close stops it.
+// breaker, that serves its metrics through both exporters, and the
+// runbook's operator endpoint, on a loopback port. Close stops it.
 type Service struct {
 	Addr                            string // host:port of its HTTP server
 	Payments, Flaky, Legacy, Search Dep
@@ -102,6 +105,7 @@ func Start() (*Service, error) {
 	mux := http.NewServeMux()
 	mux.Handle(PathProm, promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}))
 	mux.Handle(PathOTel, promhttp.HandlerFor(otelReg, promhttp.HandlerOpts{}))
+	mux.Handle(PathAdmin, NewAdmin(s.Payments, s.Flaky, s.Legacy, s.Search))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
