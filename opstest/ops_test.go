@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -333,6 +334,7 @@ func TestOperations(t *testing.T) {
 
 	t.Run("same names from both exporters", func(t *testing.T) { sameNames(t, prom) })
 	t.Run("rules loaded and alerting", func(t *testing.T) { alerting(t, prom) })
+	t.Run("runbook queries", func(t *testing.T) { runbookQueries(t, prom) })
 	t.Run("promtool check metrics", func(t *testing.T) {
 		for _, path := range []string{opstest.PathProm, opstest.PathOTel} {
 			checkMetrics(t, "http://"+svc.Addr+path)
@@ -434,6 +436,27 @@ func alerting(t *testing.T, prom *server) {
 		}
 		return true, ""
 	})
+}
+
+// runbookQueries runs every promtool query of docs/runbook.md, as the
+// runbook gives it, against the server, and checks that each succeeds.
+func runbookQueries(t *testing.T, prom *server) {
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "runbook.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	promtool := tool(t, "promtool")
+	re := regexp.MustCompile(`promtool query instant "\$PROM" '([^']+)'`)
+	found := re.FindAllStringSubmatch(string(raw), -1)
+	if len(found) < 10 {
+		t.Fatalf("found %d promtool queries in docs/runbook.md, want at least 10", len(found))
+	}
+	for _, m := range found {
+		out, err := exec.Command(promtool, "query", "instant", prom.url, m[1]).CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool query instant %q: %v\n%s", m[1], err, out)
+		}
+	}
 }
 
 // checkMetrics runs promtool check metrics on a scrape of url.
