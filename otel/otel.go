@@ -87,7 +87,7 @@ type Exporter struct {
 	src      Source
 	watches  schema.Watches
 	observed map[*schema.Family]metric.Observable // the asynchronous instruments
-	duration metric.Float64Histogram             // circuit_breaker_call_duration_seconds
+	duration metric.Float64Histogram              // circuit_breaker_call_duration_seconds
 	reg      metric.Registration
 }
 
