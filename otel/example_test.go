@@ -67,3 +67,43 @@ func ExampleRegister() {
 	// circuit_breaker_state [{breaker}] half-open=0
 	// circuit_breaker_state [{breaker}] open=1
 }
+
+// ExampleTimed wraps the function a breaker runs, so that the duration of
+// every call it admits goes into circuit_breaker_call_duration_seconds,
+// the histogram that aggregates across replicas.
+func ExampleTimed() {
+	payments, err := circuit.New[string](circuit.WithName("payments"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	exp, err := circuitotel.Register(mp, payments)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer exp.Unregister()
+
+	charge := circuitotel.Timed(exp, "payments", func(context.Context) (string, error) {
+		return "paid", nil // the real call to the payment provider
+	})
+	for range 3 {
+		if _, err := payments.Execute(context.Background(), charge); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if h, ok := m.Data.(metricdata.Histogram[float64]); ok {
+			p := h.DataPoints[0]
+			fmt.Printf("%s [%s]: %d calls, %d bounds\n", m.Name, m.Unit, p.Count, len(p.Bounds))
+		}
+	}
+	// Output:
+	// circuit_breaker_call_duration_seconds [s]: 3 calls, 12 bounds
+}

@@ -90,3 +90,40 @@ func Example() {
 	// circuit_breaker_window_latency_seconds{name="payments"} 0.12
 	// circuit_breaker_window_requests{name="payments"} 3
 }
+
+// ExampleTimed wraps the function a breaker runs, so that the duration of
+// every call it admits goes into circuit_breaker_call_duration_seconds,
+// the histogram that aggregates across replicas.
+func ExampleTimed() {
+	payments, err := circuit.New[string](circuit.WithName("payments"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := circuitprom.New(payments)
+	if err != nil {
+		log.Fatal(err)
+	}
+	charge := circuitprom.Timed(c, "payments", func(context.Context) (string, error) {
+		return "paid", nil // the real call to the payment provider
+	})
+	for range 3 {
+		if _, err := payments.Execute(context.Background(), charge); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	reg := prom.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "circuit_breaker_call_duration_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			fmt.Printf("%s: %d calls, %d buckets\n", mf.GetName(), h.GetSampleCount(), len(h.GetBucket()))
+		}
+	}
+	// Output:
+	// circuit_breaker_call_duration_seconds: 3 calls, 12 buckets
+}
