@@ -1,11 +1,9 @@
 package schema
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/breakerlab/circuit"
 )
@@ -61,15 +59,4 @@ func CheckBuckets(pkg string, b []float64) error {
 // field must not be nil.
 func Missing(pkg, field string) error {
 	return &circuit.ConfigError{Pkg: pkg, Field: field, Value: nil, Rule: "must not be nil"}
-}
-
-// Timed returns fn wrapped to pass its wall-clock duration to observe,
-// with fn's context, once fn returns or panics. Both exporters' Timed are
-// this with their ObserveLatency.
-func Timed[T any](fn func(context.Context) (T, error), observe func(context.Context, time.Duration)) func(context.Context) (T, error) {
-	return func(ctx context.Context) (T, error) {
-		start := time.Now()
-		defer func() { observe(ctx, time.Since(start)) }()
-		return fn(ctx)
-	}
 }
