@@ -98,7 +98,8 @@ type Exporter struct {
 // callback the Meter refuses is an error prefixed "otel: ".
 //
 // Registering the same breakers twice on one MeterProvider makes the SDK
-// see each series twice; register each breaker once.
+// see each series twice; register each breaker once. For options, pass the
+// views to RegisterSource as a Source.
 func Register(mp metric.MeterProvider, views ...circuit.View) (*Exporter, error) {
 	list, err := schema.CheckViews("otel", views)
 	if err != nil {

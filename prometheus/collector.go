@@ -97,7 +97,8 @@ type Collector struct {
 // given, with the schema's default buckets, and starts watching their
 // transitions. New with no views is valid and collects nothing. A nil view
 // or a repeated name is an error wrapping ErrInvalidConfig (one
-// *circuit.ConfigError per bad view, joined).
+// *circuit.ConfigError per bad view, joined). For options, pass the views
+// to NewFromSource as a Source.
 func New(views ...circuit.View) (*Collector, error) {
 	list, err := schema.CheckViews("prometheus", views)
 	if err != nil {

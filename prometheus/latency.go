@@ -25,7 +25,7 @@ func (c *Collector) ObserveLatency(name string, d time.Duration) {
 // Timed returns fn wrapped to record its duration with c.ObserveLatency
 // under name, for passing to the breaker's Execute: the breaker runs fn
 // only for admitted calls, so rejections are not observed. The duration is
-// measured on the wall clock (time.Since), as a scrape is.
+// measured on the wall clock (time.Since).
 func Timed[T any](c *Collector, name string, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
 	return schema.Timed(fn, func(_ context.Context, d time.Duration) { c.ObserveLatency(name, d) })
 }
