@@ -3,7 +3,6 @@ package opstest
 import (
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/breakerlab/circuit"
 )
@@ -12,33 +11,29 @@ import (
 // POST /admin/breakers/{name}?action=A, with A one of
 //
 //   - trip: open the breaker now (reason manual); it recovers through its
-//     timeout and probes as usual;
-//   - hold: open it and keep it open: each time its timeout moves it to
-//     half-open, it is opened again (reason manual). Made of today's
-//     operations, the hold is not airtight: when a call is what finds the
-//     timeout over, that one call is admitted as a probe before the hook
-//     reopens the breaker, so at most one call per OpenTimeout reaches the
-//     dependency (its outcome is discarded). To stop every call, switch the
-//     call path off in the service;
-//   - release: stop holding; it recovers through its timeout and probes;
+//     open period and probes as usual;
+//   - hold: hold it open (ForcedOpen): every call is rejected until release
+//     or reset, whatever time passes;
+//   - disable: switch it off (Disabled): every call goes through and is
+//     still counted, nothing trips it, until release or reset;
+//   - release: end a hold or a disable the careful way: open it, so that
+//     it recovers through its open period and probes;
 //   - half-open: end an open period now, so probes start (reason
 //     health-recovered, as a health checker would);
-//   - reset: close it now and clear its windows (reason reset).
+//   - reset: close it now, from any state, and clear its window (reason
+//     reset).
 //
 // It answers 200 with the breaker's state after the action, 404 for an
 // unknown breaker, 400 for an unknown action and 405 for another method.
 // It is safe for concurrent use. The circuit package gives the operations;
-// only the endpoint and the hold are the service's.
+// only the endpoint is the service's.
 type Admin struct {
 	breakers map[string]circuit.Controller
-
-	mu   sync.Mutex        // guards held
-	held map[string]func() // name -> unsubscribe of its hold hook
 }
 
 // NewAdmin returns an Admin over the given breakers, by name.
 func NewAdmin(breakers ...circuit.Controller) *Admin {
-	a := &Admin{breakers: map[string]circuit.Controller{}, held: map[string]func(){}}
+	a := &Admin{breakers: map[string]circuit.Controller{}}
 	for _, b := range breakers {
 		a.breakers[b.Name()] = b
 	}
@@ -60,45 +55,23 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch action := r.URL.Query().Get("action"); action {
 	case "trip":
-		b.ForceOpen(circuit.ReasonManual)
+		b.Trip(circuit.ReasonManual)
 	case "hold":
-		a.hold(b)
-		b.ForceOpen(circuit.ReasonManual)
+		b.ForceOpen()
+	case "disable":
+		b.Disable()
 	case "release":
-		a.release(name)
+		if s := b.State(); s == circuit.ForcedOpen || s == circuit.Disabled {
+			b.Reset()
+			b.Trip(circuit.ReasonManual)
+		}
 	case "half-open":
-		b.ForceHalfOpen(circuit.ReasonHealthRecovered)
+		b.EndOpen(circuit.ReasonHealthRecovered)
 	case "reset":
-		a.release(name)
 		b.Reset()
 	default:
-		http.Error(w, fmt.Sprintf("unknown action %q (want trip, hold, release, half-open or reset)", action), http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("unknown action %q (want trip, hold, disable, release, half-open or reset)", action), http.StatusBadRequest)
 		return
 	}
 	fmt.Fprintf(w, "%s %s\n", name, b.State())
-}
-
-// hold makes b reopen whenever it goes half-open, until release.
-func (a *Admin) hold(b circuit.Controller) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.held[b.Name()] != nil {
-		return
-	}
-	// A hook may call the breaker's methods; the reopening is delivered
-	// after it returns.
-	a.held[b.Name()] = b.Subscribe(func(t circuit.Transition) {
-		if t.To == circuit.HalfOpen {
-			b.ForceOpen(circuit.ReasonManual)
-		}
-	})
-}
-
-func (a *Admin) release(name string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if stop := a.held[name]; stop != nil {
-		stop()
-		delete(a.held, name)
-	}
 }

@@ -30,18 +30,20 @@ func TestAdmin(t *testing.T) {
 		wait         time.Duration // on the mock clock, after the request
 		code         int
 		body         string        // the response body
-		state        circuit.State // after the wait, once read twice (a hold reopens on the first read)
+		state        circuit.State // after the wait
 	}{
 		{"POST", "/admin/breakers/payments?action=trip", 0, 200, "payments open\n", circuit.Open},
 		{"POST", "/admin/breakers/payments?action=half-open", 0, 200, "payments half-open\n", circuit.HalfOpen},
 		{"POST", "/admin/breakers/payments?action=reset", 0, 200, "payments closed\n", circuit.Closed},
-		{"POST", "/admin/breakers/payments?action=hold", 31 * time.Second, 200, "payments open\n", circuit.Open},
-		{"POST", "/admin/breakers/payments?action=hold", 31 * time.Second, 200, "payments open\n", circuit.Open}, // twice is once
-		{"POST", "/admin/breakers/payments?action=release", 31 * time.Second, 200, "payments open\n", circuit.HalfOpen},
+		{"POST", "/admin/breakers/payments?action=hold", time.Hour, 200, "payments forced-open\n", circuit.ForcedOpen},
+		{"POST", "/admin/breakers/payments?action=hold", time.Hour, 200, "payments forced-open\n", circuit.ForcedOpen}, // twice is once
+		{"POST", "/admin/breakers/payments?action=release", 0, 200, "payments open\n", circuit.Open},
+		{"POST", "/admin/breakers/payments?action=release", 31 * time.Second, 200, "payments open\n", circuit.HalfOpen}, // not held: nothing to do
+		{"POST", "/admin/breakers/payments?action=disable", time.Hour, 200, "payments disabled\n", circuit.Disabled},
 		{"POST", "/admin/breakers/payments?action=reset", 0, 200, "payments closed\n", circuit.Closed},
-		{"POST", "/admin/breakers/payments?action=hold", 0, 200, "payments open\n", circuit.Open},
-		{"POST", "/admin/breakers/payments?action=reset", 31 * time.Second, 200, "payments closed\n", circuit.Closed}, // reset releases
-		{"POST", "/admin/breakers/payments?action=open", 0, 400, "unknown action \"open\" (want trip, hold, release, half-open or reset)\n", circuit.Closed},
+		{"POST", "/admin/breakers/payments?action=hold", 0, 200, "payments forced-open\n", circuit.ForcedOpen},
+		{"POST", "/admin/breakers/payments?action=reset", 31 * time.Second, 200, "payments closed\n", circuit.Closed}, // reset ends a hold
+		{"POST", "/admin/breakers/payments?action=open", 0, 400, "unknown action \"open\" (want trip, hold, disable, release, half-open or reset)\n", circuit.Closed},
 		{"POST", "/admin/breakers/orders?action=trip", 0, 404, "no breaker \"orders\"\n", circuit.Closed},
 		{"GET", "/admin/breakers/payments?action=trip", 0, 405, "use POST\n", circuit.Closed},
 	}
@@ -65,9 +67,12 @@ func TestAdmin(t *testing.T) {
 			t.Errorf("step %d: state %v, want %v", i, s, st.state)
 		}
 	}
-	// The holds show as half-open -> open transitions by hand.
+	// The holds are the core's own state, with their reasons.
 	m := b.Metrics()
-	if n := m.TransitionCounts[circuit.HalfOpen][circuit.Open]; n != 2 {
-		t.Errorf("%d half-open -> open transitions, want 2 (one per held timeout)", n)
+	if n := m.TransitionCounts[circuit.Closed][circuit.ForcedOpen]; n != 2 {
+		t.Errorf("%d closed -> forced-open transitions, want 2", n)
+	}
+	if n := m.TransitionCounts[circuit.HalfOpen][circuit.Open]; n != 0 {
+		t.Errorf("%d half-open -> open transitions, want none: a hold admits no probe", n)
 	}
 }

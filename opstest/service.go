@@ -78,7 +78,7 @@ func Start() (*Service, error) {
 		return nil, err
 	}
 	if s.Legacy, err = newDep("legacy",
-		circuit.WithConsecutiveFailures(0), circuit.WithErrorRate(0), circuit.WithLatencyThreshold(0)); err != nil {
+		circuit.WithConsecutiveFailures(0), circuit.WithErrorRateThreshold(0), circuit.WithLatencyThreshold(0)); err != nil {
 		return nil, err
 	}
 	if s.Search, err = newDep("search", circuit.WithOpenTimeout(time.Hour)); err != nil {

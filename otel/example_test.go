@@ -59,11 +59,13 @@ func ExampleRegister() {
 		fmt.Println(l)
 	}
 	// Output:
-	// circuit_breaker_calls [{call}] canceled=0
 	// circuit_breaker_calls [{call}] failure=2
+	// circuit_breaker_calls [{call}] ignored=0
 	// circuit_breaker_calls [{call}] rejected=1
 	// circuit_breaker_calls [{call}] success=0
 	// circuit_breaker_state [{breaker}] closed=0
+	// circuit_breaker_state [{breaker}] disabled=0
+	// circuit_breaker_state [{breaker}] forced-open=0
 	// circuit_breaker_state [{breaker}] half-open=0
 	// circuit_breaker_state [{breaker}] open=1
 }

@@ -69,7 +69,7 @@ const (
 	OutcomeSuccess  = schema.OutcomeSuccess  // circuit.Metrics.Successes
 	OutcomeFailure  = schema.OutcomeFailure  // circuit.Metrics.Failures
 	OutcomeRejected = schema.OutcomeRejected // circuit.Metrics.Rejections
-	OutcomeCanceled = schema.OutcomeCanceled // circuit.Metrics.Canceled
+	OutcomeIgnored  = schema.OutcomeIgnored  // circuit.Metrics.Ignored
 )
 
 // Source supplies the breakers to export. Breakers is called once per

@@ -83,16 +83,16 @@ func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) 
 // the instrument name, its attributes, sorted, and the value. The
 // transitions were made before Register, so their reason is unknown.
 const fleetPoints = `
-circuit_breaker_calls{name=inventory,outcome=canceled} 0
 circuit_breaker_calls{name=inventory,outcome=failure} 0
+circuit_breaker_calls{name=inventory,outcome=ignored} 0
 circuit_breaker_calls{name=inventory,outcome=rejected} 0
 circuit_breaker_calls{name=inventory,outcome=success} 0
-circuit_breaker_calls{name=payments,outcome=canceled} 1
 circuit_breaker_calls{name=payments,outcome=failure} 3
+circuit_breaker_calls{name=payments,outcome=ignored} 1
 circuit_breaker_calls{name=payments,outcome=rejected} 2
 circuit_breaker_calls{name=payments,outcome=success} 2
-circuit_breaker_calls{name=search,outcome=canceled} 0
 circuit_breaker_calls{name=search,outcome=failure} 0
+circuit_breaker_calls{name=search,outcome=ignored} 0
 circuit_breaker_calls{name=search,outcome=rejected} 0
 circuit_breaker_calls{name=search,outcome=success} 0
 circuit_breaker_error_ratio{name=inventory} 0
@@ -108,19 +108,25 @@ circuit_breaker_latency_threshold_seconds{name=inventory} 5
 circuit_breaker_latency_threshold_seconds{name=payments} 5
 circuit_breaker_latency_threshold_seconds{name=search} 5
 circuit_breaker_state{name=inventory,state=closed} 1
+circuit_breaker_state{name=inventory,state=disabled} 0
+circuit_breaker_state{name=inventory,state=forced-open} 0
 circuit_breaker_state{name=inventory,state=half-open} 0
 circuit_breaker_state{name=inventory,state=open} 0
 circuit_breaker_state{name=payments,state=closed} 0
+circuit_breaker_state{name=payments,state=disabled} 0
+circuit_breaker_state{name=payments,state=forced-open} 0
 circuit_breaker_state{name=payments,state=half-open} 0
 circuit_breaker_state{name=payments,state=open} 1
 circuit_breaker_state{name=search,state=closed} 0
+circuit_breaker_state{name=search,state=disabled} 0
+circuit_breaker_state{name=search,state=forced-open} 0
 circuit_breaker_state{name=search,state=half-open} 1
 circuit_breaker_state{name=search,state=open} 0
 circuit_breaker_transitions{from=closed,name=payments,reason=unknown,to=open} 1
 circuit_breaker_transitions{from=closed,name=search,reason=unknown,to=open} 1
 circuit_breaker_transitions{from=open,name=search,reason=unknown,to=half-open} 1
 circuit_breaker_window_latency_seconds{name=inventory} 0
-circuit_breaker_window_latency_seconds{name=payments} 0.05
+circuit_breaker_window_latency_seconds{name=payments} 0.04980736
 circuit_breaker_window_latency_seconds{name=search} 0
 circuit_breaker_window_requests{name=inventory} 0
 circuit_breaker_window_requests{name=payments} 5

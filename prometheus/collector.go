@@ -53,7 +53,7 @@ const (
 	OutcomeSuccess  = schema.OutcomeSuccess  // circuit.Metrics.Successes
 	OutcomeFailure  = schema.OutcomeFailure  // circuit.Metrics.Failures
 	OutcomeRejected = schema.OutcomeRejected // circuit.Metrics.Rejections
-	OutcomeCanceled = schema.OutcomeCanceled // circuit.Metrics.Canceled
+	OutcomeIgnored  = schema.OutcomeIgnored  // circuit.Metrics.Ignored
 )
 
 // descs holds the descriptor of each constant family of the schema.

@@ -82,7 +82,7 @@ func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) 
 // fleetExposition is the fleet's exposition but for the transitions and
 // the histogram, which have tests of their own (fleetFamilies lists it).
 const fleetExposition = `
-# HELP circuit_breaker_calls_total Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or canceled (ended by the caller's cancellation, not recorded).
+# HELP circuit_breaker_calls_total Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or ignored (not judged: canceled by the caller, or classified Ignored; not in the window).
 # TYPE circuit_breaker_calls_total counter
 circuit_breaker_calls_total{name="inventory",outcome="ignored"} 0
 circuit_breaker_calls_total{name="inventory",outcome="failure"} 0
@@ -119,18 +119,24 @@ circuit_breaker_latency_threshold_seconds{name="search"} 5
 # HELP circuit_breaker_state Current state of the circuit breaker: 1 for the state it is in, 0 for the others.
 # TYPE circuit_breaker_state gauge
 circuit_breaker_state{name="inventory",state="closed"} 1
+circuit_breaker_state{name="inventory",state="disabled"} 0
+circuit_breaker_state{name="inventory",state="forced-open"} 0
 circuit_breaker_state{name="inventory",state="half-open"} 0
 circuit_breaker_state{name="inventory",state="open"} 0
 circuit_breaker_state{name="payments",state="closed"} 0
+circuit_breaker_state{name="payments",state="disabled"} 0
+circuit_breaker_state{name="payments",state="forced-open"} 0
 circuit_breaker_state{name="payments",state="half-open"} 0
 circuit_breaker_state{name="payments",state="open"} 1
 circuit_breaker_state{name="search",state="closed"} 0
+circuit_breaker_state{name="search",state="disabled"} 0
+circuit_breaker_state{name="search",state="forced-open"} 0
 circuit_breaker_state{name="search",state="half-open"} 1
 circuit_breaker_state{name="search",state="open"} 0
 # HELP circuit_breaker_window_latency_seconds Latency at the circuit breaker's LatencyPercentile (95th by default) over the calls in its window, the value its latency criterion compares with the threshold.
 # TYPE circuit_breaker_window_latency_seconds gauge
 circuit_breaker_window_latency_seconds{name="inventory"} 0
-circuit_breaker_window_latency_seconds{name="payments"} 0.05
+circuit_breaker_window_latency_seconds{name="payments"} 0.04980736
 circuit_breaker_window_latency_seconds{name="search"} 0
 # HELP circuit_breaker_window_requests Outcomes in the circuit breaker's window, which its error rate and latency criteria judge once it holds MinRequests.
 # TYPE circuit_breaker_window_requests gauge
@@ -196,16 +202,18 @@ func TestCollectorFirstScrape(t *testing.T) {
 # HELP circuit_breaker_state Current state of the circuit breaker: 1 for the state it is in, 0 for the others.
 # TYPE circuit_breaker_state gauge
 circuit_breaker_state{name="fresh",state="closed"} 1
+circuit_breaker_state{name="fresh",state="disabled"} 0
+circuit_breaker_state{name="fresh",state="forced-open"} 0
 circuit_breaker_state{name="fresh",state="half-open"} 0
 circuit_breaker_state{name="fresh",state="open"} 0
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "circuit_breaker_state"); err != nil {
 		t.Error(err)
 	}
-	// 3 state + 4 outcome + 1 fallback + 15 transition (the reasons the
+	// 5 state + 4 outcome + 1 fallback + 15 transition (the reasons the
 	// core gives each pair) + 5 window and threshold series + 1 histogram.
-	if n := testutil.CollectAndCount(c); n != 29 {
-		t.Errorf("fresh breaker exports %d series, want 29", n)
+	if n := testutil.CollectAndCount(c); n != 31 {
+		t.Errorf("fresh breaker exports %d series, want 31", n)
 	}
 	if n := testutil.CollectAndCount(c, "circuit_breaker_transitions_total"); n != 15 {
 		t.Errorf("fresh breaker exports %d transition series, want 15", n)
@@ -246,6 +254,8 @@ func TestCollectorSourceFollowsChanges(t *testing.T) {
 # HELP circuit_breaker_state Current state of the circuit breaker: 1 for the state it is in, 0 for the others.
 # TYPE circuit_breaker_state gauge
 circuit_breaker_state{name="payments",state="closed"} 0
+circuit_breaker_state{name="payments",state="disabled"} 0
+circuit_breaker_state{name="payments",state="forced-open"} 0
 circuit_breaker_state{name="payments",state="half-open"} 0
 circuit_breaker_state{name="payments",state="open"} 1
 `
@@ -285,7 +295,7 @@ func TestCollectorReadsLiveState(t *testing.T) {
 		{func() { call(t, b, mock, time.Millisecond, nil) }, "closed",
 			map[tr]float64{{"closed", "open", "consecutive-failures"}: 1, {"open", "half-open", "timeout-elapsed"}: 1,
 				{"half-open", "closed", "probes-succeeded"}: 1}},
-		{func() { b.ForceOpen(circuit.ReasonHealthCheck) }, "open",
+		{func() { b.Trip(circuit.ReasonHealthCheck) }, "open",
 			map[tr]float64{{"closed", "open", "consecutive-failures"}: 1, {"open", "half-open", "timeout-elapsed"}: 1,
 				{"half-open", "closed", "probes-succeeded"}: 1, {"closed", "open", "health-check"}: 1}},
 		{func() { b.Reset() }, "closed",
@@ -295,7 +305,7 @@ func TestCollectorReadsLiveState(t *testing.T) {
 	for i, st := range steps {
 		st.do()
 		got := gather(t, c)
-		for _, s := range []string{"closed", "open", "half-open"} {
+		for _, s := range []string{"closed", "open", "half-open", "forced-open", "disabled"} {
 			want := 0.0
 			if s == st.state {
 				want = 1
@@ -343,7 +353,7 @@ func TestCollectorUnexpectedReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.ForceOpen(circuit.ReasonProbeTimeout) // not a reason the core gives closed -> open
+	b.Trip(circuit.ReasonProbeTimeout) // not a reason the core gives closed -> open
 	got := gather(t, c)
 	const key = `circuit_breaker_transitions_total{from="closed",name="odd",reason="probe-timeout",to="open"}`
 	if got[key] != 1 {
@@ -554,8 +564,8 @@ func TestCollectorScrapeErrors(t *testing.T) {
 				}
 			}
 		}
-		if strings.Join(states, ",") != "a,a,a" {
-			t.Errorf("%s: state series after the error: %q, want breaker a's three", tc.name, states)
+		if strings.Join(states, ",") != "a,a,a,a,a" {
+			t.Errorf("%s: state series after the error: %q, want breaker a's five", tc.name, states)
 		}
 	}
 }

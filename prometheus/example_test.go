@@ -87,7 +87,7 @@ func Example() {
 	// circuit_breaker_latency_threshold_seconds{name="payments"} 1
 	// circuit_breaker_state{name="payments",state="open"} 1
 	// circuit_breaker_transitions_total{from="closed",name="payments",reason="consecutive-failures",to="open"} 1
-	// circuit_breaker_window_latency_seconds{name="payments"} 0.12
+	// circuit_breaker_window_latency_seconds{name="payments"} 0.12058624
 	// circuit_breaker_window_requests{name="payments"} 3
 }
 

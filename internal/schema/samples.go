@@ -31,7 +31,7 @@ func Samples(emit Emit, v circuit.View, m circuit.Metrics, r *Watch) {
 	emit(Calls, float64(m.Successes), name, OutcomeSuccess)
 	emit(Calls, float64(m.Failures), name, OutcomeFailure)
 	emit(Calls, float64(m.Rejections), name, OutcomeRejected)
-	emit(Calls, float64(m.Canceled), name, OutcomeCanceled)
+	emit(Calls, float64(m.Ignored), name, OutcomeIgnored)
 	emit(Fallbacks, float64(m.Fallbacks), name)
 	r.emit(emit, name, m)
 	emit(WindowRequests, float64(m.WindowRequests), name)

@@ -73,7 +73,7 @@ const (
 	OutcomeSuccess  = "success"  // circuit.Metrics.Successes
 	OutcomeFailure  = "failure"  // circuit.Metrics.Failures
 	OutcomeRejected = "rejected" // circuit.Metrics.Rejections
-	OutcomeCanceled = "canceled" // circuit.Metrics.Canceled
+	OutcomeIgnored  = "ignored"  // circuit.Metrics.Ignored
 )
 
 // ReasonUnknown is the reason of the transitions a breaker made before an
@@ -97,7 +97,7 @@ var (
 	}
 	Calls = &Family{
 		Name: "circuit_breaker_calls_total", Instrument: "circuit_breaker_calls", Kind: Counter, Unit: "{call}",
-		Help:   "Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or canceled (ended by the caller's cancellation, not recorded).",
+		Help:   "Calls through the circuit breaker by outcome: success, failure, rejected (refused while open or half-open) or ignored (not judged: canceled by the caller, or classified Ignored; not in the window).",
 		Labels: []string{LabelName, LabelOutcome},
 	}
 	Fallbacks = &Family{

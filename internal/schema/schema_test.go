@@ -92,11 +92,11 @@ func TestWatchBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	b.Reset()
 	w := schema.NewWatch(b)
 	defer w.Stop()
-	b.Trip()
+	b.Trip(circuit.ReasonManual)
 	got := collect(b, w)
 	for k, want := range map[string]float64{
 		"closed>open:unknown": 1, "half-open>closed:unknown": 0, "open>closed:unknown": 1,
@@ -125,7 +125,7 @@ func TestWatchConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 20; i++ {
-				b.Trip()
+				b.Trip(circuit.ReasonManual)
 				b.Reset()
 				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errors.New("x") })
 			}
@@ -156,7 +156,7 @@ func TestWatches(t *testing.T) {
 	if w2[0] != w1[2] {
 		t.Error("b's watch was not kept")
 	}
-	a.Trip() // a is no longer watched
+	a.Trip(circuit.ReasonManual) // a is no longer watched
 	if got := collect(a, w1[0]); got["closed>open:manual"] != 0 {
 		t.Errorf("a stopped watch counted %v", got)
 	}
