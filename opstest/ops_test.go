@@ -171,7 +171,7 @@ var expected = map[string]struct {
 	"Latency against threshold/A": {present: []want{w(positive, "name", "payments")}},
 	"Latency against threshold/B": {present: []want{
 		w(near(0.02), "name", "legacy"), // a window percentile is reported within 1.56%
-		w(is(0), "name", "payments"), // closed again: its window starts afresh
+		w(is(0), "name", "payments"),    // closed again: its window starts afresh
 	}},
 	"Latency against threshold/C": {present: []want{w(is(1), "name", "payments")},
 		absent: []map[string]string{{"name": "legacy"}}},
