@@ -76,8 +76,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a JSON object onto c: fields the object leaves out
 // keep their values, so decoding onto DefaultConfig() (or a preset)
-// changes only what the file says. Keys are the Go field names; durations
-// are strings such as "30s". An unknown key, or a value of the wrong kind,
+// changes only what the file says. Keys are the Go field names, matched
+// case-insensitively as encoding/json does; durations are strings such as
+// "30s". An unknown key, or a value of the wrong kind,
 // is a *ConfigError naming the field and the value (all of them, joined);
 // c is then left unchanged. UnmarshalJSON does not validate: New, or
 // Validate, does.
@@ -91,10 +92,6 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 	}
 	out := *c
 	fields := out.fields()
-	byName := make(map[string]any, len(fields))
-	for _, f := range fields {
-		byName[f.name] = f.ptr
-	}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -103,13 +100,13 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 	var errs []error
 	for _, k := range keys {
 		v := raw[k]
-		ptr, ok := byName[k]
+		f, ok := fieldNamed(fields, k)
 		if !ok {
-			errs = append(errs, &ConfigError{Field: k, Value: string(v), Rule: unknownFieldRule(k, fields)})
+			errs = append(errs, &ConfigError{Field: k, Value: string(v), Rule: unknownFieldRule(fields)})
 			continue
 		}
-		if err := decodeField(ptr, v); err != nil {
-			errs = append(errs, &ConfigError{Field: k, Value: string(v), Rule: err.Error()})
+		if err := decodeField(f.ptr, v); err != nil {
+			errs = append(errs, &ConfigError{Field: f.name, Value: string(v), Rule: err.Error()})
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -151,14 +148,24 @@ func decodeField(ptr any, v json.RawMessage) error {
 	return nil
 }
 
-// unknownFieldRule says a key is unknown, suggesting the field it
-// differs from only in case.
-func unknownFieldRule(key string, fields []configField) string {
+// fieldNamed finds the field a key names: its Go name, matched
+// case-insensitively as encoding/json matches struct fields.
+func fieldNamed(fields []configField, key string) (configField, bool) {
 	for _, f := range fields {
-		if strings.EqualFold(f.name, key) {
-			return fmt.Sprintf("unknown field (did you mean %s?)", f.name)
+		if f.name == key {
+			return f, true
 		}
 	}
+	for _, f := range fields {
+		if strings.EqualFold(f.name, key) {
+			return f, true
+		}
+	}
+	return configField{}, false
+}
+
+// unknownFieldRule says a key is unknown and lists the valid ones.
+func unknownFieldRule(fields []configField) string {
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = f.name

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -27,37 +28,57 @@ func ParseConfig(file string, data []byte, base circuit.Config) (circuit.Config,
 	return c, setFile(err, file)
 }
 
-// parseConfig decodes a JSON config object found at path onto base and
-// validates the result.
+// parseConfig decodes a JSON config object found at path onto base with
+// circuit.Config's own JSON decoding (Go field names, durations as
+// strings), and validates the result.
 func parseConfig(path string, data []byte, base circuit.Config) (circuit.Config, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
+		return circuit.Config{}, &InputError{Field: path, Value: shorten(data), Problem: "must be a JSON object"}
+	}
 	c := base
-	raw := map[string]json.RawMessage{}
-	keep := func(name string, set fieldSetter) fieldSetter {
-		return func(path string, r json.RawMessage) error {
-			raw[name] = r
-			return set(path, r)
+	if err := json.Unmarshal(data, &c); err != nil {
+		return circuit.Config{}, inputErrors(path, err)
+	}
+	// The values as the file wrote them, under the fields' Go names.
+	written := map[string]json.RawMessage{}
+	t := reflect.TypeOf(c)
+	for k, v := range raw {
+		for i := 0; i < t.NumField(); i++ {
+			if strings.EqualFold(t.Field(i).Name, k) {
+				written[t.Field(i).Name] = v
+			}
 		}
 	}
-	fields := map[string]fieldSetter{
-		"Name":                keep("Name", stringField(&c.Name)),
-		"ConsecutiveFailures": keep("ConsecutiveFailures", intField(&c.ConsecutiveFailures)),
-		"ErrorRateThreshold":  keep("ErrorRateThreshold", floatField(&c.ErrorRateThreshold)),
-		"WindowSize":          keep("WindowSize", intField(&c.WindowSize)),
-		"MinRequests":         keep("MinRequests", intField(&c.MinRequests)),
-		"LatencyThreshold":    keep("LatencyThreshold", durationField(&c.LatencyThreshold)),
-		"LatencyPercentile":   keep("LatencyPercentile", floatField(&c.LatencyPercentile)),
-		"OpenTimeout":         keep("OpenTimeout", durationField(&c.OpenTimeout)),
-		"HalfOpenMaxProbes":   keep("HalfOpenMaxProbes", intField(&c.HalfOpenMaxProbes)),
-		"SuccessThreshold":    keep("SuccessThreshold", intField(&c.SuccessThreshold)),
-		"CallTimeout":         keep("CallTimeout", durationField(&c.CallTimeout)),
-	}
-	if err := decodeObject(path, data, fields); err != nil {
-		return circuit.Config{}, err
-	}
-	if err := configErrors(path, c, raw); err != nil {
+	if err := configErrors(path, c, written); err != nil {
 		return circuit.Config{}, err
 	}
 	return c, nil
+}
+
+// inputErrors turns the *circuit.ConfigErrors of a failed decoding into
+// InputErrors under path.
+func inputErrors(path string, err error) error {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	var errs []error
+	for _, e := range list {
+		var ce *circuit.ConfigError
+		if !errors.As(e, &ce) {
+			errs = append(errs, &InputError{Field: path, Problem: e.Error()})
+			continue
+		}
+		field := ce.Field
+		if path != "" {
+			field = path + "." + field
+		}
+		errs = append(errs, &InputError{Field: field, Value: shorten([]byte(fmt.Sprint(ce.Value))), Problem: ce.Rule})
+	}
+	return errors.Join(errs...)
 }
 
 // configErrors validates c and turns each circuit.ConfigError into an
@@ -112,8 +133,25 @@ func FormatConfig(c circuit.Config) string {
 	if len(parts) > 0 {
 		trip = "trips on " + strings.Join(parts, " or ")
 	}
-	s := fmt.Sprintf("%s over %d calls (min %d); open %v; %d probe(s), %d to close",
-		trip, c.WindowSize, c.MinRequests, c.OpenTimeout, c.HalfOpenMaxProbes, c.SuccessThreshold)
+	window := fmt.Sprintf("%d calls", c.WindowSize)
+	switch {
+	case c.WindowDuration > 0 && c.WindowSize > 0:
+		window = fmt.Sprintf("the last %v (at most %d calls)", c.WindowDuration, c.WindowSize)
+	case c.WindowDuration > 0:
+		window = fmt.Sprintf("the last %v", c.WindowDuration)
+	}
+	open := c.OpenTimeout.String()
+	if c.OpenBackoff > 1 {
+		open += fmt.Sprintf(" x%g per reopening", c.OpenBackoff)
+		if c.OpenTimeoutMax > 0 {
+			open += fmt.Sprintf(" up to %v", c.OpenTimeoutMax)
+		}
+	}
+	if c.OpenJitter > 0 {
+		open += fmt.Sprintf(" ±%g%%", c.OpenJitter*100)
+	}
+	s := fmt.Sprintf("%s over %s (min %d); open %s; %d probe(s), %d to close",
+		trip, window, c.MinRequests, open, c.HalfOpenMaxProbes, c.SuccessThreshold)
 	if c.CallTimeout > 0 {
 		s += fmt.Sprintf("; call timeout %v", c.CallTimeout)
 	}

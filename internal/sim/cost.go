@@ -17,36 +17,31 @@ const MaxRunTime = time.Minute
 
 // The cost model's constants, measured on the project's shared 2-core
 // machine with Go 1.26 (both runs of a scenario together), rounded up:
-// BenchmarkRunFlaky's median is 640 ns/request, BenchmarkRunFlapping's
-// 5.5 ns/sample with a window of 2^13; 12 leaves room for windows whose
-// copies do not fit in cache. A faster machine finishes sooner than
-// predicted, which errs on the side of refusing.
+// BenchmarkRunFlaky's median is 640 ns/request; BenchmarkRunFlapping's
+// 1.4 to 2.6 µs per state change, calls included, whatever the window
+// (the breaker's transitions cost O(histogram bins), not O(WindowSize)).
+// A faster machine finishes sooner than predicted, which errs on the side
+// of refusing.
 const (
 	// nsPerCall is the work per dependency call or local request: events
 	// on the heap, the breaker, the retry policy and the accounting.
 	nsPerCall = 700
-	// nsPerTransition is the fixed work per state change: the breaker
-	// builds the Transition and delivers it to the simulator's hook.
+	// nsPerTransition is the work per state change: the breaker builds
+	// the Transition, with its snapshot, and delivers it to the
+	// simulator's hook.
 	nsPerTransition = 1000
-	// nsPerWindowSample is the work per latency held in the breaker's
-	// window, paid at every state change: the breaker copies the window
-	// for the Transition it delivers and selects its percentiles
-	// (O(WindowSize), up to 2^20 samples).
-	nsPerWindowSample = 12
 )
 
 // cost is a run's predicted work, split into its two terms.
 type cost struct {
 	calls          float64 // calls through the breaker at most: requests × attempts
 	transitions    float64 // state changes at most
-	windowFill     float64 // latencies the window holds at most
 	callTime       float64 // seconds
-	transitionTime float64 // seconds: the fixed part of the state changes
-	windowTime     float64 // seconds: the window copies of the state changes
+	transitionTime float64 // seconds
 }
 
 func (c cost) total() time.Duration {
-	s := c.callTime + c.transitionTime + c.windowTime
+	s := c.callTime + c.transitionTime
 	if s >= math.MaxInt64/1e9 {
 		return math.MaxInt64
 	}
@@ -56,8 +51,8 @@ func (c cost) total() time.Duration {
 // predictCost bounds the work of Run(sc, cfg, _) from above. It requires a
 // valid sc and cfg.
 //
-// Every call costs about the same. A state change costs in proportion to
-// the window's fill, and there are at most two per call (an open breaker
+// Every call costs about the same, and so does every state change, of
+// which there are at most two per call (an open breaker
 // found half-open at Allow, then the probe's outcome) and at most three
 // per open period, each of which lasts OpenTimeout.
 func predictCost(sc *Scenario, cfg circuit.Config) cost {
@@ -71,8 +66,6 @@ func predictCost(sc *Scenario, cfg circuit.Config) cost {
 	openPeriods := float64(sc.Duration)/float64(cfg.OpenTimeout) + 1
 	c.transitions = math.Min(2*c.calls+1, 3*openPeriods)
 	c.transitionTime = c.transitions * nsPerTransition / 1e9
-	c.windowFill = math.Min(float64(cfg.WindowSize), c.calls)
-	c.windowTime = c.transitions * c.windowFill * nsPerWindowSample / 1e9
 	return c
 }
 
@@ -85,16 +78,6 @@ func checkCost(sc *Scenario, cfg circuit.Config, limit time.Duration) error {
 	}
 	about := roundCost(c.total())
 	switch {
-	case c.windowTime >= c.callTime && c.windowTime >= c.transitionTime:
-		return &InputError{
-			Field: "WindowSize",
-			Value: strconv.Itoa(cfg.WindowSize),
-			Problem: fmt.Sprintf("the run could take about %v, over the limit of %v (MaxRunTime): "+
-				"the breaker may change state up to %s times (duration %v, OpenTimeout %v) "+
-				"and copies its window of up to %d latencies at each change; "+
-				"use a smaller WindowSize, a longer OpenTimeout or a shorter duration",
-				about, limit, count(c.transitions), sc.Duration, cfg.OpenTimeout, int64(c.windowFill)),
-		}
 	case c.transitionTime >= c.callTime:
 		return &InputError{
 			Field: "OpenTimeout",

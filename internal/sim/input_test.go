@@ -144,13 +144,13 @@ func TestParseConfigErrors(t *testing.T) {
 	}{
 		{"syntax", `{"OpenTimeout": }`, []string{"c.json", "invalid JSON", "line 1"}},
 		{"unknown field", `{"Timeout": "1s"}`, []string{"c.json", "Timeout", "unknown field", "OpenTimeout", "CallTimeout"}},
-		{"bad duration", `{"OpenTimeout": "30 seconds"}`, []string{"c.json", `OpenTimeout = "30 seconds"`, "not a duration"}},
+		{"bad duration", `{"OpenTimeout": "30 seconds"}`, []string{"c.json", `OpenTimeout = "30 seconds"`, "must be a duration string"}},
 		{"nanoseconds", `{"OpenTimeout": 30000000000}`, []string{"c.json", "OpenTimeout = 30000000000", `"30s"`}},
 		{"invalid value", `{"WindowSize": 0}`, []string{"c.json", "WindowSize = 0", "at least 1"}},
 		{"invalid rate", `{"ErrorRateThreshold": 2}`, []string{"c.json", "ErrorRateThreshold = 2", "(0, 1]"}},
 		{"negative duration", `{"OpenTimeout": "-5s"}`, []string{"c.json", `OpenTimeout = "-5s"`, "positive"}},
 		{"cross-field", `{"WindowSize": 10, "MinRequests": 20}`, []string{"c.json", "MinRequests = 20", "WindowSize (10)"}},
-		{"string for int", `{"WindowSize": "ten"}`, []string{"c.json", `WindowSize = "ten"`, "whole number"}},
+		{"string for int", `{"WindowSize": "ten"}`, []string{"c.json", `WindowSize = "ten"`, "must be an integer"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
