@@ -27,8 +27,11 @@ func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 	switch p.state {
 	case Closed, Disabled:
 		now := b.now()
-		b.admitted.Add(1)
-		return ticket{gen: p.gen, slot: -1}, now, nil
+		if int64(now) >= b.slowCheckAt.Load() && p.state == Closed {
+			// Time to look for calls in flight too long: under the lock.
+			return b.admitSlow(now)
+		}
+		return ticket{gen: p.gen, seq: b.admitted.Add(1), slot: -1}, now, nil
 	case ForcedOpen:
 		b.rejections.Add(1)
 		return ticket{}, 0, p.err
@@ -64,12 +67,12 @@ func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error)
 		var err error
 		switch p.state {
 		case Closed, Disabled:
-			b.admitted.Add(1)
+			tk.seq = b.admitted.Add(1)
 		case HalfOpen:
 			if tk.slot = b.probes.claim(now); tk.slot < 0 {
 				err = b.halfOpenErr(p)
 			} else {
-				b.admitted.Add(1)
+				tk.seq = b.admitted.Add(1)
 			}
 		default:
 			err = p.err

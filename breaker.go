@@ -86,7 +86,11 @@ type Breaker[T any] struct {
 	_      [cacheLine]byte
 	period atomic.Pointer[period]
 	hooks  atomic.Pointer[[]hookEntry] // copy-on-write
-	_      [cacheLine]byte
+	// slowCheckAt is when admission should next take the lock to look for
+	// calls in flight longer than LatencyThreshold (see slowWatch); the
+	// largest Duration when there is nothing to look for.
+	slowCheckAt atomic.Int64
+	_           [cacheLine]byte
 
 	rejections atomic.Uint64
 	fallbacks  atomic.Uint64
@@ -103,6 +107,7 @@ type Breaker[T any] struct {
 	consecFail  int
 	consecSucc  int
 	probes      probeLease
+	slow        slowWatch  // closed-period calls in flight, for the latency criterion
 	halfErr     *OpenError // the half-open rejection for the current oldest probe
 	reopens     int        // reopenings from half-open since the last close, for OpenBackoff
 	successes   uint64
@@ -138,7 +143,8 @@ type period struct {
 // ticket is what admission hands to the call's completion.
 type ticket struct {
 	gen  uint64
-	slot int // probe slot, or -1 for a call admitted while closed
+	seq  uint64 // the call's admission number (Breaker.admitted), for slowWatch
+	slot int    // probe slot, or -1 for a call admitted while closed
 }
 
 // New returns a breaker configured by DefaultConfig and then opts. If the
@@ -177,6 +183,7 @@ func New[T any](opts ...Option) (*Breaker[T], error) {
 		rand:       s.rand,
 		win:        newWindow(s.cfg.WindowSize, s.cfg.WindowDuration, s.cfg.LatencyThreshold),
 		probes:     newProbeLease(s.cfg.HalfOpenMaxProbes),
+		slow:       newSlowWatch(s.cfg.LatencyThreshold),
 		lastFailAt: never,
 		lastSuccAt: never,
 	}
@@ -196,6 +203,10 @@ func New[T any](opts ...Option) (*Breaker[T], error) {
 	}
 	b.hooks.Store(&hooks)
 	b.period.Store(&period{state: Closed})
+	b.slowCheckAt.Store(math.MaxInt64)
+	if b.slow.threshold > 0 {
+		b.slowCheckAt.Store(0)
+	}
 	return b, nil
 }
 

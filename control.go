@@ -1,6 +1,9 @@
 package circuit
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // The operator's controls. Each reads the clock once, applies any
 // transition time alone has caused, then acts, and delivers the resulting
@@ -12,11 +15,26 @@ import "time"
 // half-open breaker whose oldest probe has outlived ProbeTimeout reopens.
 func (b *Breaker[T]) State() State {
 	p := b.period.Load()
+	var now time.Duration
 	switch p.state {
-	case Closed, ForcedOpen, Disabled:
+	case Closed:
+		// A closed breaker changes state by time alone only when calls in
+		// flight grow too slow; look when it is time to.
+		if b.slowCheckAt.Load() == math.MaxInt64 {
+			return Closed
+		}
+		if now = b.now(); int64(now) < b.slowCheckAt.Load() {
+			return Closed
+		}
+		b.mu.Lock()
+		b.advance(now)
+		s := b.period.Load().state
+		b.unlockAndDeliver()
+		return s
+	case ForcedOpen, Disabled:
 		return p.state
 	}
-	now := b.now()
+	now = b.now()
 	if p.state == Open && now < p.until {
 		return Open
 	}
@@ -110,6 +128,10 @@ func (b *Breaker[T]) Reset() {
 		old := b.period.Load()
 		b.period.Store(&period{state: Closed, gen: old.gen + 1})
 		b.win.reset()
+		b.slow.reset(now, b.admitted.Load())
+		if b.slow.threshold > 0 {
+			b.slowCheckAt.Store(int64(now))
+		}
 		b.consecFail, b.consecSucc = 0, 0
 		return false
 	})

@@ -85,3 +85,33 @@ func TestExpiryHeapOrder(t *testing.T) {
 		cancelExpiry(r)
 	}
 }
+
+// The slow watch keeps counting a hung call after the checkpoint that
+// covers it has been folded away, however many checkpoints follow.
+func TestSlowWatchFolding(t *testing.T) {
+	w := newSlowWatch(16 * time.Millisecond) // width 1ms
+	w.reset(0, 0)
+	var seq uint64
+	admit := func() uint64 { seq++; return seq }
+	hung := admit()
+	fast := admit()
+	for i := 1; i <= 100; i++ {
+		now := time.Duration(i) * time.Millisecond
+		w.checkpoint(now, seq)
+		w.finish(admit()) // a call admitted and finished at once
+		if i == 3 {
+			w.finish(fast)
+		}
+		want := 0
+		if now-time.Millisecond >= w.threshold { // the checkpoint after both admissions is at 1ms
+			want = 1
+		}
+		if got := w.slow(now); got != want {
+			t.Fatalf("at %v: %d slow in flight, want %d", now, got, want)
+		}
+	}
+	w.finish(hung)
+	if got := w.slow(time.Second); got != 0 {
+		t.Fatalf("after the hung call ended: %d slow in flight", got)
+	}
+}

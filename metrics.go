@@ -51,7 +51,12 @@ type Metrics struct {
 	// of the true sample (exact below 64ns). The latency criterion itself
 	// is exact: it counts samples at or over the threshold.
 	AvgLatency time.Duration
-	P95Latency time.Duration
+	// SlowInFlight is how many calls of the current closed period have
+	// been running for at least Config.LatencyThreshold and have not
+	// finished: the latency criterion counts them as slow samples (see
+	// ReasonSlowCalls). 0 in other states, or without a threshold.
+	SlowInFlight int
+	P95Latency   time.Duration
 	// PercentileLatency is the latency at Config.LatencyPercentile, the
 	// value the latency criterion compares with Config.LatencyThreshold.
 	PercentileLatency time.Duration
@@ -101,10 +106,19 @@ func (b *Breaker[T]) snapshot() Metrics {
 		WindowRequests:       b.win.n,
 		ErrorRate:            b.win.errorRate(),
 		AvgLatency:           b.win.avgLatency(),
+		SlowInFlight:         b.slowInFlight(),
 		P95Latency:           b.win.percentile(0.95),
 		PercentileLatency:    b.win.percentile(b.cfg.LatencyPercentile),
 		LastFailure:          b.lastFailure,
 		LastFailureAt:        b.at(b.lastFailAt),
 		LastSuccessAt:        b.at(b.lastSuccAt),
 	}
+}
+
+// slowInFlight is Metrics.SlowInFlight. It requires b.mu.
+func (b *Breaker[T]) slowInFlight() int {
+	if b.period.Load().state != Closed {
+		return 0
+	}
+	return b.slow.slow(b.last)
 }

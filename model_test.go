@@ -237,6 +237,18 @@ type relRefModel struct {
 	samples    []relMSample          // outcomes since the window was last emptied, oldest first
 	probes     map[int]time.Duration // in-flight probes of this period: call id -> admission
 
+	// Calls in flight, for the latency criterion's count of slow calls in
+	// flight: each admitted call's number, and the checkpoints of the
+	// closed period (when, the last number handed out by then). A call
+	// counts as slow in flight once a checkpoint taken after its
+	// admission is LatencyThreshold old.
+	seq         uint64
+	inflight    map[int]uint64 // call id -> number
+	slowStart   uint64         // the last number handed out before the closed period began
+	checkpoints []relCheckpoint
+	lastLook    time.Duration // when the closed period last looked at its calls in flight
+	slowCheckAt time.Duration // admission looks (takes the lock) from this time on
+
 	successes, failures, rejections, ignored, fallbacks uint64
 	admitted, finished                                  uint64
 	pairs                                               [5][5]uint64
@@ -248,8 +260,67 @@ type relRefModel struct {
 	nextID int
 }
 
+type relCheckpoint struct {
+	at  time.Duration
+	seq uint64
+}
+
 func relNewModel(cfg circuit.Config, epoch time.Time, rand func() float64) *relRefModel {
-	return &relRefModel{cfg: cfg, epoch: epoch, rand: rand, state: circuit.Closed, probes: map[int]time.Duration{}}
+	m := &relRefModel{cfg: cfg, epoch: epoch, rand: rand, state: circuit.Closed, probes: map[int]time.Duration{}, inflight: map[int]uint64{}}
+	if cfg.LatencyThreshold == 0 {
+		m.slowCheckAt = 1<<63 - 1
+	}
+	return m
+}
+
+// slowInFlight counts the closed period's calls in flight that a
+// checkpoint at least LatencyThreshold old was taken after.
+func (m *relRefModel) slowInFlight() int {
+	if m.state != circuit.Closed || m.cfg.LatencyThreshold == 0 {
+		return 0
+	}
+	var upTo uint64
+	found := false
+	for _, c := range m.checkpoints {
+		if m.now-c.at >= m.cfg.LatencyThreshold {
+			upTo, found = c.seq, true
+		}
+	}
+	if !found {
+		return 0
+	}
+	n := 0
+	for _, seq := range m.inflight {
+		if seq > m.slowStart && seq <= upTo {
+			n++
+		}
+	}
+	return n
+}
+
+// checkSlow is the look at the calls in flight that a closed period takes
+// at most once per LatencyThreshold/16 (width): a checkpoint, then the
+// latency criterion with the slow calls in flight counted as slow samples.
+// Between looks admission skips the lock for width only, so every call
+// numbered since the last look was admitted by min(now, last look + width).
+func (m *relRefModel) checkSlow() {
+	width := max(m.cfg.LatencyThreshold/16, 1)
+	m.checkpoints = append(m.checkpoints, relCheckpoint{at: min(m.now, m.lastLook+width), seq: m.seq})
+	m.lastLook = m.now
+	m.slowCheckAt = m.now + width
+	s := m.slowInFlight()
+	if s == 0 {
+		return
+	}
+	win := m.window()
+	lat := make([]relMSample, 0, len(win)+s)
+	lat = append(lat, win...)
+	for i := 0; i < s; i++ {
+		lat = append(lat, relMSample{lat: 1<<63 - 1})
+	}
+	if len(lat) >= m.cfg.MinRequests && relPercentile(lat, m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold {
+		m.enter(circuit.Open, m.now, circuit.ReasonSlowCalls)
+	}
 }
 
 func (m *relRefModel) at(d time.Duration) time.Time { return m.epoch.Add(d) }
@@ -274,6 +345,11 @@ func (m *relRefModel) advance(now time.Duration) {
 				return
 			}
 			m.enter(circuit.HalfOpen, m.until, circuit.ReasonTimeoutElapsed)
+		case circuit.Closed:
+			if now < m.slowCheckAt {
+				return
+			}
+			m.checkSlow()
 		case circuit.HalfOpen:
 			if len(m.probes) == 0 {
 				return
@@ -316,6 +392,7 @@ func (m *relRefModel) openFor() time.Duration {
 // enter starts a new period in state to at time at.
 func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.Reason) {
 	from := m.state
+	slowInFlight := m.slowInFlight()
 	m.gen++
 	m.state = to
 	m.since = at
@@ -336,11 +413,16 @@ func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.R
 		m.cause = m.lastFailure
 	case circuit.Closed:
 		m.reopens = 0
+		m.slowStart, m.checkpoints, m.lastLook = m.seq, nil, at
+		if m.cfg.LatencyThreshold > 0 {
+			m.slowCheckAt = at
+		}
 	}
 	m.transitions = append(m.transitions, tr)
 	// The snapshot shows what caused the transition: taken before the new
 	// state clears the counters and (entering Closed) the window.
 	m.transitions[len(m.transitions)-1].metrics = m.metrics()
+	m.transitions[len(m.transitions)-1].metrics.SlowInFlight = slowInFlight
 	m.consecFail, m.consecSucc = 0, 0
 	if to == circuit.Closed {
 		m.samples = nil
@@ -365,6 +447,8 @@ func (m *relRefModel) admit(now time.Duration) (c relMCall, ok bool) {
 		m.probes[c.id] = now
 	}
 	m.admitted++
+	m.seq++
+	m.inflight[c.id] = m.seq
 	return c, true
 }
 
@@ -382,6 +466,7 @@ func (m *relRefModel) judge(lat time.Duration, kind relCallKind, err error) (rel
 
 // record books the outcome of c, which ended at end with err.
 func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, err error) {
+	delete(m.inflight, c.id) // first: a call that has ended is not in flight
 	m.advance(end)
 	m.finished++
 	end = m.now
@@ -508,6 +593,10 @@ func (m *relRefModel) reset(now time.Duration) {
 	}
 	m.gen++ // calls in flight from before the reset no longer count
 	m.samples = nil
+	m.slowStart, m.checkpoints, m.lastLook = m.seq, nil, m.now
+	if m.cfg.LatencyThreshold > 0 {
+		m.slowCheckAt = m.now
+	}
 	m.consecFail, m.consecSucc = 0, 0
 }
 
@@ -589,6 +678,7 @@ func (m *relRefModel) metrics() circuit.Metrics {
 		ConsecutiveSuccesses: m.consecSucc,
 		WindowRequests:       len(win),
 		ErrorRate:            relErrorRate(win),
+		SlowInFlight:         m.slowInFlight(),
 		P95Latency:           relReported(relPercentile(win, 0.95)),
 		PercentileLatency:    relReported(relPercentile(win, m.cfg.LatencyPercentile)),
 		LastFailure:          m.lastFailure,
@@ -1140,6 +1230,9 @@ func relDiffMetrics(got, want circuit.Metrics) string {
 	if got.InFlight != want.InFlight {
 		d("InFlight", got.InFlight, want.InFlight)
 	}
+	if got.SlowInFlight != want.SlowInFlight {
+		d("SlowInFlight", got.SlowInFlight, want.SlowInFlight)
+	}
 	if got.LastReason != want.LastReason {
 		d("LastReason", got.LastReason, want.LastReason)
 	}
@@ -1343,14 +1436,14 @@ func TestModel(t *testing.T) {
 		})
 	}
 	var seen []string
-	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonDisabled; r++ {
+	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonSlowCalls; r++ {
 		seen = append(seen, fmt.Sprintf("%v=%d", r, relCoverage[r].Load()))
 	}
 	t.Logf("transitions by reason: %s", strings.Join(seen, " "))
 	if !explicit && !testing.Short() {
 		// The generator must reach every transition, or the comparison
 		// proves less than it seems to.
-		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonDisabled; r++ {
+		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonSlowCalls; r++ {
 			if relCoverage[r].Load() == 0 {
 				t.Errorf("no sequence produced a %v transition", r)
 			}

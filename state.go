@@ -110,6 +110,11 @@ const (
 	ReasonForcedOpen
 	// ReasonDisabled: the breaker was put in Disabled by Disable.
 	ReasonDisabled
+	// ReasonSlowCalls: closed -> open, the latency criterion held once the
+	// calls in flight for at least Config.LatencyThreshold were counted as
+	// slow samples beside the window's: the breaker saw a slowdown before
+	// the slow calls finished.
+	ReasonSlowCalls
 )
 
 var reasonNames = [...]string{
@@ -127,6 +132,7 @@ var reasonNames = [...]string{
 	ReasonHealthRecovered:     "health-recovered",
 	ReasonForcedOpen:          "forced-open",
 	ReasonDisabled:            "disabled",
+	ReasonSlowCalls:           "slow-calls",
 }
 
 // String returns the reason in kebab case, such as "error-rate", and

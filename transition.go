@@ -33,9 +33,34 @@ func (b *Breaker[T]) advance(now time.Duration) time.Duration {
 				return now
 			}
 			b.setState(Open, deadline, ReasonProbeTimeout)
+		case Closed:
+			if int64(now) >= b.slowCheckAt.Load() {
+				b.checkSlow(now)
+				continue // it may have opened
+			}
+			return now
 		default:
 			return now
 		}
+	}
+}
+
+// checkSlow takes a slowWatch checkpoint and trips the breaker if the calls
+// in flight for at least LatencyThreshold, counted as slow samples beside
+// the window's, meet the latency criterion. It runs at most once per
+// checkpoint width, from advance. It requires b.mu and a Closed period.
+func (b *Breaker[T]) checkSlow(now time.Duration) {
+	b.slow.checkpoint(now, b.admitted.Load())
+	b.slowCheckAt.Store(int64(now + b.slow.width))
+	s := b.slow.slow(now)
+	if s == 0 {
+		return
+	}
+	b.win.expire(now)
+	c := &b.cfg
+	n, slow := b.win.n+s, b.win.slow+s
+	if n >= c.MinRequests && slow >= n-rank(c.LatencyPercentile, n)+1 {
+		b.setState(Open, now, ReasonSlowCalls)
 	}
 }
 
@@ -43,6 +68,7 @@ func (b *Breaker[T]) advance(now time.Duration) time.Duration {
 // transition for the hooks. It requires b.mu.
 func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 	old := b.period.Load()
+	slowInFlight := b.slowInFlight() // for the snapshot: what tripped it
 	p := &period{state: to, gen: old.gen + 1}
 	switch to {
 	case Open:
@@ -63,6 +89,10 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		p.err = &OpenError{Name: b.cfg.Name, State: ForcedOpen, Cause: b.lastFailure, hint: b.cfg.OpenTimeout}
 	case Closed:
 		b.reopens = 0
+		b.slow.reset(at, b.admitted.Load())
+		if b.slow.threshold > 0 {
+			b.slowCheckAt.Store(int64(at))
+		}
 	}
 	if old.exp != nil {
 		cancelExpiry(old.exp)
@@ -76,6 +106,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 	b.halfErr = nil
 	if len(*b.hooks.Load()) > 0 {
 		t := Transition{Name: b.cfg.Name, From: old.state, To: to, Reason: reason, At: b.at(at), Metrics: b.snapshot()}
+		t.Metrics.SlowInFlight = slowInFlight
 		if to == Open {
 			t.RetryAt = b.at(p.until)
 		}
