@@ -35,8 +35,10 @@ func run(out io.Writer) error {
 
 	b, err := circuit.New[[]byte](
 		circuit.WithName("pricing"),
-		circuit.WithConsecutiveFailures(3),     // open after 3 failures in a row
-		circuit.WithCallTimeout(2*time.Second), // on the ctx given to fn
+		circuit.WithConsecutiveFailures(3),        // open after 3 failures in a row
+		circuit.WithCallTimeout(2*time.Second),    // on the ctx given to fn
+		circuit.WithOpenBackoff(2),                // 30s open, then 60s, ... while probes fail
+		circuit.WithOpenTimeoutMax(5*time.Minute), // but never more than 5 minutes
 	)
 	if err != nil {
 		return err // names every invalid setting, e.g. "WindowSize = 0: must be at least 1"
@@ -81,7 +83,7 @@ func quoteHandler(b *circuit.Breaker[[]byte], url string) http.Handler {
 		var open *circuit.OpenError
 		switch {
 		case errors.As(err, &open): // errors.Is(err, circuit.ErrOpen) works too
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(time.Until(open.RetryAt))))
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(open.RetryAfter(time.Now()))))
 			http.Error(w, "pricing unavailable", http.StatusServiceUnavailable)
 		case err != nil:
 			http.Error(w, "pricing failed", http.StatusBadGateway)
@@ -91,12 +93,13 @@ func quoteHandler(b *circuit.Breaker[[]byte], url string) http.Handler {
 	})
 }
 
-// retryAfterSeconds turns the wait until the breaker admits a probe into
-// an HTTP Retry-After: whole seconds, rounded up, never negative. RetryAt is
-// zero while half-open, which gives 0: a probe slot may free at any time.
+// retryAfterSeconds turns the wait until the breaker may admit the call
+// into an HTTP Retry-After: whole seconds, rounded up, and at least 1, since
+// a rejected client told 0 would come straight back. RetryAfter is 0 when a
+// probe slot may free at any moment.
 func retryAfterSeconds(wait time.Duration) int {
-	if wait <= 0 {
-		return 0
+	if wait <= time.Second {
+		return 1
 	}
 	return int((wait + time.Second - 1) / time.Second)
 }

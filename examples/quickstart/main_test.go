@@ -16,9 +16,9 @@ func TestRun(t *testing.T) {
 	if err := run(&out); err != nil {
 		t.Fatal(err)
 	}
-	// Retry-After is time.Until(RetryAt) rounded up: 30 for the default
-	// 30s OpenTimeout, as long as less than a second passes between the
-	// trip and the rejection.
+	// Retry-After is RetryAfter(now) rounded up: 30 for the default 30s
+	// OpenTimeout, as long as less than a second passes between the trip
+	// and the rejection.
 	want := `request 1: 200 {"price": 42} (breaker closed)
 request 2: 200 {"price": 42} (breaker closed)
 request 3: 502 pricing failed (breaker closed)
@@ -44,9 +44,9 @@ func TestRetryAfterSeconds(t *testing.T) {
 		wait time.Duration
 		want int
 	}{
-		{-time.Hour, 0},
-		{-time.Since(time.Time{}), 0}, // time.Until of a zero RetryAt (half-open)
-		{0, 0},
+		// A rejection never says "retry after 0": RetryAfter is 0 once
+		// RetryAt has passed, and a client would come straight back.
+		{0, 1},
 		{time.Nanosecond, 1},
 		{time.Second, 1},
 		{time.Second + time.Millisecond, 2},
