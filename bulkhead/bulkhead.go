@@ -18,8 +18,8 @@
 // Acquire and Permit.Release are the two-step form, for work that does not
 // fit one function.
 //
-// Put it inside a retry and outside a breaker: see the README's
-// Composition section.
+// Put it inside a retry and outside a breaker: see
+// docs/composition.md.
 package bulkhead
 
 import (

@@ -21,7 +21,7 @@ import (
 )
 
 // go test ./monitor -run TestStatusPageScreenshot -args -screenshot=$PWD/docs/status-page.png
-// refreshes the README's picture.
+// refreshes the picture in docs/monitoring.md.
 var screenshotOut = flag.String("screenshot", "", "also write the status page screenshot to this PNG file")
 
 // chromium returns the path of Debian's chromium (or of $CHROMIUM),

@@ -19,8 +19,8 @@
 // Do is the one shortcut, for a call made once: it builds the Policy and
 // executes fn in one step.
 //
-// Put retry outermost, around a bulkhead and a breaker: see the README's
-// Composition section.
+// Put retry outermost, around a bulkhead and a breaker: see
+// docs/composition.md.
 package retry
 
 import (
