@@ -43,12 +43,10 @@ func TestRelativeLinksResolve(t *testing.T) {
 
 // problem is one link that does not resolve.
 type problem struct {
-	file    string // the Markdown file, relative to the repository
-	line    int
-	link    string // as written
-	target  string // the file it points at
-	missing bool   // the target file does not exist (rather than a bad anchor)
-	why     string
+	file string // the Markdown file, relative to the repository
+	line int
+	link string // as written
+	why  string
 }
 
 func (p problem) String() string {
@@ -100,8 +98,8 @@ func checkFileUnder(root, path string) (problems []problem, links int, err error
 				continue
 			}
 			links++
-			if why, target, missing := resolve(root, path, link); why != "" {
-				problems = append(problems, problem{file: name, line: i + 1, link: link, target: target, missing: missing, why: why})
+			if why := resolve(root, path, link); why != "" {
+				problems = append(problems, problem{file: name, line: i + 1, link: link, why: why})
 			}
 		}
 	}
@@ -121,13 +119,11 @@ func isRelative(link string) bool {
 }
 
 // resolve checks link, found in the file at from in the repository at
-// root. It returns why it does
-// not resolve ("" if it does), the file it points at, and whether that
-// file is missing.
-func resolve(root, from, link string) (why, target string, missing bool) {
+// root, and returns why it does not resolve ("" if it does).
+func resolve(root, from, link string) string {
 	path, anchor, _ := strings.Cut(link, "#")
 	path, _, _ = strings.Cut(path, "?")
-	target = from
+	target := from
 	if path != "" {
 		if strings.HasPrefix(path, "/") {
 			target = filepath.Join(root, path)
@@ -135,21 +131,21 @@ func resolve(root, from, link string) (why, target string, missing bool) {
 			target = filepath.Join(filepath.Dir(from), path)
 		}
 		if _, err := os.Stat(target); err != nil {
-			return "no such file or folder", target, true
+			return "no such file or folder"
 		}
 	}
 	if anchor == "" || !strings.HasSuffix(target, ".md") {
-		return "", target, false
+		return ""
 	}
 	data, err := os.ReadFile(target)
 	if err != nil {
-		return err.Error(), target, false
+		return err.Error()
 	}
 	anchors := headingAnchors(string(data))
 	if !anchors[anchor] {
-		return fmt.Sprintf("no heading with anchor #%s in %s", anchor, filepath.Base(target)), target, false
+		return fmt.Sprintf("no heading with anchor #%s in %s", anchor, filepath.Base(target))
 	}
-	return "", target, false
+	return ""
 }
 
 // headingAnchors returns the anchors GitHub gives the headings of a
