@@ -438,15 +438,17 @@ func TestBulkheadCapsBusyWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Bulkhead = 40
+	sc.Bulkhead = 20
 	res, err := sim.Run(sc, sc.BreakerConfig(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The bulkhead bounds the workers held by dependency calls; requests
 	// that do only local work (20ms each, about 12 a second) add a few.
-	if got := plain.Runs[1].Summary.PeakBusy; got < 3*sc.Bulkhead {
-		t.Errorf("breaker alone: peak busy %d, want the slow calls to hold far more than %d workers at the onset", got, sc.Bulkhead)
+	// (The breaker sees the slow calls while they are in flight, about a
+	// second after the onset, so alone it lets them hold some 50 workers.)
+	if got := plain.Runs[1].Summary.PeakBusy; got < 2*sc.Bulkhead {
+		t.Errorf("breaker alone: peak busy %d, want the slow calls to hold more than twice %d workers at the onset", got, sc.Bulkhead)
 	}
 	s := res.Runs[1].Summary
 	if s.PeakBusy > sc.Bulkhead+10 || s.BulkheadFull == 0 {
