@@ -127,6 +127,28 @@ func TestProlongedOpen(t *testing.T) {
 
 // TestProlongedOpenAlreadyOpen: a breaker already open when first seen is
 // measured from the start of its current state.
+// An operator's hold counts as an outage (a reminder that someone holds the
+// breaker open); a disabled breaker lets every call through and does not.
+func TestProlongedOpenHeldAndDisabled(t *testing.T) {
+	mock := clock.NewMock()
+	reg := monitor.NewRegistry()
+	held, off := newBreaker(t, mock, "held"), newBreaker(t, mock, "off")
+	require.NoError(t, reg.Register(held))
+	require.NoError(t, reg.Register(off))
+	m := newMonitor(t, reg, mock) // limit 5m
+	require.Empty(t, m.Check())
+	require.True(t, held.ForceOpen())
+	require.True(t, off.Trip(circuit.ReasonManual))
+	require.Empty(t, m.Check())
+	require.True(t, off.Disable()) // open -> disabled: calls pass again
+	mock.Add(6 * time.Minute)
+	alerts := m.Check()
+	require.Len(t, alerts, 1)
+	assert.Equal(t, "held", alerts[0].Breaker)
+	assert.Equal(t, monitor.ProlongedOpen, alerts[0].Kind)
+	assert.Equal(t, circuit.ForcedOpen, alerts[0].Metrics.State)
+}
+
 func TestProlongedOpenAlreadyOpen(t *testing.T) {
 	mock := clock.NewMock()
 	reg := monitor.NewRegistry()

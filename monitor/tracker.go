@@ -48,7 +48,7 @@ func (tr *tracker) initFrom(ms circuit.Metrics, now time.Time) {
 	// One slot per state the core knows: sized from the snapshot, so new
 	// states need no change here.
 	tr.inState = make([]time.Duration, len(ms.TransitionCounts))
-	if ms.State != circuit.Closed {
+	if !passesCalls(ms.State) {
 		// The outage may have begun before the last state change; this is
 		// the earliest time the snapshot proves.
 		tr.outageStart = ms.StateSince
@@ -85,9 +85,9 @@ func (tr *tracker) apply(t circuit.Transition, keep time.Duration) bool {
 	}
 	tr.recent = append(tr.recent, at)
 	switch {
-	case from == circuit.Closed && t.To != circuit.Closed:
+	case passesCalls(from) && !passesCalls(t.To):
 		tr.outageStart = at
-	case t.To == circuit.Closed && !tr.outageStart.IsZero():
+	case passesCalls(t.To) && !tr.outageStart.IsZero():
 		tr.recoveries++
 		tr.recoveryTotal += at.Sub(tr.outageStart)
 		tr.outageStart = time.Time{}
@@ -127,3 +127,9 @@ func (tr *tracker) sample(ms circuit.Metrics) {
 	tr.latSum += ms.AvgLatency
 	tr.p95Sum += ms.P95Latency
 }
+
+// passesCalls reports whether a breaker in state s lets calls through:
+// closed, or disabled by an operator. An outage, for the prolonged-open
+// rule and the recovery figures, is a stay in the other states, held open
+// included.
+func passesCalls(s circuit.State) bool { return s == circuit.Closed || s == circuit.Disabled }

@@ -16,7 +16,7 @@
 // shared with the otel exporter and listed in docs/metrics.md:
 //
 //	circuit_breaker_state{name,state}                          gauge, 1 for the current state and 0 for the others
-//	circuit_breaker_calls_total{name,outcome}                  counter, outcome is success, failure, rejected or canceled
+//	circuit_breaker_calls_total{name,outcome}                  counter, outcome is success, failure, rejected or ignored
 //	circuit_breaker_fallbacks_total{name}                      counter
 //	circuit_breaker_transitions_total{name,from,to,reason}     counter
 //	circuit_breaker_window_requests{name}                      gauge, outcomes in the breaker's window

@@ -11,7 +11,7 @@ import (
 // transitions between them (see the circuit.Reason constants). Their series
 // are emitted as zeros before the first such transition, so that
 // increase() sees the first one; a reason not listed here (a new one, or
-// one passed to ForceOpen by hand) gets its series when it first happens.
+// one passed to Trip by hand) gets its series when it first happens.
 var expected = []struct {
 	from, to circuit.State
 	reasons  []circuit.Reason
