@@ -27,8 +27,9 @@ func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 	switch p.state {
 	case Closed, Disabled:
 		now := b.now()
-		if int64(now) >= b.slowCheckAt.Load() && p.state == Closed {
-			// Time to look for calls in flight too long: under the lock.
+		if p.state == Closed && (int64(now) >= b.slowCheckAt.Load() || p.until != 0) {
+			// Time to look for calls in flight too long, or a ramp to
+			// apply: under the lock.
 			return b.admitSlow(now)
 		}
 		return ticket{gen: p.gen, seq: b.admitted.Add(1), slot: -1}, now, nil
@@ -66,7 +67,13 @@ func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error)
 		tk := ticket{gen: p.gen, slot: -1}
 		var err error
 		switch p.state {
-		case Closed, Disabled:
+		case Closed:
+			if p.until != 0 && !b.rampAdmits(now) {
+				err = p.err
+				break
+			}
+			tk.seq = b.admitted.Add(1)
+		case Disabled:
 			tk.seq = b.admitted.Add(1)
 		case HalfOpen:
 			if tk.slot = b.probes.claim(now); tk.slot < 0 {
@@ -178,4 +185,21 @@ func (l *probeLease) clear() {
 		l.at[i] = never
 	}
 	l.n = 0
+}
+
+// rampShare is the share of calls a ramp that began at from admits at now.
+func (c *Config) rampShare(from, now time.Duration) float64 {
+	return c.RampStart + (1-c.RampStart)*float64(now-from)/float64(c.RampDuration)
+}
+
+// rampAdmits decides whether a ramping breaker admits a call at now: while
+// the share of the ramp's calls admitted so far is below the ramp's share
+// now. It requires b.mu.
+func (b *Breaker[T]) rampAdmits(now time.Duration) bool {
+	b.rampSeen++
+	if float64(b.rampPassed) < b.cfg.rampShare(b.rampFrom, now)*float64(b.rampSeen) {
+		b.rampPassed++
+		return true
+	}
+	return false
 }

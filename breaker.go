@@ -107,9 +107,12 @@ type Breaker[T any] struct {
 	consecFail  int
 	consecSucc  int
 	probes      probeLease
-	slow        slowWatch  // closed-period calls in flight, for the latency criterion
-	halfErr     *OpenError // the half-open rejection for the current oldest probe
-	reopens     int        // reopenings from half-open since the last close, for OpenBackoff
+	slow        slowWatch     // closed-period calls in flight, for the latency criterion
+	halfErr     *OpenError    // the half-open rejection for the current oldest probe
+	reopens     int           // reopenings from half-open since the last close, for OpenBackoff
+	rampFrom    time.Duration // when the current ramp began
+	rampSeen    uint64        // calls that reached admission during the ramp
+	rampPassed  uint64        // of which admitted
 	successes   uint64
 	failures    uint64
 	ignored     uint64
@@ -130,8 +133,8 @@ type Breaker[T any] struct {
 type period struct {
 	state State
 	gen   uint64        // increases with every period
-	until time.Duration // Open: when the period ends
-	err   *OpenError    // the rejection error of Open and ForcedOpen periods
+	until time.Duration // Open: when the period ends; Closed: when its ramp ends (0: no ramp)
+	err   *OpenError    // the rejection error: of Open and ForcedOpen periods, and of a ramp
 
 	// With the real clock, an open period's exp is marked by the shared
 	// expiry timer once until may have passed. While it is unmarked the

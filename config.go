@@ -107,6 +107,20 @@ type Config struct {
 	// the breaker. At least 1.
 	SuccessThreshold int
 
+	// RampDuration, when positive, lets a recovering dependency warm up:
+	// after the probes close the breaker, it admits a share of calls that
+	// grows linearly from RampStart to all of them over RampDuration, and
+	// turns the others away with an *OpenError (ReasonRamp). Which calls
+	// pass is deterministic: a call is admitted while the admitted share of
+	// the ramp's calls so far is below the ramp's share at that instant. A
+	// failure criterion that holds during the ramp reopens the breaker as
+	// usual. Reset closes without a ramp. 0 turns it off.
+	RampDuration time.Duration
+
+	// RampStart is the share of calls admitted when a ramp begins, in
+	// [0, 1).
+	RampStart float64
+
 	// CallTimeout, when positive, bounds each call: Execute gives fn a
 	// context with that deadline (on the breaker's clock), and a call that
 	// takes at least CallTimeout is recorded as a failure
@@ -215,6 +229,15 @@ func (c Config) Validate() error {
 	}
 	if c.CallTimeout < 0 {
 		bad("CallTimeout", c.CallTimeout, "must not be negative (0 means none)")
+	}
+	switch {
+	case c.RampDuration < 0:
+		bad("RampDuration", c.RampDuration, "must not be negative (0 turns the ramp off)")
+	case c.RampDuration > MaxOpenTimeout:
+		bad("RampDuration", c.RampDuration, fmt.Sprintf("must be at most %v (a century)", MaxOpenTimeout))
+	}
+	if math.IsNaN(c.RampStart) || c.RampStart < 0 || c.RampStart >= 1 {
+		bad("RampStart", c.RampStart, "must be in [0, 1)")
 	}
 	return errors.Join(errs...)
 }

@@ -38,6 +38,8 @@ func (c *Config) fields() []configField {
 		{"ProbeTimeout", &c.ProbeTimeout},
 		{"HalfOpenMaxProbes", &c.HalfOpenMaxProbes},
 		{"SuccessThreshold", &c.SuccessThreshold},
+		{"RampDuration", &c.RampDuration},
+		{"RampStart", &c.RampStart},
 		{"CallTimeout", &c.CallTimeout},
 	}
 }

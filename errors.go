@@ -40,13 +40,18 @@ var (
 // read-only.
 type OpenError struct {
 	Name string // the breaker's name
-	// State is Open, HalfOpen when all probe slots are taken, or
-	// ForcedOpen.
+	// State is Open, HalfOpen when all probe slots are taken, ForcedOpen,
+	// or Closed while a recovered breaker ramps its traffic back up.
 	State State
+	// Reason says why: the Reason of the transition that opened the
+	// breaker (or held it, or made it half-open), or ReasonRamp.
+	Reason Reason
 	// RetryAt is the earliest time the breaker may admit the call: while
 	// Open, the end of the open period; while HalfOpen, the deadline of the
 	// oldest probe in flight, by which its slot is free (it may free
-	// sooner). Zero while ForcedOpen, which lasts until an operator ends it.
+	// sooner); during a ramp, its end, when every call is admitted (most
+	// are sooner). Zero while ForcedOpen, which lasts until an operator
+	// ends it.
 	RetryAt time.Time
 	// Cause is the last failure recorded before the breaker opened, for
 	// diagnosis. It is deliberately not returned by Unwrap: a rejection must
@@ -78,6 +83,8 @@ func (e *OpenError) Error() string {
 		return fmt.Sprintf("circuit: breaker %q is half-open and all probe slots are taken", name)
 	case ForcedOpen:
 		return fmt.Sprintf("circuit: breaker %q is held open", name)
+	case Closed:
+		return fmt.Sprintf("circuit: breaker %q is ramping traffic back up after recovering", name)
 	}
 	return fmt.Sprintf("circuit: breaker %q is open", name)
 }

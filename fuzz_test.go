@@ -24,7 +24,8 @@ func FuzzConfig(f *testing.F) {
 		f.Add(c.Name, c.ConsecutiveFailures, c.ErrorRateThreshold, c.WindowSize, c.MinRequests,
 			int64(c.LatencyThreshold), c.LatencyPercentile, int64(c.OpenTimeout),
 			c.HalfOpenMaxProbes, c.SuccessThreshold, int64(c.CallTimeout),
-			int64(c.WindowDuration), c.OpenBackoff, int64(c.OpenTimeoutMax), c.OpenJitter, int64(c.ProbeTimeout))
+			int64(c.WindowDuration), c.OpenBackoff, int64(c.OpenTimeoutMax), c.OpenJitter, int64(c.ProbeTimeout),
+			int64(c.RampDuration), c.RampStart)
 	}
 	add(circuit.DefaultConfig())
 	add(circuit.Config{})
@@ -51,6 +52,7 @@ func FuzzConfig(f *testing.F) {
 	timed := circuit.DefaultConfig()
 	timed.WindowSize, timed.WindowDuration, timed.MinRequests = 0, time.Minute, 20
 	timed.OpenBackoff, timed.OpenTimeoutMax, timed.OpenJitter, timed.ProbeTimeout = 2, 10*time.Minute, 0.2, time.Minute
+	timed.RampDuration, timed.RampStart = time.Minute, 0.1
 	add(timed)
 	bad.WindowSize, bad.MinRequests, bad.ErrorRateThreshold, bad.LatencyPercentile = 10, 11, math.Inf(1), math.NaN()
 	add(bad)
@@ -59,14 +61,15 @@ func FuzzConfig(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, name string, consecutive int, rate float64, window, minRequests int,
 		latency int64, percentile float64, openTimeout int64, probes, successes int, callTimeout int64,
-		windowDuration int64, backoff float64, openTimeoutMax int64, jitter float64, probeTimeout int64) {
+		windowDuration int64, backoff float64, openTimeoutMax int64, jitter float64, probeTimeout int64,
+		rampDuration int64, rampStart float64) {
 		c := circuit.Config{
 			Name: name, ConsecutiveFailures: consecutive, ErrorRateThreshold: rate, WindowSize: window,
 			MinRequests: minRequests, LatencyThreshold: time.Duration(latency), LatencyPercentile: percentile,
 			OpenTimeout: time.Duration(openTimeout), HalfOpenMaxProbes: probes, SuccessThreshold: successes,
 			CallTimeout: time.Duration(callTimeout), WindowDuration: time.Duration(windowDuration),
 			OpenBackoff: backoff, OpenTimeoutMax: time.Duration(openTimeoutMax), OpenJitter: jitter,
-			ProbeTimeout: time.Duration(probeTimeout),
+			ProbeTimeout: time.Duration(probeTimeout), RampDuration: time.Duration(rampDuration), RampStart: rampStart,
 		}
 		must, may := relInvalidFields(c)
 
@@ -89,6 +92,7 @@ func FuzzConfig(f *testing.F) {
 			circuit.WithWindowDuration(time.Duration(windowDuration)), circuit.WithOpenBackoff(backoff),
 			circuit.WithOpenTimeoutMax(time.Duration(openTimeoutMax)), circuit.WithOpenJitter(jitter),
 			circuit.WithProbeTimeout(time.Duration(probeTimeout)),
+			circuit.WithRampDuration(time.Duration(rampDuration)), circuit.WithRampStart(rampStart),
 			circuit.WithClock(relNewStepClock()))
 		relCheckConfigError(t, "New(With...)", c, err, must, may)
 
@@ -222,6 +226,8 @@ func relInvalidFields(c circuit.Config) (must, may []string) {
 		(c.OpenTimeoutMax > 0 && c.OpenTimeoutMax < c.OpenTimeout), "OpenTimeoutMax")
 	bad(math.IsNaN(c.OpenJitter) || c.OpenJitter < 0 || c.OpenJitter >= 1, "OpenJitter")
 	bad(c.ProbeTimeout < 0 || c.ProbeTimeout > circuit.MaxOpenTimeout, "ProbeTimeout")
+	bad(c.RampDuration < 0 || c.RampDuration > circuit.MaxOpenTimeout, "RampDuration")
+	bad(math.IsNaN(c.RampStart) || c.RampStart < 0 || c.RampStart >= 1, "RampStart")
 	return must, may
 }
 
@@ -357,6 +363,10 @@ func relDecode(data []byte) (circuit.Config, bool, []relOp) {
 	}
 	if h[8]/3%3 != 0 {
 		c.ProbeTimeout = time.Duration(h[8]/9%60+1) * time.Millisecond
+	}
+	if h[4]/4%3 == 1 {
+		c.RampDuration = time.Duration(h[4]/12%50+1) * time.Millisecond
+		c.RampStart = []float64{0, 0.1, 0.5, 0.9}[h[3]/16%4]
 	}
 	if h[5]/12%4 == 1 {
 		c.CallTimeout = time.Duration(h[5]/48+1) * 5 * time.Millisecond

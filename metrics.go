@@ -27,8 +27,11 @@ type Metrics struct {
 	// Ignored, the error matched context.Canceled, fn called
 	// runtime.Goexit, or a hook ended the caller's goroutine before the
 	// call was admitted.
-	Ignored     uint64
-	InFlight    uint64 // admitted calls not yet recorded, Permits not yet done included
+	Ignored  uint64
+	InFlight uint64 // admitted calls not yet recorded, Permits not yet done included
+	// RampShare is the share of calls admitted now: below 1 only while a
+	// recovered breaker ramps its traffic back up (Config.RampDuration).
+	RampShare   float64
 	Fallbacks   uint64 // calls of the fallback
 	Transitions uint64 // state changes
 	// TransitionCounts[from][to] counts the transitions between each pair
@@ -98,6 +101,7 @@ func (b *Breaker[T]) snapshot() Metrics {
 		Rejections:           b.rejections.Load(),
 		Ignored:              b.ignored,
 		InFlight:             b.admitted.Load() - b.finished,
+		RampShare:            b.rampShareNow(),
 		Fallbacks:            b.fallbacks.Load(),
 		Transitions:          transitions,
 		TransitionCounts:     b.pairs,
@@ -121,4 +125,12 @@ func (b *Breaker[T]) slowInFlight() int {
 		return 0
 	}
 	return b.slow.slow(b.last)
+}
+
+// rampShareNow is Metrics.RampShare. It requires b.mu.
+func (b *Breaker[T]) rampShareNow() float64 {
+	if p := b.period.Load(); p.state == Closed && p.until != 0 && b.last < p.until {
+		return b.cfg.rampShare(b.rampFrom, b.last)
+	}
+	return 1
 }

@@ -225,17 +225,23 @@ type relRefModel struct {
 	epoch time.Time
 	rand  func() float64 // the jitter source, in step with the breaker's
 
-	now        time.Duration // the latest time seen
-	state      circuit.State
-	gen        int           // increases with every period (and every Reset while closed)
-	since      time.Duration // when the current state began
-	until      time.Duration // Open: when the open period ends
-	reopens    int           // reopenings from half-open since the last close
-	cause      error         // OpenError.Cause of the current period
-	consecFail int
-	consecSucc int
-	samples    []relMSample          // outcomes since the window was last emptied, oldest first
-	probes     map[int]time.Duration // in-flight probes of this period: call id -> admission
+	now     time.Duration // the latest time seen
+	state   circuit.State
+	gen     int            // increases with every period (and every Reset while closed)
+	since   time.Duration  // when the current state began
+	until   time.Duration  // Open: when the open period ends
+	reopens int            // reopenings from half-open since the last close
+	cause   error          // OpenError.Cause of the current period
+	reason  circuit.Reason // OpenError.Reason of the current period's rejections
+
+	// The ramp of a recovered closed period (0: none): when it began and
+	// ends, and the calls it has seen and admitted.
+	rampFrom, rampUntil  time.Duration
+	rampSeen, rampPassed uint64
+	consecFail           int
+	consecSucc           int
+	samples              []relMSample          // outcomes since the window was last emptied, oldest first
+	probes               map[int]time.Duration // in-flight probes of this period: call id -> admission
 
 	// Calls in flight, for the latency criterion's count of slow calls in
 	// flight: each admitted call's number, and the checkpoints of the
@@ -346,6 +352,9 @@ func (m *relRefModel) advance(now time.Duration) {
 			}
 			m.enter(circuit.HalfOpen, m.until, circuit.ReasonTimeoutElapsed)
 		case circuit.Closed:
+			if m.rampUntil != 0 && m.now >= m.rampUntil {
+				m.rampUntil = 0 // the ramp is over
+			}
 			if now < m.slowCheckAt {
 				return
 			}
@@ -399,6 +408,7 @@ func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.R
 	m.pairs[from][to]++
 	m.probes = map[int]time.Duration{}
 	tr := relMTransition{from: from, to: to, reason: reason, at: at}
+	m.reason, m.rampUntil = reason, 0
 	switch to {
 	case circuit.Open:
 		if from == circuit.HalfOpen {
@@ -413,6 +423,10 @@ func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.R
 		m.cause = m.lastFailure
 	case circuit.Closed:
 		m.reopens = 0
+		if reason == circuit.ReasonProbesSucceeded && m.cfg.RampDuration > 0 {
+			m.rampFrom, m.rampUntil, m.rampSeen, m.rampPassed = at, at+m.cfg.RampDuration, 0, 0
+			m.reason, m.cause = circuit.ReasonRamp, m.lastFailure
+		}
 		m.slowStart, m.checkpoints, m.lastLook = m.seq, nil, at
 		if m.cfg.LatencyThreshold > 0 {
 			m.slowCheckAt = at
@@ -438,6 +452,18 @@ func (m *relRefModel) admit(now time.Duration) (c relMCall, ok bool) {
 	case circuit.Open, circuit.ForcedOpen:
 		m.rejections++
 		return c, false
+	case circuit.Closed:
+		if m.rampUntil != 0 {
+			// A call passes while the share of the ramp's calls admitted so
+			// far is below the ramp's share now.
+			m.rampSeen++
+			share := m.rampShare()
+			if float64(m.rampPassed) >= share*float64(m.rampSeen) {
+				m.rejections++
+				return c, false
+			}
+			m.rampPassed++
+		}
 	case circuit.HalfOpen:
 		if len(m.probes) >= m.cfg.HalfOpenMaxProbes {
 			m.rejections++
@@ -585,13 +611,20 @@ func (m *relRefModel) hold(now time.Duration, to circuit.State, reason circuit.R
 	return true
 }
 
+// rampShare is the share a ramp admits at m.now: linear from RampStart.
+func (m *relRefModel) rampShare() float64 {
+	c := m.cfg
+	return c.RampStart + (1-c.RampStart)*float64(m.now-m.rampFrom)/float64(c.RampDuration)
+}
+
 func (m *relRefModel) reset(now time.Duration) {
 	m.advance(now)
 	if m.state != circuit.Closed {
 		m.enter(circuit.Closed, m.now, circuit.ReasonReset)
 		return
 	}
-	m.gen++ // calls in flight from before the reset no longer count
+	m.rampUntil = 0 // Reset closes without a ramp
+	m.gen++         // calls in flight from before the reset no longer count
 	m.samples = nil
 	m.slowStart, m.checkpoints, m.lastLook = m.seq, nil, m.now
 	if m.cfg.LatencyThreshold > 0 {
@@ -679,9 +712,13 @@ func (m *relRefModel) metrics() circuit.Metrics {
 		WindowRequests:       len(win),
 		ErrorRate:            relErrorRate(win),
 		SlowInFlight:         m.slowInFlight(),
+		RampShare:            1,
 		P95Latency:           relReported(relPercentile(win, 0.95)),
 		PercentileLatency:    relReported(relPercentile(win, m.cfg.LatencyPercentile)),
 		LastFailure:          m.lastFailure,
+	}
+	if m.state == circuit.Closed && m.rampUntil != 0 && m.now < m.rampUntil {
+		mt.RampShare = m.rampShare()
 	}
 	if n := len(m.transitions); n > 0 {
 		last := m.transitions[n-1]
@@ -971,8 +1008,13 @@ func (h *relHarness) checkRejection(c relMCall, err error, v int) {
 	if oe.State != m.state || oe.Name != m.cfg.Name {
 		h.fail("OpenError{State: %v, Name: %q}, want {%v, %q}", oe.State, oe.Name, m.state, m.cfg.Name)
 	}
+	if oe.Reason != m.reason {
+		h.fail("OpenError.Reason = %v, want %v", oe.Reason, m.reason)
+	}
 	var retry time.Time
 	switch m.state {
+	case circuit.Closed:
+		retry = m.at(m.rampUntil)
 	case circuit.Open:
 		retry = m.at(m.until)
 	case circuit.HalfOpen:
@@ -1230,6 +1272,9 @@ func relDiffMetrics(got, want circuit.Metrics) string {
 	if got.InFlight != want.InFlight {
 		d("InFlight", got.InFlight, want.InFlight)
 	}
+	if got.RampShare != want.RampShare {
+		d("RampShare", got.RampShare, want.RampShare)
+	}
 	if got.SlowInFlight != want.SlowInFlight {
 		d("SlowInFlight", got.SlowInFlight, want.SlowInFlight)
 	}
@@ -1359,6 +1404,10 @@ func relGenConfig(t *rapid.T) circuit.Config {
 	}
 	if rapid.Bool().Draw(t, "probeTimeoutSet") {
 		c.ProbeTimeout = ms(1, 60, "probeTimeout")
+	}
+	if rapid.IntRange(0, 2).Draw(t, "rampSet") == 0 {
+		c.RampDuration = ms(1, 50, "rampDuration")
+		c.RampStart = rapid.SampledFrom([]float64{0, 0.1, 0.5, 0.9}).Draw(t, "rampStart")
 	}
 	if rapid.IntRange(0, 3).Draw(t, "callTimeoutSet") == 0 {
 		c.CallTimeout = ms(1, 40, "callTimeout")

@@ -126,6 +126,16 @@ func WithSuccessThreshold(n int) Option {
 	return optionFunc(func(s *settings) { s.cfg.SuccessThreshold = n })
 }
 
+// WithRampDuration sets Config.RampDuration (0 turns the ramp off).
+func WithRampDuration(d time.Duration) Option {
+	return optionFunc(func(s *settings) { s.cfg.RampDuration = d })
+}
+
+// WithRampStart sets Config.RampStart.
+func WithRampStart(share float64) Option {
+	return optionFunc(func(s *settings) { s.cfg.RampStart = share })
+}
+
 // WithCallTimeout sets Config.CallTimeout (0 means none).
 func WithCallTimeout(d time.Duration) Option {
 	return optionFunc(func(s *settings) { s.cfg.CallTimeout = d })

@@ -115,6 +115,10 @@ const (
 	// slow samples beside the window's: the breaker saw a slowdown before
 	// the slow calls finished.
 	ReasonSlowCalls
+	// ReasonRamp is the Reason of an *OpenError turning a call away while
+	// a recovered breaker ramps its traffic back up (Config.RampDuration).
+	// No transition carries it: the breaker is closed throughout.
+	ReasonRamp
 )
 
 var reasonNames = [...]string{
@@ -133,6 +137,7 @@ var reasonNames = [...]string{
 	ReasonForcedOpen:          "forced-open",
 	ReasonDisabled:            "disabled",
 	ReasonSlowCalls:           "slow-calls",
+	ReasonRamp:                "ramp",
 }
 
 // String returns the reason in kebab case, such as "error-rate", and

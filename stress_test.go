@@ -94,12 +94,14 @@ func TestStress(t *testing.T) {
 }
 
 // relStressTimed is cfg with every v1 feature on: a time window (bucketed,
-// no cap), open backoff with jitter and a cap, and a probe timeout longer
-// than the open timeout.
+// no cap), open backoff with jitter and a cap, a probe timeout longer than
+// the open timeout, and a ramp after recovering (the latency threshold
+// already counts slow calls in flight).
 func relStressTimed(cfg circuit.Config) circuit.Config {
 	cfg.WindowSize, cfg.WindowDuration = 0, 80*time.Millisecond
 	cfg.OpenBackoff, cfg.OpenTimeoutMax, cfg.OpenJitter = 2, 8*cfg.OpenTimeout, 0.3
 	cfg.ProbeTimeout = 2 * cfg.OpenTimeout
+	cfg.RampDuration, cfg.RampStart = 2*cfg.OpenTimeout, 0.2
 	return cfg
 }
 

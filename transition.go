@@ -34,6 +34,11 @@ func (b *Breaker[T]) advance(now time.Duration) time.Duration {
 			}
 			b.setState(Open, deadline, ReasonProbeTimeout)
 		case Closed:
+			if p.until != 0 && now >= p.until {
+				// The ramp is over: the same period, without it.
+				b.period.Store(&period{state: Closed, gen: p.gen})
+				continue
+			}
 			if int64(now) >= b.slowCheckAt.Load() {
 				b.checkSlow(now)
 				continue // it may have opened
@@ -78,17 +83,22 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 			b.reopens = 0
 		}
 		p.until = addSat(at, b.openDuration())
-		p.err = &OpenError{Name: b.cfg.Name, State: Open, RetryAt: b.at(p.until), Cause: b.lastFailure}
+		p.err = &OpenError{Name: b.cfg.Name, State: Open, Reason: reason, RetryAt: b.at(p.until), Cause: b.lastFailure}
 		if b.realClock {
 			p.exp = scheduleExpiry(b.epoch.Add(p.until))
 		}
 	case HalfOpen:
 		// Its RetryAt is filled in per oldest probe by halfOpenErr.
-		p.err = &OpenError{Name: b.cfg.Name, State: HalfOpen, Cause: b.lastFailure}
+		p.err = &OpenError{Name: b.cfg.Name, State: HalfOpen, Reason: reason, Cause: b.lastFailure}
 	case ForcedOpen:
-		p.err = &OpenError{Name: b.cfg.Name, State: ForcedOpen, Cause: b.lastFailure, hint: b.cfg.OpenTimeout}
+		p.err = &OpenError{Name: b.cfg.Name, State: ForcedOpen, Reason: reason, Cause: b.lastFailure, hint: b.cfg.OpenTimeout}
 	case Closed:
 		b.reopens = 0
+		if reason == ReasonProbesSucceeded && b.cfg.RampDuration > 0 {
+			p.until = addSat(at, b.cfg.RampDuration)
+			p.err = &OpenError{Name: b.cfg.Name, State: Closed, Reason: ReasonRamp, RetryAt: b.at(p.until), Cause: b.lastFailure}
+			b.rampFrom, b.rampSeen, b.rampPassed = at, 0, 0
+		}
 		b.slow.reset(at, b.admitted.Load())
 		if b.slow.threshold > 0 {
 			b.slowCheckAt.Store(int64(at))
