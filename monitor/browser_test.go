@@ -72,16 +72,20 @@ func runChromium(t *testing.T, args ...string) []byte {
 }
 
 // TestStatusPageInBrowser loads the page in a real browser and checks the
-// document it built: one row per breaker, the hostile name shown as text
-// and never run.
+// document it built: one row per breaker, the hostile name and figure
+// label shown as text and never run.
 func TestStatusPageInBrowser(t *testing.T) {
 	chromium(t)
 	reg, mock := statusFixture(t, true)
-	srv := httptest.NewServer(monitor.Handler(reg, monitor.WithClock(mock)))
+	srv := httptest.NewServer(monitor.Handler(reg, monitor.WithClock(mock), monitor.WithSummary(func(time.Time) []monitor.Figure {
+		return []monitor.Figure{{Label: hostileLabel, Value: "3", Alert: true}}
+	})))
 	defer srv.Close()
 
 	dom := string(runChromium(t, "--dump-dom", srv.URL+"/"))
 	assert.Contains(t, dom, "<title>Circuit breakers</title>", "the hostile name's script did not run")
+	assert.Contains(t, dom, `<th scope="row" class="attention">&lt;/td&gt;&lt;/table&gt;&lt;script&gt;document.title="pwned"&lt;/script&gt;</th>`, "the hostile figure label is text")
+	assert.Equal(t, 2, strings.Count(dom, "</table>"), "figures and breakers, nothing closed early")
 	assert.Equal(t, 5, strings.Count(dom, "<tr class="), "one row per breaker")
 	assert.Contains(t, dom, `&lt;script&gt;document.title="pwned"&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;`, "the name is text")
 	assert.NotContains(t, dom, "<b>x</b>")

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -121,4 +122,33 @@ func ExampleConfig_transitionLog() {
 	// Output:
 	// level=WARN msg="monitor: breaker transition" breaker=search from=closed to=open reason=manual at=1970-01-01T00:00:00.000Z
 	// level=WARN msg="monitor: breaker transitions summarised" breaker=search transitions=99 interval=1m0s first_at=1970-01-01T00:00:00.500Z last_at=1970-01-01T00:00:49.500Z state=closed reasons.manual=49 reasons.reset=50
+}
+
+// A service puts its own figures on its status page, above the breakers.
+func ExampleWithSummary() {
+	reg := monitor.NewRegistry()
+	pay, _ := circuit.New[int](circuit.WithName("payments"))
+	_ = reg.Register(pay)
+	var lost atomic.Int64 // counted by the service as it refuses orders
+	lost.Add(3)
+	summary := func(time.Time) []monitor.Figure {
+		n := lost.Load()
+		return []monitor.Figure{{Label: "Orders lost to open breakers", Value: fmt.Sprint(n), Alert: n > 0}}
+	}
+
+	srv := httptest.NewServer(monitor.Handler(reg, monitor.WithSummary(summary)))
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL + "/?format=json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer res.Body.Close()
+	var page monitor.StatusPage
+	_ = json.NewDecoder(res.Body).Decode(&page)
+	for _, f := range page.Summary {
+		fmt.Printf("%s: %s (alert %t)\n", f.Label, f.Value, f.Alert)
+	}
+	// Output:
+	// Orders lost to open breakers: 3 (alert true)
 }

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Handler returns an http.Handler that shows every breaker of reg on each
@@ -23,20 +24,22 @@ import (
 // against the thresholds of its circuit.Config. Alerts, transitions and
 // reasons need a monitor: pass WithMonitor. The page has no JavaScript and
 // no external assets, refreshes itself every 10 seconds, and escapes
-// breaker names and errors.
+// breaker names and errors. WithSummary adds the service's own figures,
+// such as orders lost, in a table above the breakers.
 //
 // It answers GET and HEAD on any path (mount it where you like), 405 to
 // other methods, and 500 to every request if reg is nil or the monitor of
 // WithMonitor watches another registry. It is safe for concurrent use.
 func Handler(reg *Registry, opts ...HandlerOption) http.Handler {
 	s := newPageSettings(opts)
-	return &statusHandler{reg: reg, clock: s.clock, monitor: s.monitor}
+	return &statusHandler{reg: reg, clock: s.clock, monitor: s.monitor, summary: s.summary}
 }
 
 type statusHandler struct {
 	reg     *Registry
 	clock   Clock
-	monitor *Monitor // nil: Metrics only
+	monitor *Monitor                 // nil: Metrics only
+	summary func(time.Time) []Figure // nil: no summary
 }
 
 func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +58,9 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "monitor: Handler was given a monitor of another registry", http.StatusInternalServerError)
 		return
 	}
-	p := buildPage(h.reg, h.monitor, h.clock.Now())
+	now := h.clock.Now()
+	p := buildPage(h.reg, h.monitor, now)
+	p.Summary = summaryAt(h.summary, now)
 
 	var buf bytes.Buffer
 	w.Header().Set("Cache-Control", "no-store")

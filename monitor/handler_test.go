@@ -368,7 +368,9 @@ func TestHandlerHTML(t *testing.T) {
 // (every state label, severity label and badge) and requires AA, 4.5:1.
 func TestStatusPageContrast(t *testing.T) {
 	reg, m, _ := alertFixture(t)
-	page := body(t, get(t, monitor.Handler(reg, monitor.WithMonitor(m)), "/"))
+	page := body(t, get(t, monitor.Handler(reg, monitor.WithMonitor(m), monitor.WithSummary(func(time.Time) []monitor.Figure {
+		return []monitor.Figure{{Label: "lost", Value: "1", Alert: true}}
+	})), "/"))
 	rule := regexp.MustCompile(`(?m)^([^{}\n]+)\{([^}]*)\}`)
 	decl := func(body, prop string) (string, bool) {
 		m := regexp.MustCompile(`(?:^|[;\s])` + prop + `:\s*(#[0-9a-fA-F]{6})\b`).FindStringSubmatch(body)
@@ -389,7 +391,7 @@ func TestStatusPageContrast(t *testing.T) {
 		assert.GreaterOrEqual(t, ratio, 4.5, "%s: %s on %s is %.2f:1", sel, fg, bg, ratio)
 		checked[sel] = true
 	}
-	for _, sel := range []string{".state.closed", ".state.open", ".state.half-open", ".state.unknown", ".sev.critical", ".sev.warning", ".badge.flapping"} {
+	for _, sel := range []string{".state.closed", ".state.open", ".state.half-open", ".state.unknown", ".sev.critical", ".sev.warning", ".badge.flapping", ".badge.attention"} {
 		assert.True(t, checked[sel], "%s sets its text and background colours", sel)
 	}
 	// Grey secondary text on the white page.

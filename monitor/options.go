@@ -1,6 +1,9 @@
 package monitor
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // Option configures a Monitor in New. Options apply in order, so a later
 // one overrides an earlier one. A nil Option is ignored. Options only
@@ -34,6 +37,7 @@ type settings struct {
 type pageSettings struct {
 	clock   Clock
 	monitor *Monitor
+	summary func(time.Time) []Figure // nil: no summary
 }
 
 type optionFunc func(*settings)

@@ -152,6 +152,10 @@ tr.warning td:first-child { box-shadow: inset 4px 0 #f2c744; }
 .badge.flapping { background: #8250df; color: #ffffff; }
 .ago, .limit, .none, p.note, p.empty { color: #59636e; }
 .over { font-weight: 700; }
+table.figures { min-width: 0; margin: 0 0 1.2rem; }
+table.figures th { text-transform: none; letter-spacing: 0; font-size: .95rem; font-weight: 400; vertical-align: middle; }
+table.figures th.attention { box-shadow: inset 4px 0 #a40e26; }
+.badge.attention { background: #a40e26; color: #ffffff; }
 </style>
 </head>
 <body>
@@ -159,7 +163,16 @@ tr.warning td:first-child { box-shadow: inset 4px 0 #f2c744; }
 {{- $counts := alertCounts .Breakers}}
 <p class="summary">{{len .Breakers}} breakers: {{range $i, $c := stateCounts .Breakers}}{{if $i}}, {{end}}{{$c.N}} {{$c.State}}{{end}}
 {{- if .Monitored}} &middot; {{index $counts 0}} active alerts ({{index $counts 1}} critical, {{index $counts 2}} warning){{end}} &middot; generated {{stamp .GeneratedAt}}</p>
-{{if .Monitored}}<section class="alerts">
+{{if .Summary}}<section class="figures">
+<h2>Service</h2>
+<table class="figures">
+<tbody>
+{{range .Summary}}<tr><th scope="row"{{if .Alert}} class="attention"{{end}}>{{.Label}}</th><td{{if .Alert}} class="over"{{end}}>{{.Value}}{{if .Alert}} <span class="badge attention">attention</span>{{end}}</td></tr>
+{{end}}</tbody>
+</table>
+</section>
+{{end}}
+{{- if .Monitored}}<section class="alerts">
 <h2>Active alerts</h2>
 {{if index $counts 0}}<ul>
 {{range .Breakers}}{{$b := .}}{{range .Alerts}}<li class="{{sevClass .Severity}}"><span class="sev {{sevClass .Severity}}">{{.Severity}}</span> <span class="name">{{$b.Name}}</span> {{.Kind}}: {{.Message}} <span class="ago">(raised {{.For}} ago)</span></li>

@@ -15,8 +15,11 @@ type StatusPage struct {
 	GeneratedAt time.Time `json:"generated_at"` // UTC, on the page's clock
 	// Monitored is true when the page was given a monitor (WithMonitor):
 	// only then are alerts, recent transitions and last reasons known.
-	Monitored bool     `json:"monitored"`
-	Breakers  []Status `json:"breakers"` // never nil
+	Monitored bool `json:"monitored"`
+	// Summary holds the service's own figures (WithSummary), in its
+	// order; empty, never nil, without WithSummary.
+	Summary  []Figure `json:"summary"`
+	Breakers []Status `json:"breakers"` // never nil
 }
 
 // Status is one breaker as the status page shows it. Fields that come
@@ -91,7 +94,7 @@ type configurer interface{ Config() circuit.Config }
 // buildPage assembles the page at now from the registry and, if not nil,
 // the monitor.
 func buildPage(reg *Registry, m *Monitor, now time.Time) StatusPage {
-	p := StatusPage{GeneratedAt: now.UTC(), Monitored: m != nil, Breakers: []Status{}}
+	p := StatusPage{GeneratedAt: now.UTC(), Monitored: m != nil, Summary: []Figure{}, Breakers: []Status{}}
 	var alerts map[string][]Alert
 	if m != nil {
 		alerts = make(map[string][]Alert)
