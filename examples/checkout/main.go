@@ -1,32 +1,77 @@
 // Command checkout runs a short, deterministic story of a checkout service
 // whose dependencies fail one after another, and prints what each breaker
-// did. Time is a mock clock that the fake dependencies advance by their
-// latency, so the output is the same on every run.
+// did and what the business lost: checkouts completed, checkouts lost to
+// open breakers (by dependency), the revenue at stake (lost checkouts ×
+// the €34.99 every order is worth in the story), and the share of the
+// last 5 minutes' checkouts that were lost. Time is a mock clock that the
+// fake dependencies advance by their latency, so the output is the same on
+// every run.
 //
 //	go run ./examples/checkout
+//
+// With -serve, it then serves the end of the story for a person to look
+// at, on a loopback address, until interrupted:
+//
+//	go run ./examples/checkout -serve 127.0.0.1:8080
+//
+//	/          the monitor's status page, with the business figures above
+//	           the breakers (/?format=json for its JSON)
+//	/metrics   the business metrics in the Prometheus text format
+//
+// The page's clock is the story's mock clock, so its times are virtual
+// (the story starts at 1970-01-01 00:00 UTC) and stand still.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/signal"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/benbjohnson/clock"
 
 	"github.com/breakerlab/circuit"
 	"github.com/breakerlab/circuit/examples/checkout/shop"
+	"github.com/breakerlab/circuit/monitor"
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	addr := flag.String("serve", "", "after the story, serve the status page and /metrics on this loopback `address`, such as 127.0.0.1:8080")
+	flag.Parse()
+	if err := mainErr(os.Stdout, *addr); err != nil {
 		fmt.Fprintln(os.Stderr, "checkout:", err)
 		os.Exit(1)
 	}
+}
+
+// mainErr tells the story to w and, if addr is not empty, serves it there
+// until interrupted.
+func mainErr(w io.Writer, addr string) error {
+	if addr != "" {
+		if err := checkLoopback(addr); err != nil {
+			return err
+		}
+	}
+	s, err := tell(w)
+	if err != nil || addr == "" {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nServing the status page at http://%s/ and the metrics at http://%s/metrics; Ctrl-C stops.\n", ln.Addr(), ln.Addr())
+	return serve(ctx, ln, s.handler())
 }
 
 // dep is a scripted dependency: each call takes latency on the mock clock
@@ -94,13 +139,24 @@ type story struct {
 
 	pay, inv, users, mail *dep
 
+	ledger *ledger           // the business view of the checkouts
+	reg    *monitor.Registry // the four breakers, for the status page
+	mon    *monitor.Monitor  // checked at each chapter, for the status page
+
 	mu      sync.Mutex // guards pending
 	pending []circuit.Transition
 }
 
+// run tells the story to w.
 func run(w io.Writer) error {
+	_, err := tell(w)
+	return err
+}
+
+// tell tells the story to w and returns its world, as it is at the end.
+func tell(w io.Writer) (*story, error) {
 	clk := clock.NewMock()
-	s := &story{w: w, clk: clk, start: clk.Now(), out: &shop.MemoryOutbox{}, next: 1}
+	s := &story{w: w, clk: clk, start: clk.Now(), out: &shop.MemoryOutbox{}, next: 1, ledger: newLedger(), reg: monitor.NewRegistry()}
 	s.pay = &dep{clk: clk, latency: 200 * time.Millisecond}
 	s.inv = &dep{clk: clk, latency: 20 * time.Millisecond}
 	s.users = &dep{clk: clk, latency: 30 * time.Millisecond}
@@ -115,9 +171,20 @@ func run(w io.Writer) error {
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.svc = svc
+	for _, d := range []shop.Dependency{shop.Payment, shop.Inventory, shop.Users, shop.Email} {
+		if err := s.reg.Register(svc.Breaker(d)); err != nil {
+			return nil, err
+		}
+	}
+	if s.mon, err = monitor.New(s.reg, monitor.WithClock(clk)); err != nil {
+		return nil, err
+	}
+	// Checked at each chapter and at the end: the first check subscribes
+	// to the breakers' transitions, so the page knows their exact times.
+	s.mon.Check()
 
 	fmt.Fprintln(w, "Checkout service: four dependencies, each behind its own breaker (virtual time).")
 	for _, d := range []shop.Dependency{shop.Payment, shop.Inventory, shop.Users, shop.Email} {
@@ -162,13 +229,20 @@ func run(w io.Writer) error {
 		m := s.svc.Breaker(d).Metrics()
 		fmt.Fprintf(w, "  %-9s  %-9s  %9d  %8d  %10d  %11d\n", d, m.State, m.Successes, m.Failures, m.Rejections, m.Transitions)
 	}
-	return nil
+	for _, line := range s.ledger.snapshot(s.clk.Now()).lines() {
+		fmt.Fprintln(w, "  "+line)
+	}
+	s.mon.Check()
+	return s, nil
 }
 
 // at formats t as virtual time since the start.
 func (s *story) at(t time.Time) string { return fmt.Sprintf("T+%7.3fs", t.Sub(s.start).Seconds()) }
 
-func (s *story) chapter(title string) { fmt.Fprintf(s.w, "\n%s  %s\n", s.at(s.clk.Now()), title) }
+func (s *story) chapter(title string) {
+	s.mon.Check()
+	fmt.Fprintf(s.w, "\n%s  %s\n", s.at(s.clk.Now()), title)
+}
 
 // checkouts runs n orders, printing for each the transitions it caused
 // and then its outcome, at the time it completed.
@@ -176,12 +250,13 @@ func (s *story) checkouts(n int) {
 	for ; n > 0; n-- {
 		o := shop.Order{
 			ID: fmt.Sprintf("o-%d", s.next), UserID: "u-7", Email: "ada@example.com",
-			Items: []shop.Item{{SKU: "kettle", Qty: 1}}, AmountCents: 3499,
+			Items: []shop.Item{{SKU: "kettle", Qty: 1}}, AmountCents: orderValueCents,
 		}
 		s.next++
 		before := s.clk.Now()
 		r, err := s.svc.Checkout(context.Background(), o)
 		took := s.clk.Now().Sub(before)
+		s.ledger.record(s.clk.Now(), err)
 		s.transitions()
 		var ue *shop.UnavailableError
 		switch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,6 +25,7 @@ func demo(t *testing.T) string {
 func TestDemoTellsTheStory(t *testing.T) {
 	out := demo(t)
 	assert.Equal(t, out, demo(t), "the demo must be deterministic")
+	assert.True(t, strings.HasSuffix(out, "  lost in the last 5m: 2 of 22 checkouts (9.1%)\n"), "the business summary comes last")
 	for _, line := range []string{
 		"T+  2.550s  ** users circuit closed -> open (consecutive-failures, 5 in a row)\n",
 		"o-9   paid in 320ms (ch-o-9); user update queued (circuit open, not called)",
@@ -37,6 +39,10 @@ func TestDemoTellsTheStory(t *testing.T) {
 		"T+ 69.150s  ** payment circuit half-open -> closed (probes-succeeded)\n",
 		"outbox: 12 receipt emails, 12 user updates, 0 releases to replay\n",
 		"  payment    closed            20         0           2            3\n",
+		// The business summary ends the story.
+		"  checkouts: 20 completed, 2 lost to open breakers (payment 2, inventory 0), 0 failed otherwise\n" +
+			"  revenue at stake: €69.98 (2 lost × €34.99 per order)\n" +
+			"  lost in the last 5m: 2 of 22 checkouts (9.1%)\n",
 	} {
 		assert.Contains(t, out, line)
 	}
