@@ -165,12 +165,12 @@ func (b business) figures(now time.Time) []monitor.Figure {
 	if b.LastLost != nil {
 		last = fmt.Sprintf("%v ago (%s circuit open)", now.Sub(b.LastLost.at).Round(time.Second), b.LastLost.dep)
 	}
+	share := "no checkouts"
+	if b.RecentAttempts > 0 {
+		share = fmt.Sprintf("%.1f%% (%d of %d checkouts)", 100*b.recentShare(), b.RecentLost, b.RecentAttempts)
+	}
 	return []monitor.Figure{
-		{
-			Label: "Lost to open breakers, last " + recentText,
-			Value: fmt.Sprintf("%.1f%% (%d of %d checkouts)", 100*b.recentShare(), b.RecentLost, b.RecentAttempts),
-			Alert: b.RecentLost > 0,
-		},
+		{Label: "Lost to open breakers, last " + recentText, Value: share, Alert: b.RecentLost > 0},
 		{Label: "Last checkout lost", Value: last},
 		{Label: "Revenue at stake since start", Value: fmt.Sprintf("%s (%d × %s)", euros(b.AtStakeCents), b.lost(), euros(orderValueCents))},
 		{Label: "Lost to open breakers since start", Value: fmt.Sprintf("%d (%s)", b.lost(), b.lostByDep())},

@@ -19,7 +19,11 @@
 //	/metrics   the business metrics in the Prometheus text format
 //
 // The page's clock is the story's mock clock, so its times are virtual
-// (the story starts at 1970-01-01 00:00 UTC) and stand still.
+// (the story starts at 1970-01-01 00:00 UTC) and stand still. -until 4
+// stops the story while the payment circuit is open and checkouts are
+// being lost, the moment the page is for:
+//
+//	go run ./examples/checkout -until 4 -serve 127.0.0.1:8080
 package main
 
 import (
@@ -45,22 +49,23 @@ import (
 
 func main() {
 	addr := flag.String("serve", "", "after the story, serve the status page and /metrics on this loopback `address`, such as 127.0.0.1:8080")
+	until := flag.Int("until", chapters, "stop the story after this `chapter`, such as 4 to serve the page mid-incident")
 	flag.Parse()
-	if err := mainErr(os.Stdout, *addr); err != nil {
+	if err := mainErr(os.Stdout, *addr, *until); err != nil {
 		fmt.Fprintln(os.Stderr, "checkout:", err)
 		os.Exit(1)
 	}
 }
 
-// mainErr tells the story to w and, if addr is not empty, serves it there
-// until interrupted.
-func mainErr(w io.Writer, addr string) error {
+// mainErr tells the story to w up to chapter until and, if addr is not
+// empty, serves it there until interrupted.
+func mainErr(w io.Writer, addr string, until int) error {
 	if addr != "" {
 		if err := checkLoopback(addr); err != nil {
 			return err
 		}
 	}
-	s, err := tell(w)
+	s, err := tell(w, until)
 	if err != nil || addr == "" {
 		return err
 	}
@@ -147,14 +152,21 @@ type story struct {
 	pending []circuit.Transition
 }
 
-// run tells the story to w.
+// chapters is the number of chapters of the story.
+const chapters = 5
+
+// run tells the whole story to w.
 func run(w io.Writer) error {
-	_, err := tell(w)
+	_, err := tell(w, chapters)
 	return err
 }
 
-// tell tells the story to w and returns its world, as it is at the end.
-func tell(w io.Writer) (*story, error) {
+// tell tells the story to w up to the end of chapter until (1 to
+// chapters), then its summary, and returns its world as it is then.
+func tell(w io.Writer, until int) (*story, error) {
+	if until < 1 || until > chapters {
+		return nil, fmt.Errorf("-until %d: the story has chapters 1 to %d", until, chapters)
+	}
 	clk := clock.NewMock()
 	s := &story{w: w, clk: clk, start: clk.Now(), out: &shop.MemoryOutbox{}, next: 1, ledger: newLedger(), reg: monitor.NewRegistry()}
 	s.pay = &dep{clk: clk, latency: 200 * time.Millisecond}
@@ -191,29 +203,37 @@ func tell(w io.Writer) (*story, error) {
 		fmt.Fprintf(w, "  %-9s preset %s\n", d, shop.Presets()[d])
 	}
 
-	s.chapter("1. All healthy")
-	s.checkouts(3)
-
-	s.chapter("2. The mail server and the user service go down: their work is queued, checkouts go on")
-	s.mail.set(100*time.Millisecond, errors.New("smtp: 421 service not available"))
-	s.users.set(0, errors.New("users: connection refused"))
-	s.checkouts(11)
-
-	s.chapter("3. The payment gateway slows to 3 s (its preset allows 2 s at P95)")
-	s.pay.set(3*time.Second, nil)
-	s.checkouts(2)
-
-	s.chapter("4. 20 s later, customers try again")
-	s.clk.Add(20 * time.Second)
-	s.checkouts(1)
-
-	s.chapter("5. Everything recovers; the open timeouts run out and probes go through")
-	s.pay.set(200*time.Millisecond, nil)
-	s.mail.set(100*time.Millisecond, nil)
-	s.users.set(30*time.Millisecond, nil)
-	s.clk.Add(40 * time.Second)
-	s.transitions()
-	s.checkouts(5)
+	acts := []struct {
+		title string
+		play  func()
+	}{
+		{"All healthy", func() { s.checkouts(3) }},
+		{"The mail server and the user service go down: their work is queued, checkouts go on", func() {
+			s.mail.set(100*time.Millisecond, errors.New("smtp: 421 service not available"))
+			s.users.set(0, errors.New("users: connection refused"))
+			s.checkouts(11)
+		}},
+		{"The payment gateway slows to 3 s (its preset allows 2 s at P95)", func() {
+			s.pay.set(3*time.Second, nil)
+			s.checkouts(2)
+		}},
+		{"20 s later, customers try again", func() {
+			s.clk.Add(20 * time.Second)
+			s.checkouts(1)
+		}},
+		{"Everything recovers; the open timeouts run out and probes go through", func() {
+			s.pay.set(200*time.Millisecond, nil)
+			s.mail.set(100*time.Millisecond, nil)
+			s.users.set(30*time.Millisecond, nil)
+			s.clk.Add(40 * time.Second)
+			s.transitions()
+			s.checkouts(5)
+		}},
+	}
+	for i, a := range acts[:until] {
+		s.chapter(fmt.Sprintf("%d. %s", i+1, a.title))
+		a.play()
+	}
 
 	s.chapter("Summary")
 	kinds := map[shop.TaskKind]int{}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -30,7 +31,7 @@ func fetch(t *testing.T, url string) (*http.Response, string) {
 // page carries the business figures above the four breakers, in HTML and
 // JSON, and /metrics the same numbers for Prometheus.
 func TestServedStory(t *testing.T) {
-	s, err := tell(io.Discard)
+	s, err := tell(io.Discard, chapters)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.handler())
 	defer srv.Close()
@@ -69,6 +70,46 @@ func TestServedStory(t *testing.T) {
 	assert.Equal(t, storyMetrics, metrics)
 }
 
+// TestServedMidIncident: -until 4 stops the story while the payment
+// circuit is open, and the page says what is being lost.
+func TestServedMidIncident(t *testing.T) {
+	s, err := tell(io.Discard, 4)
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.handler())
+	defer srv.Close()
+
+	var p monitor.StatusPage
+	_, js := fetch(t, srv.URL+"/?format=json")
+	require.NoError(t, json.Unmarshal([]byte(js), &p))
+	require.NotEmpty(t, p.Summary)
+	assert.Equal(t, monitor.Figure{Label: "Lost to open breakers, last 5m", Value: "11.8% (2 of 17 checkouts)", Alert: true}, p.Summary[0])
+	assert.Equal(t, monitor.Figure{Label: "Last checkout lost", Value: "0s ago (payment circuit open)"}, p.Summary[1])
+	states := map[string]string{}
+	for _, b := range p.Breakers {
+		states[b.Name] = b.State
+	}
+	assert.Equal(t, map[string]string{"payment": "open", "inventory": "closed", "users": "half-open", "email": "open"}, states)
+
+	_, metrics := fetch(t, srv.URL+"/metrics")
+	assert.Contains(t, metrics, "checkout_orders_total{result=\"completed\"} 15\n")
+}
+
+// The story has chapters 1 to 5; -until outside them is an error, said
+// before any of the story is told.
+func TestUntil(t *testing.T) {
+	for _, until := range []int{-1, 0, 6} {
+		var out strings.Builder
+		err := mainErr(&out, "", until)
+		assert.EqualError(t, err, fmt.Sprintf("-until %d: the story has chapters 1 to 5", until))
+		assert.Empty(t, out.String())
+	}
+	var out strings.Builder
+	require.NoError(t, mainErr(&out, "", 1))
+	assert.Contains(t, out.String(), "1. All healthy")
+	assert.NotContains(t, out.String(), "2. The mail server")
+	assert.Contains(t, out.String(), "checkouts: 3 completed, 0 lost to open breakers")
+}
+
 func TestCheckLoopback(t *testing.T) {
 	for _, ok := range []string{"127.0.0.1:8080", "localhost:0", "[::1]:9000", "127.1.2.3:80"} {
 		assert.NoError(t, checkLoopback(ok), ok)
@@ -87,7 +128,7 @@ func TestCheckLoopback(t *testing.T) {
 	}
 	// mainErr refuses before telling the story.
 	var out strings.Builder
-	assert.ErrorContains(t, mainErr(&out, "0.0.0.0:8080"), "not a loopback address")
+	assert.ErrorContains(t, mainErr(&out, "0.0.0.0:8080", chapters), "not a loopback address")
 	assert.Empty(t, out.String())
 }
 
