@@ -69,11 +69,14 @@ const cacheLine = 64
 // breaker's lock. A panic in fn or in the classifier is booked as a failure
 // and re-raised; a hook that panics is recovered and logged. With the real
 // clock, no goroutine is started per breaker or per call: open periods end
-// through one timer shared by the process (see docs/semantics.md).
+// through one timer shared by the process (see docs/semantics.md). A
+// breaker created inside a testing/synctest bubble follows the bubble's
+// clock, and does not use that timer.
 type Breaker[T any] struct {
 	cfg        Config
 	clock      Clock
 	realClock  bool      // clock is the real one: read time with time.Since
+	expiries   bool      // open periods end through the shared expiry timer (see expiry.go)
 	epoch      time.Time // times inside the breaker are offsets from this
 	classifier func(T, error) Outcome
 	fallback   func(context.Context, error) (T, error)
@@ -196,6 +199,11 @@ func New[T any](opts ...Option) (*Breaker[T], error) {
 		b.realClock = true
 	}
 	b.epoch = b.clock.Now()
+	// The shared expiry timer runs on real time. Inside a testing/synctest
+	// bubble time.Now has no monotonic reading and runs on the bubble's
+	// fake clock, which that timer knows nothing of: there, rejections
+	// read the clock instead.
+	b.expiries = b.realClock && b.epoch != b.epoch.Round(0)
 	hooks := make([]hookEntry, 0, len(s.hooks)+1)
 	if s.logger != nil {
 		hooks = append(hooks, hookEntry{id: 0, fn: logTransition(s.logger)})

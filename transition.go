@@ -84,7 +84,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		}
 		p.until = addSat(at, b.openDuration())
 		p.err = &OpenError{Name: b.cfg.Name, State: Open, Reason: reason, RetryAt: b.at(p.until), Cause: b.lastFailure}
-		if b.realClock {
+		if b.expiries {
 			p.exp = scheduleExpiry(b.epoch.Add(p.until))
 		}
 	case HalfOpen:
