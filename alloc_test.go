@@ -2,8 +2,12 @@ package circuit_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/breakerlab/circuit"
 )
@@ -167,3 +171,39 @@ func TestHeapPerBreaker(t *testing.T) {
 		t.Errorf("heap per breaker = %d bytes, want in [800, 4096)", perBreaker)
 	}
 }
+
+// Pins a finding of the outside reliability review (round two): fails before its fix.
+//
+// A dropped open breaker on the real clock must not keep its last failure
+// alive until its open period ends. Before the fix, the pending timer of
+// each open period held the period, its *OpenError and the Cause.
+func TestDroppedOpenBreakerIsNotRetained(t *testing.T) {
+	const n = 100
+	collected := make(chan struct{}, n)
+	func() {
+		for i := 0; i < n; i++ {
+			b, err := circuit.New[int](circuit.WithConsecutiveFailures(1), circuit.WithOpenTimeout(circuit.MaxOpenTimeout))
+			require.NoError(t, err)
+			cause := &bigError{payload: make([]byte, 10<<10)}
+			runtime.SetFinalizer(cause, func(*bigError) { collected <- struct{}{} })
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, cause })
+			require.Equal(t, circuit.Open, b.State())
+		}
+	}()
+	deadline := time.After(10 * time.Second) // a bound for failing, not a wait for passing
+	for got := 0; got < n; {
+		runtime.GC()
+		select {
+		case <-collected:
+			got++
+		case <-deadline:
+			t.Fatalf("only %d of %d causes of dropped open breakers were collected", got, n)
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+type bigError struct{ payload []byte }
+
+func (e *bigError) Error() string { return fmt.Sprintf("big error (%d bytes)", len(e.payload)) }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
-
 	"github.com/breakerlab/circuit"
 )
 
@@ -162,7 +160,7 @@ func BenchmarkExecuteParallel(b *testing.B) {
 // full. The latencies are spread over 1ms..100ms in random order (recorded
 // through a mock clock), so the percentile selection does real work.
 func BenchmarkMetrics(b *testing.B) {
-	mock := clock.NewMock()
+	mock := newStepClock()
 	br := benchBreaker(b, circuit.WithClock(mock), circuit.WithWindowSize(100))
 	rng := rand.New(rand.NewSource(1))
 	for _, ms := range rng.Perm(100) {
@@ -173,7 +171,7 @@ func BenchmarkMetrics(b *testing.B) {
 		mock.Add(time.Duration(ms+1) * time.Millisecond)
 		permit.Done(0, nil)
 	}
-	want := relReported(95 * time.Millisecond)
+	want := reported(95 * time.Millisecond)
 	if m := br.Metrics(); m.WindowRequests != 100 || m.P95Latency != want {
 		b.Fatalf("window holds %d calls with P95 %v; want 100 and %v", m.WindowRequests, m.P95Latency, want)
 	}
@@ -192,7 +190,7 @@ func BenchmarkMetrics(b *testing.B) {
 // (Transitions alternate between Disabled and ForcedOpen, which keep the
 // window, so that every one is taken with the window full.)
 func BenchmarkMaxWindow(b *testing.B) {
-	mock := relNewStepClock() // clock.Mock's Add sleeps: too slow for 2^20 calls
+	mock := newStepClock() // clock.Mock's Add sleeps: too slow for 2^20 calls
 	br := benchBreaker(b, circuit.WithClock(mock), circuit.WithWindowSize(circuit.MaxWindowSize))
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < circuit.MaxWindowSize; i++ {

@@ -2,8 +2,10 @@ package circuit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +127,72 @@ func TestNewRejectsFallbackOfAnotherType(t *testing.T) {
 	assert.Equal(t, "Fallback", ce.Field)
 	assert.Contains(t, err.Error(), "int")
 	assert.Contains(t, err.Error(), "string")
+}
+
+// A classifier or fallback of another result type is an error from New
+// naming both types as the user wrote them.
+func TestOptionOfAnotherResultType(t *testing.T) {
+	_, err := circuit.New[[]byte](circuit.WithClassifier(func(string, error) circuit.Outcome { return circuit.Success }))
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "Classifier = func(string, error) circuit.Outcome")
+	assert.Contains(t, err.Error(), "func([]byte, error) circuit.Outcome")
+	assert.NotContains(t, err.Error(), "uint8")
+	_, err = circuit.New[[]byte](circuit.WithFallback(func(context.Context, error) (int, error) { return 0, nil }))
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "[]byte")
+}
+
+// Config reads and writes JSON with durations as strings, round-trips
+// exactly, and names the field and value of bad input.
+func TestConfigJSON(t *testing.T) {
+	c := circuit.DefaultConfig()
+	c.Name, c.WindowDuration, c.OpenBackoff, c.OpenJitter = "quotes", 90*time.Second, 2, 0.1
+	data, err := json.Marshal(c)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"OpenTimeout":"30s"`)
+	assert.Contains(t, string(data), `"WindowDuration":"1m30s"`)
+	var back circuit.Config
+	require.NoError(t, json.Unmarshal(data, &back))
+	assert.Equal(t, c, back)
+
+	// Decoding onto the defaults changes only what the file says; keys
+	// match case-insensitively, as encoding/json's do.
+	got := circuit.DefaultConfig()
+	require.NoError(t, json.Unmarshal([]byte(`{"OpenTimeout": "1m", "errorRateThreshold": 0.25}`), &got))
+	want := circuit.DefaultConfig()
+	want.OpenTimeout, want.ErrorRateThreshold = time.Minute, 0.25
+	assert.Equal(t, want, got)
+
+	for _, tc := range []struct{ in, wants string }{
+		{`{"OpenTimeout": 30}`, `OpenTimeout = 30: must be a duration string such as "30s"`},
+		{`{"OpenTimeout": "soon"}`, `OpenTimeout = "soon": must be a duration string`},
+		{`{"Bogus": 1}`, `Bogus = 1: unknown field (valid: Name, ConsecutiveFailures`},
+		{`{"WindowSize": "ten"}`, `WindowSize = "ten": must be an integer`},
+		{`[1]`, `config is not a JSON object`},
+	} {
+		before := circuit.DefaultConfig()
+		err := json.Unmarshal([]byte(tc.in), &before)
+		require.Error(t, err, tc.in)
+		assert.Contains(t, err.Error(), tc.wants, tc.in)
+		assert.Equal(t, circuit.DefaultConfig(), before, "%s: a bad file changes nothing", tc.in)
+	}
+	err = json.Unmarshal([]byte(`{"Bogus": 1, "OpenTimeout": 5}`), &got)
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+	assert.Equal(t, 2, strings.Count(err.Error(), "circuit: invalid config:"), "every bad field is named")
+}
+
+// Validate names every new field's problem at once.
+func TestValidateV1Fields(t *testing.T) {
+	c := circuit.DefaultConfig()
+	c.WindowDuration, c.OpenBackoff, c.OpenTimeoutMax, c.OpenJitter, c.ProbeTimeout = time.Microsecond, 0.5, time.Second, 1, -1
+	err := c.Validate()
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+	for _, f := range []string{"WindowDuration = 1µs", "OpenBackoff = 0.5", "OpenTimeoutMax = 1s: must be at least OpenTimeout (30s)", "OpenJitter = 1", "ProbeTimeout = -1ns"} {
+		assert.Contains(t, err.Error(), f)
+	}
+	c = circuit.DefaultConfig()
+	c.WindowSize = 0
+	assert.ErrorContains(t, c.Validate(), "WindowSize = 0: must be at least 1 without a WindowDuration")
+	c.WindowDuration = time.Minute
+	assert.NoError(t, c.Validate(), "a time window needs no cap")
 }

@@ -35,6 +35,8 @@ func ExampleBreaker_Execute() {
 // A fallback turns every error, rejections included, into a degraded
 // answer. The OpenError says when the breaker will try the dependency again.
 func ExampleWithFallback() {
+	// The examples use clock.Mock, not the tests' step clock: it is a
+	// clock a reader can use in their own tests.
 	mock := clock.NewMock()
 	b, err := circuit.New[string](
 		circuit.WithName("recommendations"),

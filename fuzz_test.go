@@ -71,13 +71,13 @@ func FuzzConfig(f *testing.F) {
 			OpenBackoff: backoff, OpenTimeoutMax: time.Duration(openTimeoutMax), OpenJitter: jitter,
 			ProbeTimeout: time.Duration(probeTimeout), RampDuration: time.Duration(rampDuration), RampStart: rampStart,
 		}
-		must, may := relInvalidFields(c)
+		must, may := invalidFields(c)
 
 		err := c.Validate()
-		relCheckConfigError(t, "Validate", c, err, must, may)
+		checkConfigError(t, "Validate", c, err, must, may)
 
-		b, err := circuit.New[int](circuit.WithConfig(c), circuit.WithClock(relNewStepClock()))
-		relCheckConfigError(t, "New(WithConfig)", c, err, must, may)
+		b, err := circuit.New[int](circuit.WithConfig(c), circuit.WithClock(newStepClock()))
+		checkConfigError(t, "New(WithConfig)", c, err, must, may)
 		if (b == nil) == (err == nil) {
 			t.Fatalf("New = (%v, %v): want exactly one of a breaker and an error", b, err)
 		}
@@ -93,8 +93,8 @@ func FuzzConfig(f *testing.F) {
 			circuit.WithOpenTimeoutMax(time.Duration(openTimeoutMax)), circuit.WithOpenJitter(jitter),
 			circuit.WithProbeTimeout(time.Duration(probeTimeout)),
 			circuit.WithRampDuration(time.Duration(rampDuration)), circuit.WithRampStart(rampStart),
-			circuit.WithClock(relNewStepClock()))
-		relCheckConfigError(t, "New(With...)", c, err, must, may)
+			circuit.WithClock(newStepClock()))
+		checkConfigError(t, "New(With...)", c, err, must, may)
 
 		if b == nil {
 			return
@@ -112,23 +112,23 @@ func FuzzConfig(f *testing.F) {
 			t.Fatalf("JSON round trip of %+v via %s = %+v, %v", c, data, back, err)
 		}
 		// A valid config gives a working breaker.
-		if _, err := b.Execute(context.Background(), relOK); err != nil || b.State() != circuit.Closed {
+		if _, err := b.Execute(context.Background(), okFn); err != nil || b.State() != circuit.Closed {
 			t.Fatalf("a fresh breaker: Execute = %v, State = %v", err, b.State())
 		}
 		if m := b.Metrics(); m.Successes != 1 || m.Name != name {
 			t.Fatalf("Metrics after one success: %+v", m)
 		}
-		relCheckTripHolds(t, c)
+		checkTripHolds(t, c)
 	})
 }
 
-// relCheckTripHolds checks that a breaker built from c, tripped an hour
+// checkTripHolds checks that a breaker built from c, tripped an hour
 // after it was created, is open from that instant until exactly its
 // RetryAt, which is OpenTimeout later (spread by OpenJitter), whatever the
 // OpenTimeout.
-func relCheckTripHolds(t *testing.T, c circuit.Config) {
+func checkTripHolds(t *testing.T, c circuit.Config) {
 	t.Helper()
-	clk := relNewStepClock()
+	clk := newStepClock()
 	b, err := circuit.New[int](circuit.WithConfig(c), circuit.WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func relCheckTripHolds(t *testing.T, c circuit.Config) {
 		t.Fatalf("after Trip at %v: %v since %v, want open since then", tripped, m.State, m.StateSince)
 	}
 	var oe *circuit.OpenError
-	if _, err := b.Execute(context.Background(), relOK); !errors.As(err, &oe) || oe.State != circuit.Open {
+	if _, err := b.Execute(context.Background(), okFn); !errors.As(err, &oe) || oe.State != circuit.Open {
 		t.Fatalf("Execute on a tripped breaker = %v, want an open rejection", err)
 	}
 	// The first open period is OpenTimeout, spread by at most OpenJitter.
@@ -173,13 +173,13 @@ func relCheckTripHolds(t *testing.T, c circuit.Config) {
 func TestHugeOpenTimeout(t *testing.T) {
 	c := circuit.DefaultConfig()
 	c.OpenTimeout = circuit.MaxOpenTimeout
-	relCheckTripHolds(t, c)
+	checkTripHolds(t, c)
 	c.OpenTimeout = math.MaxInt64
 	if err := c.Validate(); !errors.Is(err, circuit.ErrInvalidConfig) {
 		t.Fatalf("Validate(OpenTimeout = MaxInt64) = %v, want an invalid-config error", err)
 	}
 	// A probe admitted an hour later must not time out at once either.
-	clk := relNewStepClock()
+	clk := newStepClock()
 	c.OpenTimeout = circuit.MaxOpenTimeout
 	b, err := circuit.New[int](circuit.WithConfig(c), circuit.WithClock(clk))
 	if err != nil {
@@ -200,11 +200,11 @@ func TestHugeOpenTimeout(t *testing.T) {
 	}
 }
 
-// relInvalidFields is the oracle for Validate, read off the Config docs:
+// invalidFields is the oracle for Validate, read off the Config docs:
 // must holds the fields that are invalid on their own; may holds
 // MinRequests when it exceeds a WindowSize that is itself invalid (below 1),
 // where naming it is optional.
-func relInvalidFields(c circuit.Config) (must, may []string) {
+func invalidFields(c circuit.Config) (must, may []string) {
 	bad := func(cond bool, field string) {
 		if cond {
 			must = append(must, field)
@@ -231,8 +231,8 @@ func relInvalidFields(c circuit.Config) (must, may []string) {
 	return must, may
 }
 
-// relCheckConfigError checks err against the oracle's fields.
-func relCheckConfigError(t *testing.T, what string, c circuit.Config, err error, must, may []string) {
+// checkConfigError checks err against the oracle's fields.
+func checkConfigError(t *testing.T, what string, c circuit.Config, err error, must, may []string) {
 	t.Helper()
 	if len(must) == 0 {
 		if err != nil {
@@ -244,7 +244,7 @@ func relCheckConfigError(t *testing.T, what string, c circuit.Config, err error,
 		t.Fatalf("%s(%+v) = %v, want an error wrapping ErrInvalidConfig naming %v", what, c, err, must)
 	}
 	var got []string
-	for _, ce := range relConfigErrors(err) {
+	for _, ce := range configErrors(err) {
 		if !errors.Is(ce, circuit.ErrInvalidConfig) {
 			t.Fatalf("%s: %v does not wrap ErrInvalidConfig", what, ce)
 		}
@@ -255,7 +255,7 @@ func relCheckConfigError(t *testing.T, what string, c circuit.Config, err error,
 		if !v.IsValid() {
 			t.Fatalf("%s: ConfigError names %q, which is not a Config field", what, ce.Field)
 		}
-		if want := v.Interface(); !reflect.DeepEqual(ce.Value, want) && !relBothNaN(ce.Value, want) {
+		if want := v.Interface(); !reflect.DeepEqual(ce.Value, want) && !bothNaN(ce.Value, want) {
 			t.Fatalf("%s: ConfigError{%s}.Value = %#v, want %#v", what, ce.Field, ce.Value, want)
 		}
 		got = append(got, ce.Field)
@@ -276,31 +276,31 @@ func relCheckConfigError(t *testing.T, what string, c circuit.Config, err error,
 	}
 }
 
-func relBothNaN(a, b any) bool {
+func bothNaN(a, b any) bool {
 	x, ok1 := a.(float64)
 	y, ok2 := b.(float64)
 	return ok1 && ok2 && math.IsNaN(x) && math.IsNaN(y)
 }
 
-// relConfigErrors flattens the *ConfigErrors in err's tree.
-func relConfigErrors(err error) []*circuit.ConfigError {
+// configErrors flattens the *ConfigErrors in err's tree.
+func configErrors(err error) []*circuit.ConfigError {
 	switch e := err.(type) {
 	case *circuit.ConfigError:
 		return []*circuit.ConfigError{e}
 	case interface{ Unwrap() []error }:
 		var out []*circuit.ConfigError
 		for _, x := range e.Unwrap() {
-			out = append(out, relConfigErrors(x)...)
+			out = append(out, configErrors(x)...)
 		}
 		return out
 	case interface{ Unwrap() error }:
-		return relConfigErrors(e.Unwrap())
+		return configErrors(e.Unwrap())
 	}
 	return nil
 }
 
 // FuzzSequence decodes bytes into a valid Config and an operation sequence
-// (see relDecode) and runs it through the model harness, which asserts the
+// (see decodeSequence) and runs it through the model runner, which asserts the
 // invariants after every step: the breaker agrees with the reference model;
 // calls are conserved; State and Metrics agree; StateSince never goes
 // backwards; the hooks see a valid path of transitions, in order.
@@ -308,23 +308,23 @@ func FuzzSequence(f *testing.F) {
 	f.Add([]byte{})
 	// Three failures in a row trip; probes time out; a probe succeeds.
 	f.Add([]byte{3, 0, 9, 0, 0, 0, 9, 0, 0, 0,
-		byte(relOpExec), byte(relOutFail), byte(relOpExec), byte(relOutFail), byte(relOpExec), byte(relOutFail),
-		byte(relOpAdvance), 10, byte(relOpAllow), 0, byte(relOpAdvance), 10, byte(relOpExec), 0,
-		byte(relOpDone), byte(relOutOK), byte(relOpMetrics), 0})
+		byte(opExec), byte(outFail), byte(opExec), byte(outFail), byte(opExec), byte(outFail),
+		byte(opAdvance), 10, byte(opAllow), 0, byte(opAdvance), 10, byte(opExec), 0,
+		byte(opDone), byte(outOK), byte(opMetrics), 0})
 	// Two probes, one abandoned, a Trip and a Reset in between.
 	f.Add([]byte{1, 5, 3, 2, 9, 2, 4, 1, 1, 1,
-		byte(relOpExec), byte(relOutDeadline), byte(relOpAdvance), 5, byte(relOpAllow), 0, byte(relOpAllow), 0,
-		byte(relOpTrip), 0, byte(relOpDone), 1, byte(relOpAdvance), 9, byte(relOpReset), 0,
-		byte(relOpExec), byte(relOutPanic), byte(relOpState), 0})
+		byte(opExec), byte(outDeadline), byte(opAdvance), 5, byte(opAllow), 0, byte(opAllow), 0,
+		byte(opTrip), 0, byte(opDone), 1, byte(opAdvance), 9, byte(opReset), 0,
+		byte(opExec), byte(outPanic), byte(opState), 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, fallback, ops := relDecode(data)
-		relRunSequence(t, cfg, fallback, ops)
+		cfg, fallback, ops := decodeSequence(data)
+		runSequence(t, cfg, fallback, ops)
 	})
 }
 
-// relDecode turns fuzzer bytes into a valid Config (the first 10 bytes,
+// decodeSequence turns fuzzer bytes into a valid Config (the first 10 bytes,
 // zero-padded) and up to 500 operations (two bytes each: kind, argument).
-func relDecode(data []byte) (circuit.Config, bool, []relOp) {
+func decodeSequence(data []byte) (circuit.Config, bool, []op) {
 	var h [10]byte
 	copy(h[:], data)
 	rates := []float64{0, 0.1, 0.2, 0.25, 1.0 / 3, 0.5, 0.6, 2.0 / 3, 0.75, 0.9, 1}
@@ -332,7 +332,7 @@ func relDecode(data []byte) (circuit.Config, bool, []relOp) {
 		ConsecutiveFailures: int(h[0] % 6),
 		ErrorRateThreshold:  rates[int(h[1])%len(rates)],
 		WindowSize:          int(h[2]%12) + 1,
-		LatencyPercentile:   relPercentiles[int(h[5])%len(relPercentiles)],
+		LatencyPercentile:   genPercentiles[int(h[5])%len(genPercentiles)],
 		OpenTimeout:         time.Duration(h[6]%40+1) * time.Millisecond,
 		HalfOpenMaxProbes:   int(h[7]%3) + 1,
 		SuccessThreshold:    int(h[8]%3) + 1,
@@ -373,18 +373,18 @@ func relDecode(data []byte) (circuit.Config, bool, []relOp) {
 	}
 	fallback := h[9]&1 != 0
 
-	var ops []relOp
+	var ops []op
 	for i := 10; i+1 < len(data) && len(ops) < 500; i += 2 {
-		k, a := relOpKind(data[i]%byte(relNumOpKinds)), int(data[i+1])
-		o := relOp{Kind: k}
+		k, a := opKind(data[i]%byte(numOpKinds)), int(data[i+1])
+		o := op{Kind: k}
 		switch k {
-		case relOpExec:
-			o.Out = relOutcome(a % int(relNumOutcomes))
-			o.Lat = time.Duration(a/int(relNumOutcomes)) * time.Millisecond
-		case relOpDone:
-			o.Out = relOutcome(a % int(relNumOutcomes))
-			o.Arg = a / int(relNumOutcomes)
-		case relOpAdvance:
+		case opExec:
+			o.Out = outcome(a % int(numOutcomes))
+			o.Lat = time.Duration(a/int(numOutcomes)) * time.Millisecond
+		case opDone:
+			o.Out = outcome(a % int(numOutcomes))
+			o.Arg = a / int(numOutcomes)
+		case opAdvance:
 			o.Lat = time.Duration(a%64) * time.Millisecond
 		}
 		ops = append(ops, o)

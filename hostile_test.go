@@ -22,44 +22,43 @@ import (
 // and check that it stays fully usable afterwards: no lock left held, no
 // probe slot lost, every call booked exactly once.
 
-const relHostileTimeout = 10 * time.Millisecond
+const hostileOpenTimeout = 10 * time.Millisecond
 
-// relHostileBreaker returns a breaker that opens on one failure, admits one
+// newHostileBreaker returns a breaker that opens on one failure, admits one
 // probe at a time and closes on one successful probe, on a step clock.
-func relHostileBreaker(t *testing.T, opts ...circuit.Option) (*circuit.Breaker[int], *relStepClock) {
+func newHostileBreaker(t *testing.T, opts ...circuit.Option) (*circuit.Breaker[int], *stepClock) {
 	t.Helper()
-	clk := relNewStepClock()
 	cfg := circuit.DefaultConfig()
 	cfg.Name = "hostile"
 	cfg.ConsecutiveFailures = 1
-	cfg.OpenTimeout = relHostileTimeout
+	cfg.OpenTimeout = hostileOpenTimeout
 	cfg.HalfOpenMaxProbes = 1
 	cfg.SuccessThreshold = 1
-	b, err := circuit.New[int](append([]circuit.Option{circuit.WithConfig(cfg), circuit.WithClock(clk)}, opts...)...)
-	require.NoError(t, err)
-	return b, clk
+	clk := newStepClock()
+	h := newHarnessOn(t, clk, append([]circuit.Option{circuit.WithConfig(cfg)}, opts...)...)
+	return h.b, clk
 }
 
-// relToHalfOpen trips b and lets its open timeout pass.
-func relToHalfOpen(t *testing.T, b *circuit.Breaker[int], clk *relStepClock) {
+// tripToHalfOpen trips b and lets its open timeout pass.
+func tripToHalfOpen(t *testing.T, b *circuit.Breaker[int], clk *stepClock) {
 	t.Helper()
 	b.Trip(circuit.ReasonManual)
-	clk.Add(relHostileTimeout)
+	clk.Add(hostileOpenTimeout)
 	require.Equal(t, circuit.HalfOpen, b.State())
 }
 
-func relOK(context.Context) (int, error) { return 1, nil }
+func okFn(context.Context) (int, error) { return 1, nil }
 
-// relRecover runs f and returns what it panicked with, or nil.
-func relRecover(f func()) (r any) {
+// catchPanic runs f and returns what it panicked with, or nil.
+func catchPanic(f func()) (r any) {
 	defer func() { r = recover() }()
 	f()
 	return nil
 }
 
-// relGoexit runs f on a new goroutine and waits for it to end, and reports
+// returnsNormally runs f on a new goroutine and waits for it to end, and reports
 // whether f returned normally (false: it called runtime.Goexit).
-func relGoexit(f func()) (returned bool) {
+func returnsNormally(f func()) (returned bool) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -70,9 +69,9 @@ func relGoexit(f func()) (returned bool) {
 	return returned
 }
 
-// relAssertProbeSlotFree checks that a half-open breaker admits a probe at
+// assertProbeSlotFree checks that a half-open breaker admits a probe at
 // once, and that the probe closes it: the slot was not lost.
-func relAssertProbeSlotFree(t *testing.T, b *circuit.Breaker[int]) {
+func assertProbeSlotFree(t *testing.T, b *circuit.Breaker[int]) {
 	t.Helper()
 	require.Equal(t, circuit.HalfOpen, b.State())
 	called := false
@@ -82,9 +81,9 @@ func relAssertProbeSlotFree(t *testing.T, b *circuit.Breaker[int]) {
 	require.Equal(t, circuit.Closed, b.State())
 }
 
-// relConserved checks that every call that reached admission is booked
+// assertConserved checks that every call that reached admission is booked
 // exactly once.
-func relConserved(t *testing.T, b *circuit.Breaker[int], calls uint64) {
+func assertConserved(t *testing.T, b *circuit.Breaker[int], calls uint64) {
 	t.Helper()
 	m := b.Metrics()
 	assert.Equal(t, calls, m.Successes+m.Failures+m.Rejections+m.Ignored,
@@ -95,23 +94,23 @@ func TestHostileHookPanics(t *testing.T) {
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	var got []circuit.Transition
-	b, clk := relHostileBreaker(t,
+	b, clk := newHostileBreaker(t,
 		circuit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		circuit.WithOnStateChange(func(circuit.Transition) { panic("hook exploded") }),
 		circuit.WithOnStateChange(func(tr circuit.Transition) { mu.Lock(); got = append(got, tr); mu.Unlock() }),
 	)
 
 	// The caller whose call caused the transition does not see the panic.
-	require.Nil(t, relRecover(func() { b.Trip(circuit.ReasonManual) }))
+	require.Nil(t, catchPanic(func() { b.Trip(circuit.ReasonManual) }))
 	require.Equal(t, circuit.Open, b.State())
 	assert.Contains(t, logs.String(), "state-change hook panicked")
 	assert.Contains(t, logs.String(), "hook exploded")
 
 	// Later transitions still reach the hook after the panicking one, in
 	// order, from both a time-only transition and a probe.
-	clk.Add(relHostileTimeout)
-	relAssertProbeSlotFree(t, b)
-	_, err := b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
+	clk.Add(hostileOpenTimeout)
+	assertProbeSlotFree(t, b)
+	_, err := b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errFail })
 	require.Error(t, err)
 	mu.Lock()
 	defer mu.Unlock()
@@ -126,10 +125,10 @@ func TestHostileHookPanics(t *testing.T) {
 	assert.Equal(t, 4, strings.Count(logs.String(), "state-change hook panicked"))
 }
 
-// relGoexitHooks returns a breaker with two hooks: one records every
+// goexitHooks returns a breaker with two hooks: one records every
 // transition it receives, the other calls runtime.Goexit the first time.
 // With recorderLast, the recording hook comes after the exiting one.
-func relGoexitHooks(t *testing.T, recorderLast bool) (b *circuit.Breaker[int], clk *relStepClock, got func() []circuit.Transition) {
+func goexitHooks(t *testing.T, recorderLast bool) (b *circuit.Breaker[int], clk *stepClock, got func() []circuit.Transition) {
 	var mu sync.Mutex
 	var seen []circuit.Transition
 	first := true
@@ -144,9 +143,9 @@ func relGoexitHooks(t *testing.T, recorderLast bool) (b *circuit.Breaker[int], c
 		}
 	})
 	if recorderLast {
-		b, clk = relHostileBreaker(t, exit, record)
+		b, clk = newHostileBreaker(t, exit, record)
 	} else {
-		b, clk = relHostileBreaker(t, record, exit)
+		b, clk = newHostileBreaker(t, record, exit)
 	}
 	return b, clk, func() []circuit.Transition {
 		mu.Lock()
@@ -156,14 +155,14 @@ func relGoexitHooks(t *testing.T, recorderLast bool) (b *circuit.Breaker[int], c
 }
 
 func TestHostileHookGoexit(t *testing.T) {
-	b, clk, got := relGoexitHooks(t, false)
+	b, clk, got := goexitHooks(t, false)
 	// The hook kills the goroutine delivering closed -> open.
-	require.False(t, relGoexit(func() { b.Trip(circuit.ReasonManual) }))
+	require.False(t, returnsNormally(func() { b.Trip(circuit.ReasonManual) }))
 	require.Equal(t, circuit.Open, b.State())
 	// Delivery is not stuck: the later transitions reach the hooks, and
 	// the probe slot is free.
-	clk.Add(relHostileTimeout)
-	relAssertProbeSlotFree(t, b)
+	clk.Add(hostileOpenTimeout)
+	assertProbeSlotFree(t, b)
 	seen := got()
 	require.GreaterOrEqual(t, len(seen), 3)
 	last := seen[len(seen)-2:]
@@ -184,10 +183,10 @@ func TestHostileHookGoexit(t *testing.T) {
 func TestHostileHookGoexitDeliversOnce(t *testing.T) {
 	for _, recorderLast := range []bool{false, true} {
 		t.Run(map[bool]string{false: "recorder-first", true: "recorder-last"}[recorderLast], func(t *testing.T) {
-			b, clk, got := relGoexitHooks(t, recorderLast)
-			require.False(t, relGoexit(func() { b.Trip(circuit.ReasonManual) }))
-			clk.Add(relHostileTimeout)
-			relAssertProbeSlotFree(t, b)
+			b, clk, got := goexitHooks(t, recorderLast)
+			require.False(t, returnsNormally(func() { b.Trip(circuit.ReasonManual) }))
+			clk.Add(hostileOpenTimeout)
+			assertProbeSlotFree(t, b)
 			var to []circuit.State
 			for _, tr := range got() {
 				to = append(to, tr.To)
@@ -198,7 +197,7 @@ func TestHostileHookGoexitDeliversOnce(t *testing.T) {
 }
 
 func TestHostileFallbackPanics(t *testing.T) {
-	b, clk := relHostileBreaker(t, circuit.WithFallback(func(_ context.Context, err error) (int, error) {
+	b, clk := newHostileBreaker(t, circuit.WithFallback(func(_ context.Context, err error) (int, error) {
 		panic(err)
 	}))
 	calls := uint64(0)
@@ -206,35 +205,35 @@ func TestHostileFallbackPanics(t *testing.T) {
 	// A failure's fallback panics: the failure is booked first, then the
 	// panic reaches the caller.
 	calls++
-	r := relRecover(func() {
-		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
+	r := catchPanic(func() {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errFail })
 	})
-	require.Equal(t, errRelFail, r)
+	require.Equal(t, errFail, r)
 	require.Equal(t, circuit.Open, b.State())
 
 	// A rejection's fallback panics with the *OpenError.
 	calls++
-	r = relRecover(func() { _, _ = b.Execute(context.Background(), relOK) })
+	r = catchPanic(func() { _, _ = b.Execute(context.Background(), okFn) })
 	require.ErrorIs(t, r.(error), circuit.ErrOpen)
 
 	// A failed probe's fallback panics: the probe slot is released (the
 	// breaker reopened), and the next probe after the timeout is admitted.
-	clk.Add(relHostileTimeout)
+	clk.Add(hostileOpenTimeout)
 	calls++
-	r = relRecover(func() {
-		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
+	r = catchPanic(func() {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errFail })
 	})
-	require.Equal(t, errRelFail, r)
+	require.Equal(t, errFail, r)
 	require.Equal(t, circuit.Open, b.State())
-	clk.Add(relHostileTimeout)
+	clk.Add(hostileOpenTimeout)
 	calls++
-	relAssertProbeSlotFree(t, b)
+	assertProbeSlotFree(t, b)
 
 	m := b.Metrics()
 	assert.Equal(t, uint64(3), m.Fallbacks)
 	assert.Equal(t, uint64(2), m.Failures)
 	assert.Equal(t, uint64(1), m.Rejections)
-	relConserved(t, b, calls)
+	assertConserved(t, b, calls)
 }
 
 func TestHostileFnPanics(t *testing.T) {
@@ -243,17 +242,17 @@ func TestHostileFnPanics(t *testing.T) {
 		value any
 	}{
 		{"string", "fn exploded"},
-		{"error", errRelFail},
+		{"error", errFail},
 		{"nil", nil}, // a *runtime.PanicNilError since Go 1.21
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fallbackCalled := false
-			b, clk := relHostileBreaker(t, circuit.WithFallback(func(context.Context, error) (int, error) {
+			b, clk := newHostileBreaker(t, circuit.WithFallback(func(context.Context, error) (int, error) {
 				fallbackCalled = true
 				return 0, nil
 			}))
-			relToHalfOpen(t, b, clk)
-			r := relRecover(func() {
+			tripToHalfOpen(t, b, clk)
+			r := catchPanic(func() {
 				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { panic(tc.value) })
 			})
 			// Re-raised with its original value, not passed to the fallback.
@@ -273,37 +272,37 @@ func TestHostileFnPanics(t *testing.T) {
 			var pe *circuit.PanicError
 			require.ErrorAs(t, m.LastFailure, &pe)
 			assert.Equal(t, r, pe.Value)
-			clk.Add(relHostileTimeout)
-			relAssertProbeSlotFree(t, b)
-			relConserved(t, b, 2)
+			clk.Add(hostileOpenTimeout)
+			assertProbeSlotFree(t, b)
+			assertConserved(t, b, 2)
 		})
 	}
 }
 
 func TestHostileNilFuncAndContext(t *testing.T) {
 	fallbackCalled := false
-	b, clk := relHostileBreaker(t, circuit.WithFallback(func(context.Context, error) (int, error) {
+	b, clk := newHostileBreaker(t, circuit.WithFallback(func(context.Context, error) (int, error) {
 		fallbackCalled = true
 		return 0, nil
 	}))
-	relToHalfOpen(t, b, clk)
+	tripToHalfOpen(t, b, clk)
 	var nilCtx context.Context
 	for i := 0; i < 3; i++ { // more calls than probe slots
 		_, err := b.Execute(context.Background(), nil)
 		require.ErrorIs(t, err, circuit.ErrNilFunc)
-		_, err = b.Execute(nilCtx, relOK)
+		_, err = b.Execute(nilCtx, okFn)
 		require.ErrorIs(t, err, circuit.ErrNilContext)
 	}
 	assert.False(t, fallbackCalled, "the fallback got the caller's own mistake")
-	relConserved(t, b, 0)
-	relAssertProbeSlotFree(t, b)
+	assertConserved(t, b, 0)
+	assertProbeSlotFree(t, b)
 }
 
 func TestHostileFnGoexit(t *testing.T) {
 	t.Run("half-open", func(t *testing.T) {
-		b, clk := relHostileBreaker(t)
-		relToHalfOpen(t, b, clk)
-		require.False(t, relGoexit(func() {
+		b, clk := newHostileBreaker(t)
+		tripToHalfOpen(t, b, clk)
+		require.False(t, returnsNormally(func() {
 			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
 				runtime.Goexit()
 				return 0, nil
@@ -314,12 +313,12 @@ func TestHostileFnGoexit(t *testing.T) {
 		m := b.Metrics()
 		assert.Equal(t, uint64(1), m.Ignored)
 		assert.Equal(t, circuit.HalfOpen, m.State)
-		relAssertProbeSlotFree(t, b)
-		relConserved(t, b, 2)
+		assertProbeSlotFree(t, b)
+		assertConserved(t, b, 2)
 	})
 	t.Run("closed", func(t *testing.T) {
-		b, _ := relHostileBreaker(t)
-		require.False(t, relGoexit(func() {
+		b, _ := newHostileBreaker(t)
+		require.False(t, returnsNormally(func() {
 			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
 				runtime.Goexit()
 				return 0, nil
@@ -329,7 +328,7 @@ func TestHostileFnGoexit(t *testing.T) {
 		assert.Equal(t, uint64(1), m.Ignored)
 		assert.Equal(t, 0, m.WindowRequests)
 		assert.Equal(t, circuit.Closed, m.State)
-		relConserved(t, b, 1)
+		assertConserved(t, b, 1)
 	})
 }
 
@@ -343,29 +342,29 @@ func TestHostileFnGoexit(t *testing.T) {
 // OpenTimeout passed (then half-open -> open with ReasonProbeTimeout).
 func TestHostileClassifierPanics(t *testing.T) {
 	classify := circuit.WithClassifier(func(_ int, err error) circuit.Outcome {
-		if errors.Is(err, errRelIgnored) {
+		if errors.Is(err, errBenign) {
 			panic("classifier exploded")
 		}
 		return circuit.Failure
 	})
 	t.Run("Execute", func(t *testing.T) {
-		b, clk := relHostileBreaker(t, classify)
-		relToHalfOpen(t, b, clk)
-		r := relRecover(func() {
-			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelIgnored })
+		b, clk := newHostileBreaker(t, classify)
+		tripToHalfOpen(t, b, clk)
+		r := catchPanic(func() {
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errBenign })
 		})
 		require.Equal(t, "classifier exploded", r)
-		relConserved(t, b, 1)
+		assertConserved(t, b, 1)
 		assert.Equal(t, circuit.Open, b.State(), "the probe whose classification panicked should count as failed")
 	})
 	t.Run("Allow", func(t *testing.T) {
-		b, clk := relHostileBreaker(t, classify)
-		relToHalfOpen(t, b, clk)
+		b, clk := newHostileBreaker(t, classify)
+		tripToHalfOpen(t, b, clk)
 		permit, err := b.Allow()
 		require.NoError(t, err)
-		r := relRecover(func() { permit.Done(0, errRelIgnored) })
+		r := catchPanic(func() { permit.Done(0, errBenign) })
 		require.Equal(t, "classifier exploded", r)
-		relConserved(t, b, 1)
+		assertConserved(t, b, 1)
 		assert.Equal(t, circuit.Open, b.State(), "the probe whose classification panicked should count as failed")
 	})
 }
@@ -378,7 +377,7 @@ func TestHostileClassifierPanics(t *testing.T) {
 func TestHostileHungProbe(t *testing.T) {
 	var mu sync.Mutex
 	var reasons []circuit.Reason
-	b, clk := relHostileBreaker(t, circuit.WithOnStateChange(func(tr circuit.Transition) {
+	b, clk := newHostileBreaker(t, circuit.WithOnStateChange(func(tr circuit.Transition) {
 		mu.Lock()
 		reasons = append(reasons, tr.Reason)
 		mu.Unlock()
@@ -388,7 +387,7 @@ func TestHostileHungProbe(t *testing.T) {
 		defer mu.Unlock()
 		return reasons[len(reasons)-1]
 	}
-	relToHalfOpen(t, b, clk)
+	tripToHalfOpen(t, b, clk)
 
 	entered, release, finished := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() {
@@ -401,19 +400,19 @@ func TestHostileHungProbe(t *testing.T) {
 	}()
 	<-entered
 	// The hung probe holds the only slot.
-	_, err := b.Execute(context.Background(), relOK)
+	_, err := b.Execute(context.Background(), okFn)
 	var oe *circuit.OpenError
 	require.ErrorAs(t, err, &oe)
 	require.Equal(t, circuit.HalfOpen, oe.State)
 
-	clk.Add(relHostileTimeout)
+	clk.Add(hostileOpenTimeout)
 	m := b.Metrics()
 	require.Equal(t, circuit.Open, m.State, "the hung probe did not time out")
 	require.Equal(t, circuit.ReasonProbeTimeout, last())
 
-	clk.Add(relHostileTimeout)
-	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errRelFail })
-	require.ErrorIs(t, err, errRelFail, "no fresh probe admitted one OpenTimeout after the timeout")
+	clk.Add(hostileOpenTimeout)
+	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errFail })
+	require.ErrorIs(t, err, errFail, "no fresh probe admitted one OpenTimeout after the timeout")
 	require.Equal(t, circuit.Open, b.State())
 	require.Equal(t, circuit.ReasonProbeFailed, last())
 
@@ -423,5 +422,77 @@ func TestHostileHungProbe(t *testing.T) {
 	m = b.Metrics()
 	assert.Equal(t, circuit.Open, m.State)
 	assert.Equal(t, uint64(1), m.Successes)
-	relConserved(t, b, 3)
+	assertConserved(t, b, 3)
+}
+
+func TestPanickingHookIsRecoveredAndLogged(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	mc := newStepClock()
+	var after []circuit.Transition
+	b, err := circuit.New[int](circuit.WithClock(mc), circuit.WithConsecutiveFailures(1), circuit.WithLogger(logger),
+		circuit.WithOnStateChange(func(circuit.Transition) { panic("hook bug") }),
+		circuit.WithOnStateChange(func(tr circuit.Transition) { after = append(after, tr) }))
+	require.NoError(t, err)
+	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errBoom })
+	require.ErrorIs(t, err, errBoom, "the caller is not hit by the hook's panic")
+	assert.Len(t, after, 1, "hooks after the panicking one still run")
+	assert.Contains(t, buf.String(), "hook panicked")
+	assert.Contains(t, buf.String(), "hook bug")
+	b.Reset()
+	assert.Len(t, after, 2, "delivery goes on afterwards")
+}
+
+type panicHandler struct{ slog.Handler }
+
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("handler bug") }
+
+func TestPanickingLogHandlerDoesNotEscape(t *testing.T) {
+	logger := slog.New(panicHandler{slog.NewTextHandler(&bytes.Buffer{}, nil)})
+	b, err := circuit.New[int](circuit.WithConsecutiveFailures(1), circuit.WithLogger(logger))
+	require.NoError(t, err)
+	assert.NotPanics(t, func() {
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errBoom })
+	})
+	assert.Equal(t, circuit.Open, b.State())
+}
+
+// Pins a finding of the outside reliability review (round two): fails before its fix.
+//
+// A hook that calls runtime.Goexit while the goroutine it runs on is being
+// admitted as the probe must not take the probe slot or the call with it:
+// the call is booked (as Ignored, since it never ran), and the next probe
+// is admitted at once. Before the fix the slot was claimed before the hooks
+// ran, so it was lost until the probe deadline reopened the breaker.
+func TestGoexitHookDuringProbeAdmission(t *testing.T) {
+	for _, api := range []string{"Execute", "Allow"} {
+		t.Run(api, func(t *testing.T) {
+			var exitOnce sync.Once
+			b, clk := newHostileBreaker(t, circuit.WithOnStateChange(func(tr circuit.Transition) {
+				if tr.To == circuit.HalfOpen {
+					exitOnce.Do(runtime.Goexit)
+				}
+			}))
+			b.Trip(circuit.ReasonManual)
+			clk.Add(hostileOpenTimeout) // nobody has looked: the first caller observes open -> half-open
+			called := false
+			returned := returnsNormally(func() {
+				if api == "Execute" {
+					_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { called = true; return 1, nil })
+					return
+				}
+				p, err := b.Allow()
+				if err == nil {
+					p.Done(1, nil)
+				}
+			})
+			require.False(t, returned, "the hook ended the goroutine")
+			assert.False(t, called)
+			assertConserved(t, b, 1)
+			assert.Equal(t, uint64(1), b.Metrics().Ignored, "the call that never ran is booked as ignored")
+			assert.Zero(t, b.Metrics().InFlight)
+			assertProbeSlotFree(t, b) // admitted at once, and it closes the breaker
+			assertConserved(t, b, 2)
+		})
+	}
 }

@@ -15,176 +15,156 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"pgregory.net/rapid"
 
 	"github.com/breakerlab/circuit"
 )
 
 // This file holds the model-based test: random operation sequences run
-// against a real Breaker and against relRefModel, a direct transcription of
-// the semantics documented on circuit.Breaker, and every observable result
-// is compared. fuzz_test.go drives the same relHarness from fuzzer bytes.
-
-// relStepClock is a clock whose time moves only when the test says so, by an
-// atomic offset from a fixed base. clock.Mock would do the same, but its Add
-// sleeps a millisecond each time, which would cap the number of sequences a
-// CI run can afford. Timers and contexts come from the embedded Mock, which
-// is never advanced: a CallTimeout never fires on this clock.
-type relStepClock struct {
-	*clock.Mock
-	base time.Time
-	off  atomic.Int64
-}
-
-func relNewStepClock() *relStepClock {
-	return &relStepClock{Mock: clock.NewMock(), base: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *relStepClock) Now() time.Time                  { return c.base.Add(time.Duration(c.off.Load())) }
-func (c *relStepClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
-func (c *relStepClock) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }
-func (c *relStepClock) Add(d time.Duration)             { c.off.Add(int64(d)) }
-func (c *relStepClock) elapsed() time.Duration          { return time.Duration(c.off.Load()) }
+// against a real Breaker and against the reference model (type model), a
+// direct transcription of the semantics documented on circuit.Breaker, and
+// every observable result is compared. The runner is sequence: fuzz_test.go
+// drives it from fuzzer bytes and statemachine_test.go from step tables.
 
 // Errors the test's calls return.
 var (
-	errRelFail            = errors.New("dependency failed")
-	errRelIgnored         = errors.New("not the dependency's fault") // the classifier calls it a success
-	errRelSkip            = errors.New("not judged")                 // the classifier calls it Ignored
-	errRelWrappedCanceled = fmt.Errorf("call aborted: %w", context.Canceled)
+	errFail            = errors.New("dependency failed")
+	errBenign          = errors.New("not the dependency's fault") // the classifier calls it a success
+	errSkip            = errors.New("not judged")                 // the classifier calls it Ignored
+	errWrappedCanceled = fmt.Errorf("call aborted: %w", context.Canceled)
 )
 
-// relPanicValue is what a panicking fn panics with; compared by identity.
-var relPanicValue = &struct{ name string }{"boom"}
+// panicValue is what a panicking fn panics with; compared by identity.
+var panicValue = &struct{ name string }{"boom"}
 
-// relOutcome is how a call ends.
-type relOutcome int
+// outcome is how a call ends.
+type outcome int
 
 const (
-	relOutOK        relOutcome = iota // nil error: success
-	relOutFail                        // errRelFail: failure
-	relOutIgnored                     // errRelIgnored: success by the classifier
-	relOutDeadline                    // context.DeadlineExceeded: failure by default
-	relOutCanceled                    // context.Canceled: not recorded
-	relOutWrappedCn                   // an error wrapping context.Canceled: not recorded
-	relOutPanic                       // fn panics (Execute only; done gets errRelFail)
-	relOutSkip                        // errRelSkip: Ignored by the classifier
-	relOutBadResult                   // nil error, but a result the classifier calls a failure
-	relNumOutcomes
+	outOK              outcome = iota // nil error: success
+	outFail                           // errFail: failure
+	outBenign                         // errBenign: success by the classifier
+	outDeadline                       // context.DeadlineExceeded: failure by default
+	outCanceled                       // context.Canceled: not recorded
+	outWrappedCanceled                // an error wrapping context.Canceled: not recorded
+	outPanic                          // fn panics (Execute only; done gets errFail)
+	outSkip                           // errSkip: Ignored by the classifier
+	outBadResult                      // nil error, but a result the classifier calls a failure
+	numOutcomes
 )
 
-var relOutcomeNames = [...]string{"ok", "fail", "ignored", "deadline", "canceled", "wrapped-canceled", "panic", "skip", "bad-result"}
+var outcomeNames = [...]string{"ok", "fail", "ignored", "deadline", "canceled", "wrapped-canceled", "panic", "skip", "bad-result"}
 
-// relBadResult is the result the classifier calls a failure.
-const relBadResult = 503
+// badResult is the result the classifier calls a failure.
+const badResult = 503
 
 // result is what fn returns for o.
-func (o relOutcome) result() int {
-	if o == relOutBadResult {
-		return relBadResult
+func (o outcome) result() int {
+	if o == outBadResult {
+		return badResult
 	}
 	return int(o) + 1
 }
 
-func (o relOutcome) String() string { return relOutcomeNames[o] }
+func (o outcome) String() string { return outcomeNames[o] }
 
-func (o relOutcome) err() error {
+func (o outcome) err() error {
 	switch o {
-	case relOutFail, relOutPanic:
-		return errRelFail
-	case relOutIgnored:
-		return errRelIgnored
-	case relOutDeadline:
+	case outFail, outPanic:
+		return errFail
+	case outBenign:
+		return errBenign
+	case outDeadline:
 		return context.DeadlineExceeded
-	case relOutCanceled:
+	case outCanceled:
 		return context.Canceled
-	case relOutWrappedCn:
-		return errRelWrappedCanceled
-	case relOutSkip:
-		return errRelSkip
+	case outWrappedCanceled:
+		return errWrappedCanceled
+	case outSkip:
+		return errSkip
 	}
 	return nil
 }
 
-// kind is how the breaker must book an relOutcome.
-func (o relOutcome) kind() relCallKind {
+// kind is how the breaker must book an outcome.
+func (o outcome) kind() callKind {
 	switch o {
-	case relOutOK, relOutIgnored:
-		return relKindSuccess
-	case relOutCanceled, relOutWrappedCn, relOutSkip:
-		return relKindIgnored
+	case outOK, outBenign:
+		return kindSuccess
+	case outCanceled, outWrappedCanceled, outSkip:
+		return kindIgnored
 	}
-	return relKindFailure
+	return kindFailure
 }
 
 // recorded is the error the breaker books for o: a failing result with no
 // error is booked as circuit.ErrResultFailed.
-func (o relOutcome) recorded() error {
-	if o == relOutBadResult {
+func (o outcome) recorded() error {
+	if o == outBadResult {
 		return circuit.ErrResultFailed
 	}
 	return o.err()
 }
 
-type relCallKind int
+type callKind int
 
 const (
-	relKindSuccess relCallKind = iota
-	relKindFailure
-	relKindIgnored
+	kindSuccess callKind = iota
+	kindFailure
+	kindIgnored
 )
 
-// relOpKind is one operation of a sequence.
-type relOpKind int
+// opKind is one operation of a sequence. FuzzSequence decodes kinds by
+// number, so the order is the fuzz corpus's encoding: append, never reorder.
+type opKind int
 
 const (
-	relOpExec        relOpKind = iota // Execute; fn takes Lat and ends with Out
-	relOpAllow                        // Allow; the done func is kept as a relToken
-	relOpDone                         // call relToken Arg%len(tokens) with Out (again: ignored)
-	relOpAdvance                      // move the clock by Lat
-	relOpTrip                         // Trip
-	relOpReset                        // Reset
-	relOpForceHalf                    // ForceHalfOpen
-	relOpState                        // State, then a full comparison
-	relOpMetrics                      // Metrics, then a full comparison
-	relOpExecDoneCtx                  // Execute with a context that is already canceled
-	relOpExecNilFn                    // Execute with a nil fn
-	relOpExecNilCtx                   // Execute with a nil context
-	relOpForceOpen                    // ForceOpen(ReasonHealthCheck)
-	relOpSubscribe                    // Subscribe a recording hook
-	relOpUnsubscribe                  // call subscription Arg%len's unsubscribe (again: no effect)
-	relOpHold                         // ForceOpen: hold it open
-	relOpDisable                      // Disable
-	relNumOpKinds
+	opExec        opKind = iota // Execute; fn takes Lat and ends with Out
+	opAllow                     // Allow; the done func is kept as a permitToken
+	opDone                      // call permitToken Arg%len(tokens) with Out (again: ignored)
+	opAdvance                   // move the clock by Lat
+	opTrip                      // Trip
+	opReset                     // Reset
+	opEndOpen                   // ForceHalfOpen
+	opState                     // State, then a full comparison
+	opMetrics                   // Metrics, then a full comparison
+	opExecDoneCtx               // Execute with a context that is already canceled
+	opExecNilFn                 // Execute with a nil fn
+	opExecNilCtx                // Execute with a nil context
+	opTripHealth                // ForceOpen(ReasonHealthCheck)
+	opSubscribe                 // Subscribe a recording hook
+	opUnsubscribe               // call subscription Arg%len's unsubscribe (again: no effect)
+	opForceOpen                 // ForceOpen: hold it open
+	opDisable                   // Disable
+	numOpKinds
 )
 
-var relOpNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "endOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "tripHealth", "subscribe", "unsubscribe", "forceOpen", "disable"}
+var opNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "endOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "tripHealth", "subscribe", "unsubscribe", "forceOpen", "disable"}
 
-// relOp is one step. Lat is a latency or clock advance; Arg picks a token.
-type relOp struct {
-	Kind relOpKind
-	Out  relOutcome
+// op is one step. Lat is a latency or clock advance; Arg picks a token.
+type op struct {
+	Kind opKind
+	Out  outcome
 	Lat  time.Duration
 	Arg  int
 }
 
-func (o relOp) String() string {
+func (o op) String() string {
 	switch o.Kind {
-	case relOpExec:
+	case opExec:
 		return fmt.Sprintf("exec(%v, %v)", o.Out, o.Lat)
-	case relOpDone:
+	case opDone:
 		return fmt.Sprintf("done(#%d, %v)", o.Arg, o.Out)
-	case relOpAdvance:
+	case opAdvance:
 		return fmt.Sprintf("advance(%v)", o.Lat)
 	}
-	return relOpNames[o.Kind]
+	return opNames[o.Kind]
 }
 
-// relGoString prints ops as a Go literal, ready to paste into a regression test.
-func relGoString(cfg circuit.Config, fallback bool, ops []relOp) string {
+// sequenceGoString prints ops as a Go literal, ready to paste into a regression test.
+func sequenceGoString(cfg circuit.Config, fallback bool, ops []op) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "cfg := %#v\nfallback := %v\nops := []relOp{\n", cfg, fallback)
+	fmt.Fprintf(&sb, "cfg := %#v\nfallback := %v\nops := []op{\n", cfg, fallback)
 	for _, o := range ops {
 		fmt.Fprintf(&sb, "\t{Kind: %d, Out: %d, Lat: %d, Arg: %d}, // %v\n", o.Kind, o.Out, int64(o.Lat), o.Arg, o)
 	}
@@ -194,25 +174,25 @@ func relGoString(cfg circuit.Config, fallback bool, ops []relOp) string {
 
 // ---------------------------------------------------------------------------
 // The reference model. It keeps the window as a plain slice and computes the
-// error rate and relPercentiles from scratch on every question, so that each
+// error rate and genPercentiles from scratch on every question, so that each
 // rule below reads as the sentence of the spec it implements.
 
-type relMSample struct {
+type modelSample struct {
 	at     time.Duration // when it was recorded
 	lat    time.Duration
 	failed bool
 }
 
-// relMCall is an admitted call: the period it was admitted in, when, and
+// modelCall is an admitted call: the period it was admitted in, when, and
 // whether it holds a probe slot.
-type relMCall struct {
+type modelCall struct {
 	id    int
 	gen   int
 	start time.Duration
 	probe bool
 }
 
-type relMTransition struct {
+type modelTransition struct {
 	from, to circuit.State
 	reason   circuit.Reason
 	at       time.Duration
@@ -220,7 +200,7 @@ type relMTransition struct {
 	metrics  circuit.Metrics
 }
 
-type relRefModel struct {
+type model struct {
 	cfg   circuit.Config
 	epoch time.Time
 	rand  func() float64 // the jitter source, in step with the breaker's
@@ -240,7 +220,7 @@ type relRefModel struct {
 	rampSeen, rampPassed uint64
 	consecFail           int
 	consecSucc           int
-	samples              []relMSample          // outcomes since the window was last emptied, oldest first
+	samples              []modelSample         // outcomes since the window was last emptied, oldest first
 	probes               map[int]time.Duration // in-flight probes of this period: call id -> admission
 
 	// Calls in flight, for the latency criterion's count of slow calls in
@@ -251,14 +231,14 @@ type relRefModel struct {
 	seq         uint64
 	inflight    map[int]uint64 // call id -> number
 	slowStart   uint64         // the last number handed out before the closed period began
-	checkpoints []relCheckpoint
+	checkpoints []modelCheckpoint
 	lastLook    time.Duration // when the closed period last looked at its calls in flight
 	slowCheckAt time.Duration // admission looks (takes the lock) from this time on
 
 	successes, failures, rejections, ignored, fallbacks uint64
 	admitted, finished                                  uint64
 	pairs                                               [5][5]uint64
-	transitions                                         []relMTransition
+	transitions                                         []modelTransition
 	lastFailure                                         error
 	lastFailAt, lastSuccAt                              time.Duration
 	failedOnce, succeededOnce                           bool
@@ -266,13 +246,13 @@ type relRefModel struct {
 	nextID int
 }
 
-type relCheckpoint struct {
+type modelCheckpoint struct {
 	at  time.Duration
 	seq uint64
 }
 
-func relNewModel(cfg circuit.Config, epoch time.Time, rand func() float64) *relRefModel {
-	m := &relRefModel{cfg: cfg, epoch: epoch, rand: rand, state: circuit.Closed, probes: map[int]time.Duration{}, inflight: map[int]uint64{}}
+func newModel(cfg circuit.Config, epoch time.Time, rand func() float64) *model {
+	m := &model{cfg: cfg, epoch: epoch, rand: rand, state: circuit.Closed, probes: map[int]time.Duration{}, inflight: map[int]uint64{}}
 	if cfg.LatencyThreshold == 0 {
 		m.slowCheckAt = 1<<63 - 1
 	}
@@ -281,7 +261,7 @@ func relNewModel(cfg circuit.Config, epoch time.Time, rand func() float64) *relR
 
 // slowInFlight counts the closed period's calls in flight that a
 // checkpoint at least LatencyThreshold old was taken after.
-func (m *relRefModel) slowInFlight() int {
+func (m *model) slowInFlight() int {
 	if m.state != circuit.Closed || m.cfg.LatencyThreshold == 0 {
 		return 0
 	}
@@ -309,9 +289,9 @@ func (m *relRefModel) slowInFlight() int {
 // latency criterion with the slow calls in flight counted as slow samples.
 // Between looks admission skips the lock for width only, so every call
 // numbered since the last look was admitted by min(now, last look + width).
-func (m *relRefModel) checkSlow() {
+func (m *model) checkSlow() {
 	width := max(m.cfg.LatencyThreshold/16, 1)
-	m.checkpoints = append(m.checkpoints, relCheckpoint{at: min(m.now, m.lastLook+width), seq: m.seq})
+	m.checkpoints = append(m.checkpoints, modelCheckpoint{at: min(m.now, m.lastLook+width), seq: m.seq})
 	m.lastLook = m.now
 	m.slowCheckAt = m.now + width
 	s := m.slowInFlight()
@@ -319,19 +299,19 @@ func (m *relRefModel) checkSlow() {
 		return
 	}
 	win := m.window()
-	lat := make([]relMSample, 0, len(win)+s)
+	lat := make([]modelSample, 0, len(win)+s)
 	lat = append(lat, win...)
 	for i := 0; i < s; i++ {
-		lat = append(lat, relMSample{lat: 1<<63 - 1})
+		lat = append(lat, modelSample{lat: 1<<63 - 1})
 	}
-	if len(lat) >= m.cfg.MinRequests && relPercentile(lat, m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold {
+	if len(lat) >= m.cfg.MinRequests && percentile(lat, m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold {
 		m.enter(circuit.Open, m.now, circuit.ReasonSlowCalls)
 	}
 }
 
-func (m *relRefModel) at(d time.Duration) time.Time { return m.epoch.Add(d) }
+func (m *model) at(d time.Duration) time.Time { return m.epoch.Add(d) }
 
-func (m *relRefModel) probeTimeout() time.Duration {
+func (m *model) probeTimeout() time.Duration {
 	if m.cfg.ProbeTimeout > 0 {
 		return m.cfg.ProbeTimeout
 	}
@@ -342,7 +322,7 @@ func (m *relRefModel) probeTimeout() time.Duration {
 // instant it took effect: open -> half-open at exactly the end of the open
 // period, and half-open -> open when the oldest in-flight probe has not
 // reported within ProbeTimeout of its admission.
-func (m *relRefModel) advance(now time.Duration) {
+func (m *model) advance(now time.Duration) {
 	m.now = max(m.now, now)
 	for {
 		switch m.state {
@@ -381,7 +361,7 @@ func (m *relRefModel) advance(now time.Duration) {
 // openFor is the length of an open period: OpenTimeout times
 // OpenBackoff^reopens, capped by OpenTimeoutMax, then spread by
 // ±OpenJitter.
-func (m *relRefModel) openFor() time.Duration {
+func (m *model) openFor() time.Duration {
 	c := m.cfg
 	d := float64(c.OpenTimeout)
 	if c.OpenBackoff > 1 && m.reopens > 0 {
@@ -399,7 +379,7 @@ func (m *relRefModel) openFor() time.Duration {
 }
 
 // enter starts a new period in state to at time at.
-func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.Reason) {
+func (m *model) enter(to circuit.State, at time.Duration, reason circuit.Reason) {
 	from := m.state
 	slowInFlight := m.slowInFlight()
 	m.gen++
@@ -407,7 +387,7 @@ func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.R
 	m.since = at
 	m.pairs[from][to]++
 	m.probes = map[int]time.Duration{}
-	tr := relMTransition{from: from, to: to, reason: reason, at: at}
+	tr := modelTransition{from: from, to: to, reason: reason, at: at}
 	m.reason, m.rampUntil = reason, 0
 	switch to {
 	case circuit.Open:
@@ -444,10 +424,10 @@ func (m *relRefModel) enter(to circuit.State, at time.Duration, reason circuit.R
 }
 
 // admit decides a call starting at now. ok is false for a rejection.
-func (m *relRefModel) admit(now time.Duration) (c relMCall, ok bool) {
+func (m *model) admit(now time.Duration) (c modelCall, ok bool) {
 	m.advance(now)
 	m.nextID++
-	c = relMCall{id: m.nextID, gen: m.gen, start: now}
+	c = modelCall{id: m.nextID, gen: m.gen, start: now}
 	switch m.state {
 	case circuit.Open, circuit.ForcedOpen:
 		m.rejections++
@@ -480,30 +460,30 @@ func (m *relRefModel) admit(now time.Duration) (c relMCall, ok bool) {
 
 // judge applies CallTimeout: a call that took at least that long is a
 // failure, whatever it returned, unless the caller canceled it.
-func (m *relRefModel) judge(lat time.Duration, kind relCallKind, err error) (relCallKind, error) {
-	if m.cfg.CallTimeout > 0 && lat >= m.cfg.CallTimeout && kind != relKindFailure && !errors.Is(err, context.Canceled) {
+func (m *model) judge(lat time.Duration, kind callKind, err error) (callKind, error) {
+	if m.cfg.CallTimeout > 0 && lat >= m.cfg.CallTimeout && kind != kindFailure && !errors.Is(err, context.Canceled) {
 		if err == nil {
 			err = context.DeadlineExceeded
 		}
-		return relKindFailure, err
+		return kindFailure, err
 	}
 	return kind, err
 }
 
 // record books the outcome of c, which ended at end with err.
-func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, err error) {
+func (m *model) record(c modelCall, end time.Duration, kind callKind, err error) {
 	delete(m.inflight, c.id) // first: a call that has ended is not in flight
 	m.advance(end)
 	m.finished++
 	end = m.now
 	switch kind {
-	case relKindSuccess:
+	case kindSuccess:
 		m.successes++
 		m.lastSuccAt, m.succeededOnce = end, true
-	case relKindFailure:
+	case kindFailure:
 		m.failures++
 		m.lastFailure, m.lastFailAt, m.failedOnce = err, end, true
-	case relKindIgnored:
+	case kindIgnored:
 		m.ignored++
 	}
 	if c.gen != m.gen {
@@ -512,14 +492,14 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 	if c.probe {
 		delete(m.probes, c.id)
 	}
-	if kind == relKindIgnored {
+	if kind == kindIgnored {
 		return
 	}
 	lat := max(end-c.start, 0)
-	failed := kind == relKindFailure
+	failed := kind == kindFailure
 	switch m.state {
 	case circuit.Closed, circuit.Disabled:
-		m.samples = append(m.samples, relMSample{at: end, lat: lat, failed: failed})
+		m.samples = append(m.samples, modelSample{at: end, lat: lat, failed: failed})
 		if failed {
 			m.consecFail++
 			m.consecSucc = 0
@@ -535,9 +515,9 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 		switch {
 		case m.cfg.ConsecutiveFailures > 0 && m.consecFail >= m.cfg.ConsecutiveFailures:
 			m.enter(circuit.Open, end, circuit.ReasonConsecutiveFailures)
-		case m.cfg.ErrorRateThreshold > 0 && enough && relErrorRate(win) >= m.cfg.ErrorRateThreshold:
+		case m.cfg.ErrorRateThreshold > 0 && enough && errorRate(win) >= m.cfg.ErrorRateThreshold:
 			m.enter(circuit.Open, end, circuit.ReasonErrorRate)
-		case m.cfg.LatencyThreshold > 0 && enough && relPercentile(win, m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold:
+		case m.cfg.LatencyThreshold > 0 && enough && percentile(win, m.cfg.LatencyPercentile) >= m.cfg.LatencyThreshold:
 			m.enter(circuit.Open, end, circuit.ReasonLatency)
 		}
 	case circuit.HalfOpen:
@@ -559,9 +539,9 @@ func (m *relRefModel) record(c relMCall, end time.Duration, kind relCallKind, er
 // WindowSize (if set) of those younger than WindowDuration (if set); with
 // WindowDuration and no WindowSize, those in the newest 11 buckets of
 // WindowDuration/10.
-func (m *relRefModel) window() []relMSample {
+func (m *model) window() []modelSample {
 	age, size := m.cfg.WindowDuration, m.cfg.WindowSize
-	var held []relMSample
+	var held []modelSample
 	for _, s := range m.samples {
 		switch {
 		case age <= 0:
@@ -583,7 +563,7 @@ func (m *relRefModel) window() []relMSample {
 	return held
 }
 
-func (m *relRefModel) trip(now time.Duration, reason circuit.Reason) bool {
+func (m *model) trip(now time.Duration, reason circuit.Reason) bool {
 	m.advance(now)
 	switch m.state {
 	case circuit.Open, circuit.ForcedOpen, circuit.Disabled:
@@ -593,7 +573,7 @@ func (m *relRefModel) trip(now time.Duration, reason circuit.Reason) bool {
 	return true
 }
 
-func (m *relRefModel) endOpen(now time.Duration) bool {
+func (m *model) endOpen(now time.Duration) bool {
 	m.advance(now)
 	if m.state != circuit.Open {
 		return false
@@ -602,7 +582,7 @@ func (m *relRefModel) endOpen(now time.Duration) bool {
 	return true
 }
 
-func (m *relRefModel) hold(now time.Duration, to circuit.State, reason circuit.Reason) bool {
+func (m *model) hold(now time.Duration, to circuit.State, reason circuit.Reason) bool {
 	m.advance(now)
 	if m.state == to {
 		return false
@@ -612,12 +592,12 @@ func (m *relRefModel) hold(now time.Duration, to circuit.State, reason circuit.R
 }
 
 // rampShare is the share a ramp admits at m.now: linear from RampStart.
-func (m *relRefModel) rampShare() float64 {
+func (m *model) rampShare() float64 {
 	c := m.cfg
 	return c.RampStart + (1-c.RampStart)*float64(m.now-m.rampFrom)/float64(c.RampDuration)
 }
 
-func (m *relRefModel) reset(now time.Duration) {
+func (m *model) reset(now time.Duration) {
 	m.advance(now)
 	if m.state != circuit.Closed {
 		m.enter(circuit.Closed, m.now, circuit.ReasonReset)
@@ -633,8 +613,8 @@ func (m *relRefModel) reset(now time.Duration) {
 	m.consecFail, m.consecSucc = 0, 0
 }
 
-// relErrorRate is failures/outcomes, in float64.
-func relErrorRate(win []relMSample) float64 {
+// errorRate is failures/outcomes, in float64.
+func errorRate(win []modelSample) float64 {
 	if len(win) == 0 {
 		return 0
 	}
@@ -647,11 +627,11 @@ func relErrorRate(win []relMSample) float64 {
 	return float64(f) / float64(len(win))
 }
 
-// relPercentile is the nearest-rank p-percentile of the latencies: the
+// percentile is the nearest-rank p-percentile of the latencies: the
 // ceil(p*n)-th smallest, where p is taken as the decimal the user wrote
 // (the shortest decimal that round-trips to the float64), so 0.28 of 25 is
 // rank 7 although the float64 product is a hair above 7.
-func relPercentile(win []relMSample, p float64) time.Duration {
+func percentile(win []modelSample, p float64) time.Duration {
 	n := len(win)
 	if n == 0 {
 		return 0
@@ -661,12 +641,12 @@ func relPercentile(win []relMSample, p float64) time.Duration {
 		lat[i] = s.lat
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	return lat[relDecimalRank(p, n)-1]
+	return lat[decimalRank(p, n)-1]
 }
 
-// relReported is how Metrics reports a latency: the midpoint of its
+// reported is how Metrics reports a latency: the midpoint of its
 // log-linear bin, 32 bins an octave above 64ns, exact below.
-func relReported(d time.Duration) time.Duration {
+func reported(d time.Duration) time.Duration {
 	if d < 64 {
 		return d
 	}
@@ -676,9 +656,9 @@ func relReported(d time.Duration) time.Duration {
 	return lo + width/2
 }
 
-// relDecimalRank is ceil(p*n) computed exactly on p's shortest decimal form,
+// decimalRank is ceil(p*n) computed exactly on p's shortest decimal form,
 // clamped to [1, n].
-func relDecimalRank(p float64, n int) int {
+func decimalRank(p float64, n int) int {
 	r, ok := new(big.Rat).SetString(strconv.FormatFloat(p, 'g', -1, 64))
 	if !ok {
 		panic("bad percentile " + strconv.FormatFloat(p, 'g', -1, 64))
@@ -693,7 +673,7 @@ func relDecimalRank(p float64, n int) int {
 }
 
 // metrics is the snapshot the breaker must report now.
-func (m *relRefModel) metrics() circuit.Metrics {
+func (m *model) metrics() circuit.Metrics {
 	win := m.window()
 	mt := circuit.Metrics{
 		Name:                 m.cfg.Name,
@@ -710,11 +690,11 @@ func (m *relRefModel) metrics() circuit.Metrics {
 		ConsecutiveFailures:  m.consecFail,
 		ConsecutiveSuccesses: m.consecSucc,
 		WindowRequests:       len(win),
-		ErrorRate:            relErrorRate(win),
+		ErrorRate:            errorRate(win),
 		SlowInFlight:         m.slowInFlight(),
 		RampShare:            1,
-		P95Latency:           relReported(relPercentile(win, 0.95)),
-		PercentileLatency:    relReported(relPercentile(win, m.cfg.LatencyPercentile)),
+		P95Latency:           reported(percentile(win, 0.95)),
+		PercentileLatency:    reported(percentile(win, m.cfg.LatencyPercentile)),
 		LastFailure:          m.lastFailure,
 	}
 	if m.state == circuit.Closed && m.rampUntil != 0 && m.now < m.rampUntil {
@@ -741,47 +721,65 @@ func (m *relRefModel) metrics() circuit.Metrics {
 }
 
 // ---------------------------------------------------------------------------
-// The relHarness: runs one sequence against the breaker and the model.
+// The runner: a sequence runs ops against the breaker and the model.
 
-// relFailer is what the relHarness needs from *testing.T and *rapid.T.
-type relFailer interface {
+// failer is what the sequence needs from *testing.T and *rapid.T.
+type failer interface {
 	Helper()
 	Fatalf(format string, args ...any)
 }
 
-type relToken struct {
+type permitToken struct {
 	permit   circuit.Permit[int]
-	call     relMCall
+	call     modelCall
 	rejected bool
 	called   bool
 }
 
-type relHarness struct {
-	t        relFailer
+type sequence struct {
+	t        failer
 	cfg      circuit.Config
 	fallback bool
-	ops      []relOp
+	ops      []op
 	step     int
 
-	clk   *relStepClock
+	clk   *stepClock
 	b     *circuit.Breaker[int]
-	model *relRefModel
+	model *model
 
 	hooked     []circuit.Transition // delivered to the hook, in order
 	fallbackEr error                // the error the fallback last received
 	askedBad   string               // set if the classifier was asked about nil or Canceled
-	tokens     []*relToken
+	tokens     []*permitToken
 	calls      uint64 // Execute and Allow calls that reached admission
 	lastSince  time.Time
 	rejectErr  map[int]error // the rejection error seen in each period
-	subs       []*relSub
+	subs       []*subscription
 }
 
-// relRunSequence builds a breaker from cfg and runs ops against it and the
+// runSequence builds a breaker from cfg and runs ops against it and the
 // model, failing t at the first disagreement.
-func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp) *circuit.Breaker[int] {
+func runSequence(t failer, cfg circuit.Config, fallback bool, ops []op) *circuit.Breaker[int] {
 	t.Helper()
-	h := &relHarness{t: t, cfg: cfg, fallback: fallback, ops: ops, clk: relNewStepClock(), rejectErr: map[int]error{}}
+	h := newSequence(t, cfg, fallback)
+	h.ops = ops
+	for h.step = range ops {
+		h.apply(ops[h.step])
+		h.checkHooks(false)
+	}
+	h.step = len(ops)
+	h.checkAll(true)
+	for _, tr := range h.model.transitions {
+		reasonCoverage[tr.reason].Add(1)
+	}
+	return h.b
+}
+
+// newSequence builds a breaker from cfg on a step clock, and the model
+// beside it, ready for ops.
+func newSequence(t failer, cfg circuit.Config, fallback bool) *sequence {
+	t.Helper()
+	h := &sequence{t: t, cfg: cfg, fallback: fallback, clk: newStepClock(), rejectErr: map[int]error{}}
 	opts := []circuit.Option{
 		circuit.WithConfig(cfg),
 		circuit.WithClock(h.clk),
@@ -789,16 +787,16 @@ func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp)
 			switch {
 			case errors.Is(err, context.Canceled):
 				h.askedBad = fmt.Sprintf("%v", err)
-			case err == nil && result == relBadResult:
+			case err == nil && result == badResult:
 				return circuit.Failure
-			case err == nil || errors.Is(err, errRelIgnored):
+			case err == nil || errors.Is(err, errBenign):
 				return circuit.Success
-			case errors.Is(err, errRelSkip):
+			case errors.Is(err, errSkip):
 				return circuit.Ignored
 			}
 			return circuit.Failure
 		}),
-		circuit.WithJitterSource(relJitter()),
+		circuit.WithJitterSource(newJitter()),
 		circuit.WithOnStateChange(func(tr circuit.Transition) { h.hooked = append(h.hooked, tr) }),
 	}
 	if fallback {
@@ -812,23 +810,26 @@ func relRunSequence(t relFailer, cfg circuit.Config, fallback bool, ops []relOp)
 		t.Fatalf("New(%+v): %v", cfg, err)
 	}
 	h.b = b
-	h.model = relNewModel(cfg, h.clk.Now(), relJitter())
+	h.model = newModel(cfg, h.clk.Now(), newJitter())
 	h.lastSince = h.clk.Now()
-	for h.step = range ops {
-		h.apply(ops[h.step])
-		h.checkHooks(false)
-	}
-	h.step = len(ops)
-	h.checkAll(true)
-	for _, tr := range h.model.transitions {
-		relCoverage[tr.reason].Add(1)
-	}
-	return b
+	return h
 }
 
-// relJitter returns a deterministic sequence in [0, 1): the breaker and the
+// do appends ops to the sequence and applies them one by one, as
+// runSequence does: a step table feeds its rows through here.
+func (h *sequence) do(ops ...op) {
+	h.t.Helper()
+	for _, o := range ops {
+		h.ops = append(h.ops, o)
+		h.step = len(h.ops) - 1
+		h.apply(o)
+		h.checkHooks(false)
+	}
+}
+
+// newJitter returns a deterministic sequence in [0, 1): the breaker and the
 // model each get one and draw from it in step.
-func relJitter() func() float64 {
+func newJitter() func() float64 {
 	var k uint64
 	return func() float64 {
 		k++
@@ -836,42 +837,42 @@ func relJitter() func() float64 {
 	}
 }
 
-// relCoverage counts the transitions the model runs produced, by Reason,
+// reasonCoverage counts the transitions the model runs produced, by Reason,
 // so that TestModel can prove its generator reaches every one.
-var relCoverage [16]atomic.Int64
+var reasonCoverage [16]atomic.Int64
 
-func (h *relHarness) fail(format string, args ...any) {
+func (h *sequence) fail(format string, args ...any) {
 	h.t.Helper()
 	at := "after the last step"
 	if h.step < len(h.ops) {
 		at = fmt.Sprintf("at step %d (%v)", h.step, h.ops[h.step])
 	}
-	h.t.Fatalf("%s: %s\nsequence:\n%s", at, fmt.Sprintf(format, args...), relGoString(h.cfg, h.fallback, h.ops))
+	h.t.Fatalf("%s: %s\nsequence:\n%s", at, fmt.Sprintf(format, args...), sequenceGoString(h.cfg, h.fallback, h.ops))
 }
 
-func (h *relHarness) apply(o relOp) {
+func (h *sequence) apply(o op) {
 	h.t.Helper()
 	switch o.Kind {
-	case relOpExec:
+	case opExec:
 		h.exec(o)
-	case relOpAllow:
+	case opAllow:
 		h.allow()
-	case relOpDone:
+	case opDone:
 		h.done(o)
-	case relOpAdvance:
+	case opAdvance:
 		h.clk.Add(o.Lat)
-	case relOpTrip, relOpForceOpen:
+	case opTrip, opTripHealth:
 		reason := circuit.ReasonManual
-		if o.Kind == relOpForceOpen {
+		if o.Kind == opTripHealth {
 			reason = circuit.ReasonHealthCheck
 		}
 		got := h.b.Trip(reason)
 		if want := h.model.trip(h.clk.elapsed(), reason); got != want {
 			h.fail("Trip = %v, want %v", got, want)
 		}
-	case relOpHold, relOpDisable:
+	case opForceOpen, opDisable:
 		var got, want bool
-		if o.Kind == relOpHold {
+		if o.Kind == opForceOpen {
 			got = h.b.ForceOpen()
 			want = h.model.hold(h.clk.elapsed(), circuit.ForcedOpen, circuit.ReasonForcedOpen)
 		} else {
@@ -881,40 +882,40 @@ func (h *relHarness) apply(o relOp) {
 		if got != want {
 			h.fail("%v = %v, want %v", o, got, want)
 		}
-	case relOpReset:
+	case opReset:
 		h.b.Reset()
 		h.model.reset(h.clk.elapsed())
-	case relOpForceHalf:
+	case opEndOpen:
 		got := h.b.EndOpen(circuit.ReasonHealthRecovered)
 		if want := h.model.endOpen(h.clk.elapsed()); got != want {
 			h.fail("EndOpen = %v, want %v", got, want)
 		}
-	case relOpState, relOpMetrics:
-		h.checkAll(o.Kind == relOpState)
-	case relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx:
+	case opState, opMetrics:
+		h.checkAll(o.Kind == opState)
+	case opExecDoneCtx, opExecNilFn, opExecNilCtx:
 		h.execRefused(o.Kind)
-	case relOpSubscribe:
+	case opSubscribe:
 		h.subscribe()
-	case relOpUnsubscribe:
+	case opUnsubscribe:
 		h.unsubscribe(o.Arg)
 	}
 }
 
 // execRefused makes a call the breaker must refuse before admission:
 // nothing is recorded and neither fn nor the fallback runs.
-func (h *relHarness) execRefused(k relOpKind) {
+func (h *sequence) execRefused(k opKind) {
 	h.t.Helper()
 	ctx := context.Background()
 	fn := func(context.Context) (int, error) { h.fail("fn called"); return 0, nil }
 	var want error
 	switch k {
-	case relOpExecDoneCtx:
+	case opExecDoneCtx:
 		c, cancel := context.WithCancel(ctx)
 		cancel()
 		ctx, want = c, context.Canceled
-	case relOpExecNilFn:
+	case opExecNilFn:
 		fn, want = nil, circuit.ErrNilFunc
-	case relOpExecNilCtx:
+	case opExecNilCtx:
 		ctx, want = nil, circuit.ErrNilContext
 	}
 	h.fallbackEr = nil
@@ -927,7 +928,7 @@ func (h *relHarness) execRefused(k relOpKind) {
 	}
 }
 
-func (h *relHarness) exec(o relOp) {
+func (h *sequence) exec(o op) {
 	h.t.Helper()
 	h.calls++
 	start := h.clk.elapsed()
@@ -942,8 +943,8 @@ func (h *relHarness) exec(o relOp) {
 		v, err = h.b.Execute(context.Background(), func(context.Context) (int, error) {
 			called = true
 			h.clk.Add(o.Lat)
-			if o.Out == relOutPanic {
-				panic(relPanicValue)
+			if o.Out == outPanic {
+				panic(panicValue)
 			}
 			return o.Out.result(), o.Out.err()
 		})
@@ -959,11 +960,11 @@ func (h *relHarness) exec(o relOp) {
 		return
 	}
 	kind, ferr := h.model.judge(o.Lat, o.Out.kind(), o.Out.recorded())
-	if o.Out == relOutPanic {
-		if recovered != relPanicValue {
+	if o.Out == outPanic {
+		if recovered != panicValue {
 			h.fail("recovered %v, want the fn's panic value re-raised", recovered)
 		}
-		h.model.record(c, start+o.Lat, relKindFailure, &circuit.PanicError{Value: relPanicValue})
+		h.model.record(c, start+o.Lat, kindFailure, &circuit.PanicError{Value: panicValue})
 		if h.fallbackEr != nil {
 			h.fail("fallback called after a panic")
 		}
@@ -991,7 +992,7 @@ func (h *relHarness) exec(o relOp) {
 }
 
 // checkRejection checks the error of a rejected call against the model.
-func (h *relHarness) checkRejection(c relMCall, err error, v int) {
+func (h *sequence) checkRejection(c modelCall, err error, v int) {
 	h.t.Helper()
 	if h.fallback {
 		h.model.fallbacks++
@@ -1034,7 +1035,7 @@ func (h *relHarness) checkRejection(c relMCall, err error, v int) {
 	if got := oe.RetryAfter(h.clk.Now()); got != wantAfter {
 		h.fail("OpenError.RetryAfter = %v, want %v", got, wantAfter)
 	}
-	if !relSameErr(oe.Cause, m.cause) {
+	if !sameErr(oe.Cause, m.cause) {
 		h.fail("OpenError.Cause = %v, want %v", oe.Cause, m.cause)
 	}
 	if oe.Cause != nil && errors.Is(err, oe.Cause) {
@@ -1046,7 +1047,7 @@ func (h *relHarness) checkRejection(c relMCall, err error, v int) {
 	h.rejectErr[c.gen] = err
 }
 
-func (h *relHarness) allow() {
+func (h *sequence) allow() {
 	h.t.Helper()
 	h.calls++
 	c, admitted := h.model.admit(h.clk.elapsed())
@@ -1054,7 +1055,7 @@ func (h *relHarness) allow() {
 	if err != nil && permit != (circuit.Permit[int]{}) {
 		h.fail("a rejected Allow returned a non-zero Permit")
 	}
-	tk := &relToken{permit: permit, call: c, rejected: !admitted}
+	tk := &permitToken{permit: permit, call: c, rejected: !admitted}
 	if admitted {
 		if err != nil {
 			h.fail("Allow = %v, want admission (model state %v)", err, h.model.state)
@@ -1071,15 +1072,15 @@ func (h *relHarness) allow() {
 	h.tokens = append(h.tokens, tk)
 }
 
-func (h *relHarness) done(o relOp) {
+func (h *sequence) done(o op) {
 	h.t.Helper()
 	if len(h.tokens) == 0 {
 		return
 	}
 	tk := h.tokens[o.Arg%len(h.tokens)]
 	out := o.Out
-	if out == relOutPanic {
-		out = relOutFail
+	if out == outPanic {
+		out = outFail
 	}
 	tk.permit.Done(out.result(), out.err())
 	if tk.rejected || tk.called {
@@ -1090,9 +1091,9 @@ func (h *relHarness) done(o relOp) {
 	h.model.record(tk.call, h.clk.elapsed(), kind, err)
 }
 
-// relSub is a hook added with Subscribe: it must receive the transitions
+// subscription is a hook added with Subscribe: it must receive the transitions
 // numbered start..end-1 (end -1 while subscribed).
-type relSub struct {
+type subscription struct {
 	start, end int
 	got        []circuit.Transition
 	unsub      func()
@@ -1101,18 +1102,18 @@ type relSub struct {
 // subscribe adds a recording hook. State first applies any pending
 // time-only transition (the model has already applied it), so that the
 // new hook starts at the same transition in both.
-func (h *relHarness) subscribe() {
+func (h *sequence) subscribe() {
 	if len(h.subs) >= 4 {
 		return
 	}
 	h.b.State()
 	h.model.advance(h.clk.elapsed())
-	sub := &relSub{start: len(h.model.transitions), end: -1}
+	sub := &subscription{start: len(h.model.transitions), end: -1}
 	sub.unsub = h.b.Subscribe(func(tr circuit.Transition) { sub.got = append(sub.got, tr) })
 	h.subs = append(h.subs, sub)
 }
 
-func (h *relHarness) unsubscribe(i int) {
+func (h *sequence) unsubscribe(i int) {
 	if len(h.subs) == 0 {
 		return
 	}
@@ -1126,7 +1127,7 @@ func (h *relHarness) unsubscribe(i int) {
 }
 
 // outstanding counts admitted Allow calls whose done has not been called.
-func (h *relHarness) outstanding() uint64 {
+func (h *sequence) outstanding() uint64 {
 	n := uint64(0)
 	for _, tk := range h.tokens {
 		if !tk.rejected && !tk.called {
@@ -1139,11 +1140,11 @@ func (h *relHarness) outstanding() uint64 {
 // checkHooks checks the transitions delivered so far against the model's.
 // The model applies time-only transitions eagerly and the breaker lazily,
 // so between full checks the delivered list need only be a prefix.
-func (h *relHarness) checkHooks(all bool) {
+func (h *sequence) checkHooks(all bool) {
 	h.t.Helper()
 	want := h.model.transitions
 	if len(h.hooked) > len(want) || (all && len(h.hooked) != len(want)) {
-		h.fail("hooks got %d transitions, model has %d:\n got %s\nwant %s", len(h.hooked), len(want), relFmtHooked(h.hooked), relFmtModel(want))
+		h.fail("hooks got %d transitions, model has %d:\n got %s\nwant %s", len(h.hooked), len(want), fmtTransitions(h.hooked), fmtModelTransitions(want))
 	}
 	for i, got := range h.hooked {
 		w := want[i]
@@ -1158,7 +1159,7 @@ func (h *relHarness) checkHooks(all bool) {
 		if !got.RetryAt.Equal(retry) {
 			h.fail("transition %d (%v->%v) RetryAt = %v, want %v", i, w.from, w.to, got.RetryAt, retry)
 		}
-		if d := relDiffMetrics(got.Metrics, w.metrics); d != "" {
+		if d := diffMetrics(got.Metrics, w.metrics); d != "" {
 			h.fail("transition %d (%v->%v, %v) metrics differ:%s", i, w.from, w.to, w.reason, d)
 		}
 	}
@@ -1166,7 +1167,7 @@ func (h *relHarness) checkHooks(all bool) {
 
 // checkAll compares everything observable, calling State first or
 // Metrics first, since each applies pending time-only transitions.
-func (h *relHarness) checkAll(stateFirst bool) {
+func (h *sequence) checkAll(stateFirst bool) {
 	h.t.Helper()
 	now := h.clk.elapsed()
 	var s circuit.State
@@ -1182,7 +1183,7 @@ func (h *relHarness) checkAll(stateFirst bool) {
 	if s != mt.State {
 		h.fail("State() = %v but Metrics().State = %v at a quiet moment", s, mt.State)
 	}
-	if d := relDiffMetrics(mt, h.model.metrics()); d != "" {
+	if d := diffMetrics(mt, h.model.metrics()); d != "" {
 		h.fail("Metrics differ from the model:%s", d)
 	}
 	if mt.StateSince.Before(h.lastSince) {
@@ -1233,7 +1234,7 @@ func (h *relHarness) checkAll(stateFirst bool) {
 			ok = sub.got[j].From == want[j].from && sub.got[j].To == want[j].to && sub.got[j].Reason == want[j].reason
 		}
 		if !ok {
-			h.fail("subscription %d (transitions %d..%d) got %s, want %s", i, sub.start, end, relFmtHooked(sub.got), relFmtModel(want))
+			h.fail("subscription %d (transitions %d..%d) got %s, want %s", i, sub.start, end, fmtTransitions(sub.got), fmtModelTransitions(want))
 		}
 	}
 	if h.askedBad != "" {
@@ -1242,8 +1243,8 @@ func (h *relHarness) checkAll(stateFirst bool) {
 	h.checkHooks(true)
 }
 
-// relDiffMetrics lists the fields in which got and want differ.
-func relDiffMetrics(got, want circuit.Metrics) string {
+// diffMetrics lists the fields in which got and want differ.
+func diffMetrics(got, want circuit.Metrics) string {
 	var sb strings.Builder
 	d := func(name string, g, w any) {
 		fmt.Fprintf(&sb, "\n  %s: got %v, want %v", name, g, w)
@@ -1314,7 +1315,7 @@ func relDiffMetrics(got, want circuit.Metrics) string {
 	if got.PercentileLatency != want.PercentileLatency {
 		d("PercentileLatency", got.PercentileLatency, want.PercentileLatency)
 	}
-	if !relSameErr(got.LastFailure, want.LastFailure) {
+	if !sameErr(got.LastFailure, want.LastFailure) {
 		d("LastFailure", got.LastFailure, want.LastFailure)
 	}
 	if !got.LastFailureAt.Equal(want.LastFailureAt) {
@@ -1326,9 +1327,9 @@ func relDiffMetrics(got, want circuit.Metrics) string {
 	return sb.String()
 }
 
-// relSameErr compares errors by identity, and PanicErrors (a new one per
+// sameErr compares errors by identity, and PanicErrors (a new one per
 // panic) by their value.
-func relSameErr(got, want error) bool {
+func sameErr(got, want error) bool {
 	var gp, wp *circuit.PanicError
 	if errors.As(want, &wp) {
 		return errors.As(got, &gp) && gp.Value == wp.Value
@@ -1336,7 +1337,7 @@ func relSameErr(got, want error) bool {
 	return got == want
 }
 
-func relFmtHooked(ts []circuit.Transition) string {
+func fmtTransitions(ts []circuit.Transition) string {
 	s := make([]string, len(ts))
 	for i, t := range ts {
 		s[i] = fmt.Sprintf("%v->%v(%v)", t.From, t.To, t.Reason)
@@ -1344,7 +1345,7 @@ func relFmtHooked(ts []circuit.Transition) string {
 	return strings.Join(s, " ")
 }
 
-func relFmtModel(ts []relMTransition) string {
+func fmtModelTransitions(ts []modelTransition) string {
 	s := make([]string, len(ts))
 	for i, t := range ts {
 		s[i] = fmt.Sprintf("%v->%v(%v)@%v", t.from, t.to, t.reason, t.at)
@@ -1355,12 +1356,12 @@ func relFmtModel(ts []relMTransition) string {
 // ---------------------------------------------------------------------------
 // Generators.
 
-// relPercentiles mixes the usual ones, decimals whose float64 product with a
+// genPercentiles mixes the usual ones, decimals whose float64 product with a
 // window size lands a hair above an integer (0.28*25, 0.56*25, 0.14*50),
 // and arbitrary floats.
-var relPercentiles = []float64{0.5, 0.9, 0.95, 0.99, 0.28, 0.56, 0.14, 0.07, 0.25, 0.75, 0.1, 0.3}
+var genPercentiles = []float64{0.5, 0.9, 0.95, 0.99, 0.28, 0.56, 0.14, 0.07, 0.25, 0.75, 0.1, 0.3}
 
-func relGenConfig(t *rapid.T) circuit.Config {
+func genConfig(t *rapid.T) circuit.Config {
 	ms := func(lo, hi int, label string) time.Duration {
 		return time.Duration(rapid.IntRange(lo, hi).Draw(t, label)) * time.Millisecond
 	}
@@ -1393,7 +1394,7 @@ func relGenConfig(t *rapid.T) circuit.Config {
 	if rapid.Bool().Draw(t, "latency") {
 		c.LatencyThreshold = ms(1, 30, "latencyThreshold")
 	}
-	c.LatencyPercentile = rapid.OneOf(rapid.SampledFrom(relPercentiles), rapid.Float64Range(0.001, 0.999)).Draw(t, "percentile")
+	c.LatencyPercentile = rapid.OneOf(rapid.SampledFrom(genPercentiles), rapid.Float64Range(0.001, 0.999)).Draw(t, "percentile")
 	c.OpenTimeout = ms(1, 40, "openTimeout")
 	if rapid.Bool().Draw(t, "backoff") {
 		c.OpenBackoff = rapid.SampledFrom([]float64{0, 1, 1.5, 2, 3}).Draw(t, "openBackoff")
@@ -1417,40 +1418,40 @@ func relGenConfig(t *rapid.T) circuit.Config {
 	return c
 }
 
-// relOpKinds weights the operations: mostly calls and clock moves.
-var relOpKinds = []relOpKind{
-	relOpExec, relOpExec, relOpExec, relOpExec, relOpExec, relOpExec,
-	relOpAllow, relOpAllow, relOpDone, relOpDone, relOpDone,
-	relOpAdvance, relOpAdvance, relOpAdvance, relOpAdvance,
-	relOpTrip, relOpReset, relOpForceHalf, relOpState, relOpMetrics, relOpMetrics,
-	relOpExecDoneCtx, relOpExecNilFn, relOpExecNilCtx,
-	relOpForceOpen, relOpSubscribe, relOpUnsubscribe, relOpHold, relOpDisable,
+// genOpKinds weights the operations: mostly calls and clock moves.
+var genOpKinds = []opKind{
+	opExec, opExec, opExec, opExec, opExec, opExec,
+	opAllow, opAllow, opDone, opDone, opDone,
+	opAdvance, opAdvance, opAdvance, opAdvance,
+	opTrip, opReset, opEndOpen, opState, opMetrics, opMetrics,
+	opExecDoneCtx, opExecNilFn, opExecNilCtx,
+	opTripHealth, opSubscribe, opUnsubscribe, opForceOpen, opDisable,
 }
 
-func relGenOp(t *rapid.T) relOp {
-	o := relOp{Kind: rapid.SampledFrom(relOpKinds).Draw(t, "kind")}
+func genOp(t *rapid.T) op {
+	o := op{Kind: rapid.SampledFrom(genOpKinds).Draw(t, "kind")}
 	switch o.Kind {
-	case relOpExec, relOpDone:
-		o.Out = relOutcome(rapid.IntRange(0, int(relNumOutcomes)-1).Draw(t, "outcome"))
-		if o.Kind == relOpExec {
+	case opExec, opDone:
+		o.Out = outcome(rapid.IntRange(0, int(numOutcomes)-1).Draw(t, "outcome"))
+		if o.Kind == opExec {
 			o.Lat = time.Duration(rapid.IntRange(0, 50).Draw(t, "latencyMs")) * time.Millisecond
 		}
 		o.Arg = rapid.IntRange(0, 7).Draw(t, "token")
-	case relOpAdvance:
+	case opAdvance:
 		o.Lat = time.Duration(rapid.IntRange(0, 60).Draw(t, "advanceMs")) * time.Millisecond
-	case relOpUnsubscribe:
+	case opUnsubscribe:
 		o.Arg = rapid.IntRange(0, 3).Draw(t, "subscription")
 	}
 	return o
 }
 
-// relModelChecks is how many sequences each TestModel subtest runs when
+// modelChecks is how many sequences each TestModel subtest runs when
 // -rapid.checks is not given: rapid's own default of 100 takes well under a
 // second here, so a plain `go test` affords ten times as many.
-const relModelChecks = 1000
+const modelChecks = 1000
 
 // TestModel runs random operation sequences on random valid configs against
-// the breaker and the reference model, relModelChecks of them per subtest
+// the breaker and the reference model, modelChecks of them per subtest
 // (or -rapid.checks; rapid runs a fifth with -short), and shrinks any
 // failure to a minimal sequence, printed as a Go literal for a regression
 // test.
@@ -1459,7 +1460,7 @@ func TestModel(t *testing.T) {
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "rapid.checks" })
 	if !explicit {
 		old := flag.Lookup("rapid.checks").Value.String()
-		if err := flag.Set("rapid.checks", strconv.Itoa(relModelChecks)); err != nil {
+		if err := flag.Set("rapid.checks", strconv.Itoa(modelChecks)); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = flag.Set("rapid.checks", old) })
@@ -1473,27 +1474,27 @@ func TestModel(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
-				cfg := relGenConfig(t)
+				cfg := genConfig(t)
 				if err := cfg.Validate(); err != nil {
 					t.Fatalf("generated an invalid config: %v", err)
 				}
 				fallback := rapid.Bool().Draw(t, "fallback")
 				n := rapid.IntRange(1, tc.max).Draw(t, "steps")
-				ops := rapid.SliceOfN(rapid.Custom(relGenOp), n, n).Draw(t, "ops")
-				relRunSequence(t, cfg, fallback, ops)
+				ops := rapid.SliceOfN(rapid.Custom(genOp), n, n).Draw(t, "ops")
+				runSequence(t, cfg, fallback, ops)
 			})
 		})
 	}
 	var seen []string
 	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonSlowCalls; r++ {
-		seen = append(seen, fmt.Sprintf("%v=%d", r, relCoverage[r].Load()))
+		seen = append(seen, fmt.Sprintf("%v=%d", r, reasonCoverage[r].Load()))
 	}
 	t.Logf("transitions by reason: %s", strings.Join(seen, " "))
 	if !explicit && !testing.Short() {
 		// The generator must reach every transition, or the comparison
 		// proves less than it seems to.
 		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonSlowCalls; r++ {
-			if relCoverage[r].Load() == 0 {
+			if reasonCoverage[r].Load() == 0 {
 				t.Errorf("no sequence produced a %v transition", r)
 			}
 		}
@@ -1511,25 +1512,25 @@ func TestModelPercentileRankIsDecimal(t *testing.T) {
 		WindowSize: 25, MinRequests: 25, LatencyThreshold: 10 * time.Millisecond, LatencyPercentile: 0.28,
 		OpenTimeout: time.Second, HalfOpenMaxProbes: 1, SuccessThreshold: 1,
 	}
-	var ops []relOp
+	var ops []op
 	for i := 0; i < 25; i++ {
 		lat := 10 * time.Millisecond
 		if i < 7 {
 			lat = 0
 		}
-		ops = append(ops, relOp{Kind: relOpExec, Out: relOutOK, Lat: lat})
+		ops = append(ops, op{Kind: opExec, Out: outOK, Lat: lat})
 	}
-	ops = append(ops, relOp{Kind: relOpMetrics})
-	if b := relRunSequence(t, cfg, false, ops); b.State() != circuit.Closed {
+	ops = append(ops, op{Kind: opMetrics})
+	if b := runSequence(t, cfg, false, ops); b.State() != circuit.Closed {
 		t.Fatalf("7 fast and 18 slow samples tripped the P28 criterion")
 	}
-	if got := relDecimalRank(0.28, 25); got != 7 {
-		t.Fatalf("relDecimalRank(0.28, 25) = %d, want 7", got)
+	if got := decimalRank(0.28, 25); got != 7 {
+		t.Fatalf("decimalRank(0.28, 25) = %d, want 7", got)
 	}
 	// One more slow sample evicts a fast one: 6 fast, 19 slow, and now the
 	// 7th smallest is slow.
-	ops = append(ops, relOp{Kind: relOpExec, Out: relOutOK, Lat: 10 * time.Millisecond}, relOp{Kind: relOpState})
-	if b := relRunSequence(t, cfg, false, ops); b.State() != circuit.Open {
+	ops = append(ops, op{Kind: opExec, Out: outOK, Lat: 10 * time.Millisecond}, op{Kind: opState})
+	if b := runSequence(t, cfg, false, ops); b.State() != circuit.Open {
 		t.Fatalf("6 fast and 19 slow samples did not trip the P28 criterion")
 	}
 }

@@ -76,7 +76,7 @@ func TestRampReopensAndReset(t *testing.T) {
 
 	h.b.Reset()
 	for i := 0; i < 5; i++ {
-		_, err := h.b.Execute(context.Background(), relOK)
+		_, err := h.b.Execute(context.Background(), okFn)
 		require.NoError(t, err, "no ramp after Reset")
 	}
 	assert.Equal(t, 1.0, h.b.Metrics().RampShare)

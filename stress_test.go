@@ -29,24 +29,24 @@ import (
 // path of transitions in order, and that the breaker can still close.
 
 const (
-	relStressGoroutines = 64
-	relStressCalls      = 1000 // per goroutine
+	stressGoroutines = 64
+	stressCalls      = 1000 // per goroutine
 )
 
-// relStressOutcomes weights the outcomes of stress calls: mostly successes,
+// stressOutcomes weights the outcomes of stress calls: mostly successes,
 // with enough failures that the breaker keeps tripping and recovering.
-var relStressOutcomes = []relOutcome{
-	relOutOK, relOutOK, relOutOK, relOutOK, relOutOK, relOutOK, relOutOK, relOutOK,
-	relOutOK, relOutOK, relOutOK, relOutOK, relOutFail, relOutFail,
-	relOutIgnored, relOutDeadline, relOutCanceled, relOutPanic, relOutSkip,
+var stressOutcomes = []outcome{
+	outOK, outOK, outOK, outOK, outOK, outOK, outOK, outOK,
+	outOK, outOK, outOK, outOK, outFail, outFail,
+	outBenign, outDeadline, outCanceled, outPanic, outSkip,
 }
 
-// relStress is one stress run.
-type relStress struct {
+// stress is one stress run.
+type stress struct {
 	t   *testing.T
 	b   *circuit.Breaker[int]
 	cfg circuit.Config
-	clk *relStepClock // nil: the real clock, where some calls hang until CallTimeout
+	clk *stepClock // nil: the real clock, where some calls hang until CallTimeout
 
 	// Test-side booking of every call, to compare with Metrics at the end.
 	calls, successes, failures, rejections, canceled, fallbacks, abandoned atomic.Uint64
@@ -77,10 +77,10 @@ func TestStress(t *testing.T) {
 		SuccessThreshold:    3,
 	}
 	t.Run("step-clock", func(t *testing.T) {
-		relRunStress(t, cfg, relNewStepClock(), relStressCalls)
+		runStress(t, cfg, newStepClock(), stressCalls)
 	})
 	t.Run("time-window-backoff", func(t *testing.T) {
-		relRunStress(t, relStressTimed(cfg), relNewStepClock(), relStressCalls)
+		runStress(t, timedStressConfig(cfg), newStepClock(), stressCalls)
 	})
 	t.Run("real-clock", func(t *testing.T) {
 		// Real time: calls take no time unless they hang until CallTimeout,
@@ -89,15 +89,15 @@ func TestStress(t *testing.T) {
 		cfg.OpenTimeout = time.Millisecond
 		cfg.LatencyThreshold = 500 * time.Microsecond
 		cfg.CallTimeout = 2 * time.Millisecond
-		relRunStress(t, cfg, nil, relStressCalls/5)
+		runStress(t, cfg, nil, stressCalls/5)
 	})
 }
 
-// relStressTimed is cfg with every v1 feature on: a time window (bucketed,
+// timedStressConfig is cfg with every v1 feature on: a time window (bucketed,
 // no cap), open backoff with jitter and a cap, a probe timeout longer than
 // the open timeout, and a ramp after recovering (the latency threshold
 // already counts slow calls in flight).
-func relStressTimed(cfg circuit.Config) circuit.Config {
+func timedStressConfig(cfg circuit.Config) circuit.Config {
 	cfg.WindowSize, cfg.WindowDuration = 0, 80*time.Millisecond
 	cfg.OpenBackoff, cfg.OpenTimeoutMax, cfg.OpenJitter = 2, 8*cfg.OpenTimeout, 0.3
 	cfg.ProbeTimeout = 2 * cfg.OpenTimeout
@@ -105,8 +105,8 @@ func relStressTimed(cfg circuit.Config) circuit.Config {
 	return cfg
 }
 
-// relLongestOpen is the longest open period cfg allows.
-func relLongestOpen(cfg circuit.Config) time.Duration {
+// longestOpen is the longest open period cfg allows.
+func longestOpen(cfg circuit.Config) time.Duration {
 	d := cfg.OpenTimeout
 	if cfg.OpenBackoff > 1 {
 		d = cfg.OpenTimeoutMax
@@ -117,12 +117,12 @@ func relLongestOpen(cfg circuit.Config) time.Duration {
 	return time.Duration(float64(d) * (1 + cfg.OpenJitter))
 }
 
-var relSoak = flag.Duration("soak", 0, "run TestSoak for this long (e.g. -soak=10m): the stress workload with every feature on, round after round, checking conservation and the probe limit after each")
+var soakFor = flag.Duration("soak", 0, "run TestSoak for this long (e.g. -soak=10m): the stress workload with every feature on, round after round, checking conservation and the probe limit after each")
 
 // TestSoak runs the stress workload, in its three variants and with a new
 // seed each round, until -soak has passed. It is off by default.
 func TestSoak(t *testing.T) {
-	if *relSoak == 0 {
+	if *soakFor == 0 {
 		t.Skip("soak mode is off; run with -soak=10m")
 	}
 	cfg := circuit.Config{
@@ -132,23 +132,23 @@ func TestSoak(t *testing.T) {
 	}
 	start := time.Now()
 	var rounds, calls, transitions uint64
-	for round := int64(1); time.Since(start) < *relSoak; round++ {
+	for round := int64(1); time.Since(start) < *soakFor; round++ {
 		for _, v := range []struct {
 			name string
 			cfg  circuit.Config
-			clk  *relStepClock
+			clk  *stepClock
 			n    int
 		}{
-			{"step-clock", cfg, relNewStepClock(), relStressCalls},
-			{"time-window-backoff", relStressTimed(cfg), relNewStepClock(), relStressCalls},
+			{"step-clock", cfg, newStepClock(), stressCalls},
+			{"time-window-backoff", timedStressConfig(cfg), newStepClock(), stressCalls},
 			{"real-clock", func() circuit.Config {
 				c := cfg
 				c.OpenTimeout, c.LatencyThreshold, c.CallTimeout = time.Millisecond, 500*time.Microsecond, 2*time.Millisecond
 				return c
-			}(), nil, relStressCalls / 5},
+			}(), nil, stressCalls / 5},
 		} {
 			ok := t.Run(fmt.Sprintf("round-%d/%s", round, v.name), func(t *testing.T) {
-				s := relRunStressSeeded(t, v.cfg, v.clk, v.n, round*1000)
+				s := runStressSeeded(t, v.cfg, v.clk, v.n, round*1000)
 				m := s.b.Metrics()
 				calls += s.calls.Load()
 				transitions += m.Transitions
@@ -163,21 +163,21 @@ func TestSoak(t *testing.T) {
 		rounds, time.Since(start).Round(time.Second), calls, transitions)
 }
 
-func relRunStress(t *testing.T, cfg circuit.Config, clk *relStepClock, perGoroutine int) {
-	relRunStressSeeded(t, cfg, clk, perGoroutine, 0)
+func runStress(t *testing.T, cfg circuit.Config, clk *stepClock, perGoroutine int) {
+	runStressSeeded(t, cfg, clk, perGoroutine, 0)
 }
 
-// relRunStressSeeded is relRunStress with the goroutines' random sources
+// runStressSeeded is runStress with the goroutines' random sources
 // offset by seed, and returns the run.
-func relRunStressSeeded(t *testing.T, cfg circuit.Config, clk *relStepClock, perGoroutine int, seed int64) *relStress {
-	s := &relStress{t: t, cfg: cfg, clk: clk, probesIn: map[uint64]int{}}
+func runStressSeeded(t *testing.T, cfg circuit.Config, clk *stepClock, perGoroutine int, seed int64) *stress {
+	s := &stress{t: t, cfg: cfg, clk: clk, probesIn: map[uint64]int{}}
 	opts := []circuit.Option{
 		circuit.WithConfig(cfg),
 		circuit.WithClassifier(func(_ int, err error) circuit.Outcome {
 			switch {
-			case err == nil || errors.Is(err, errRelIgnored):
+			case err == nil || errors.Is(err, errBenign):
 				return circuit.Success
-			case errors.Is(err, errRelSkip):
+			case errors.Is(err, errSkip):
 				return circuit.Ignored
 			}
 			return circuit.Failure
@@ -196,7 +196,7 @@ func relRunStressSeeded(t *testing.T, cfg circuit.Config, clk *relStepClock, per
 	s.b = b
 
 	var workers sync.WaitGroup
-	for g := 0; g < relStressGoroutines; g++ {
+	for g := 0; g < stressGoroutines; g++ {
 		workers.Add(1)
 		go func(g int) {
 			defer workers.Done()
@@ -223,7 +223,7 @@ func relRunStressSeeded(t *testing.T, cfg circuit.Config, clk *relStepClock, per
 
 // hook records each transition, checks that hooks run one at a time, and
 // calls back into the breaker, now and then causing a transition itself.
-func (s *relStress) hook(tr circuit.Transition) {
+func (s *stress) hook(tr circuit.Transition) {
 	if !s.inHook.CompareAndSwap(0, 1) {
 		s.t.Errorf("two hooks ran at once")
 		return
@@ -259,7 +259,7 @@ func (s *relStress) hook(tr circuit.Transition) {
 // call was admitted in that period, so it is a probe; it is counted until
 // the returned func is called, and no more than HalfOpenMaxProbes such
 // calls may be in at once.
-func (s *relStress) probeEnter(pre circuit.Metrics) (leave func()) {
+func (s *stress) probeEnter(pre circuit.Metrics) (leave func()) {
 	in := s.b.Metrics()
 	if pre.State != circuit.HalfOpen || in.State != circuit.HalfOpen || pre.Transitions != in.Transitions {
 		return func() {}
@@ -284,7 +284,7 @@ func (s *relStress) probeEnter(pre circuit.Metrics) (leave func()) {
 
 // work is the call's body: it takes lat of step-clock time, or on the real
 // clock returns at once unless it hangs until the call's deadline.
-func (s *relStress) work(ctx context.Context, rng *rand.Rand, out relOutcome) error {
+func (s *stress) work(ctx context.Context, rng *rand.Rand, out outcome) error {
 	// Yield a few times so that calls overlap inside fn even on few cores.
 	for i := rng.Intn(4); i > 0; i-- {
 		runtime.Gosched()
@@ -293,7 +293,7 @@ func (s *relStress) work(ctx context.Context, rng *rand.Rand, out relOutcome) er
 		s.clk.Add(time.Duration(rng.Intn(4000)) * time.Microsecond)
 		return out.err()
 	}
-	if out == relOutDeadline {
+	if out == outDeadline {
 		if _, ok := ctx.Deadline(); !ok {
 			s.t.Errorf("fn got no deadline with CallTimeout %v", s.cfg.CallTimeout)
 			return out.err()
@@ -306,28 +306,28 @@ func (s *relStress) work(ctx context.Context, rng *rand.Rand, out relOutcome) er
 
 // pause is the time between a goroutine's calls on the step clock, so that
 // time passes while the breaker rejects everything.
-func (s *relStress) pause(rng *rand.Rand) {
+func (s *stress) pause(rng *rand.Rand) {
 	if s.clk != nil {
 		s.clk.Add(time.Duration(rng.Intn(1000)) * time.Microsecond)
 	}
 }
 
-func (s *relStress) execute(rng *rand.Rand) {
-	out := relStressOutcomes[rng.Intn(len(relStressOutcomes))]
+func (s *stress) execute(rng *rand.Rand) {
+	out := stressOutcomes[rng.Intn(len(stressOutcomes))]
 	s.pause(rng)
 	pre := s.b.Metrics()
 	s.checkSnapshot(pre)
 	s.calls.Add(1)
 	ran := false
 	var err error
-	r := relRecover(func() {
+	r := catchPanic(func() {
 		_, err = s.b.Execute(context.Background(), func(ctx context.Context) (int, error) {
 			ran = true
 			leave := s.probeEnter(pre)
 			ferr := s.work(ctx, rng, out)
 			leave()
-			if out == relOutPanic {
-				panic(relPanicValue)
+			if out == outPanic {
+				panic(panicValue)
 			}
 			return 1, ferr
 		})
@@ -338,36 +338,36 @@ func (s *relStress) execute(rng *rand.Rand) {
 			s.t.Errorf("call not run but returned %v (panic %v), want a rejection", err, r)
 		}
 		s.rejections.Add(1)
-	case out == relOutPanic:
-		if r != relPanicValue {
+	case out == outPanic:
+		if r != panicValue {
 			s.t.Errorf("fn's panic came back as %v", r)
 		}
 		s.failures.Add(1)
 	default:
 		s.book(out.kind())
-		if !errors.Is(err, out.err()) && !(out == relOutDeadline && errors.Is(err, context.DeadlineExceeded)) {
+		if !errors.Is(err, out.err()) && !(out == outDeadline && errors.Is(err, context.DeadlineExceeded)) {
 			s.t.Errorf("Execute returned %v for outcome %v", err, out)
 		}
 	}
 }
 
-func (s *relStress) book(k relCallKind) {
+func (s *stress) book(k callKind) {
 	switch k {
-	case relKindSuccess:
+	case kindSuccess:
 		s.successes.Add(1)
-	case relKindFailure:
+	case kindFailure:
 		s.failures.Add(1)
-	case relKindIgnored:
+	case kindIgnored:
 		s.canceled.Add(1)
 	}
 }
 
 // allow makes a two-step call; 1 in 50 admitted calls never calls done
 // (an abandoned probe must not wedge half-open), and 1 in 10 calls it twice.
-func (s *relStress) allow(rng *rand.Rand) {
-	out := relStressOutcomes[rng.Intn(len(relStressOutcomes))]
-	if out == relOutPanic {
-		out = relOutFail
+func (s *stress) allow(rng *rand.Rand) {
+	out := stressOutcomes[rng.Intn(len(stressOutcomes))]
+	if out == outPanic {
+		out = outFail
 	}
 	s.pause(rng)
 	pre := s.b.Metrics()
@@ -395,7 +395,7 @@ func (s *relStress) allow(rng *rand.Rand) {
 		s.abandoned.Add(1)
 		return
 	case 1, 2, 3, 4:
-		permit.Done(0, errRelFail)
+		permit.Done(0, errFail)
 		permit.Done(0, ferr) // ignored: the first call counts
 		s.failures.Add(1)
 		return
@@ -406,7 +406,7 @@ func (s *relStress) allow(rng *rand.Rand) {
 
 // control drives the breaker from outside while the workers run: an action
 // after every ~200 calls, so that it paces itself on their progress.
-func (s *relStress) control(stop <-chan struct{}, done chan<- struct{}) {
+func (s *stress) control(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	rng := rand.New(rand.NewSource(-1))
 	next := uint64(200)
@@ -444,7 +444,7 @@ func (s *relStress) control(stop <-chan struct{}, done chan<- struct{}) {
 // checks its criteria after every outcome and opens at once, so no closed
 // snapshot shows a criterion that holds; a half-open one has not yet seen
 // SuccessThreshold successes; an open one counts nothing.
-func (s *relStress) checkSnapshot(m circuit.Metrics) {
+func (s *stress) checkSnapshot(m circuit.Metrics) {
 	c := s.cfg
 	bad := ""
 	switch m.State {
@@ -479,7 +479,7 @@ func (s *relStress) checkSnapshot(m circuit.Metrics) {
 	}
 }
 
-func (s *relStress) checkEnd() {
+func (s *stress) checkEnd() {
 	t := s.t
 	s.quiet.Store(true)
 	m := s.b.Metrics()
@@ -550,7 +550,7 @@ func (s *relStress) checkEnd() {
 		return called
 	}
 	if s.clk != nil {
-		s.clk.Add(2 * relLongestOpen(s.cfg))
+		s.clk.Add(2 * longestOpen(s.cfg))
 		require.NotEqual(t, circuit.Open, s.b.State(), "still open after two of its longest open periods")
 		for i := 0; i < s.cfg.SuccessThreshold && s.b.State() != circuit.Closed; i++ {
 			require.True(t, probe(), "probe %d was not admitted: a slot was lost", i)
@@ -570,4 +570,31 @@ func (s *relStress) checkEnd() {
 			runtime.Gosched()
 		}
 	}
+}
+
+func TestConcurrentUseIsSafe(t *testing.T) {
+	b, err := circuit.New[int](circuit.WithConsecutiveFailures(3), circuit.WithOpenTimeout(time.Millisecond), circuit.WithSuccessThreshold(1))
+	require.NoError(t, err)
+	const goroutines, perG = 8, 300
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < perG; i++ {
+				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
+					if (g+i)%4 == 0 {
+						return 0, errBoom
+					}
+					return i, nil
+				})
+				if i%50 == 0 {
+					_ = b.Metrics()
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	m := b.Metrics()
+	assert.Equal(t, uint64(goroutines*perG), m.Successes+m.Failures+m.Rejections+m.Ignored)
 }
