@@ -120,7 +120,7 @@ type Breaker[T any] struct {
 	failures    uint64
 	ignored     uint64
 	finished    uint64 // admitted calls recorded, for Metrics.InFlight
-	pairs       [numStates][numStates]uint64
+	pairs       [NumStates][NumStates]uint64
 	lastReason  Reason
 	lastTransAt time.Duration
 	lastFailure error
@@ -249,7 +249,8 @@ func typeName[T any]() string {
 // Name returns Config.Name.
 func (b *Breaker[T]) Name() string { return b.cfg.Name }
 
-// Config returns the breaker's configuration.
+// Config returns a copy of the validated Config the breaker was built
+// with; changing the copy changes nothing.
 func (b *Breaker[T]) Config() Config { return b.cfg }
 
 // addSat returns t+d, saturating at the largest Duration instead of

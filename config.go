@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// Limits that keep a Config from asking for an absurd amount of memory.
+// Limits that Validate enforces: they keep a Config from asking for an
+// absurd amount of memory, or for times that would overflow.
 const (
 	// MaxWindowSize is the largest WindowSize Validate accepts.
 	MaxWindowSize = 1 << 20
@@ -250,14 +251,27 @@ func (c *Config) probeTimeout() time.Duration {
 	return c.OpenTimeout
 }
 
-// Preset names, for Preset and the simulator's -preset flag.
+// Preset names, for Preset, WithPreset and the simulator's -preset flag.
+// The README's presets table gives each one's thresholds and reasons.
 const (
-	PresetPayment    = "payment"
-	PresetAuth       = "auth"
-	PresetCore       = "core"
-	PresetAnalytics  = "analytics"
+	// PresetPayment: money movement; trips early (3 in a row, 25%),
+	// allows 2s at P95, stays open a minute, closes after 5 good probes.
+	PresetPayment = "payment"
+	// PresetAuth: on every request's path; 500ms at P95, recovers in 15s
+	// with two probes.
+	PresetAuth = "auth"
+	// PresetCore: internal business logic; the defaults with a 1s P95
+	// and a 3s call timeout, three probes.
+	PresetCore = "core"
+	// PresetAnalytics: nothing waits on it; tolerates 60% errors and 5s,
+	// judges a window of 200, backs off a minute.
+	PresetAnalytics = "analytics"
+	// PresetThirdParty: outages out of our hands and rate limits that
+	// punish hammering; trips early and waits two minutes.
 	PresetThirdParty = "third-party"
-	PresetTools      = "tools"
+	// PresetTools: internal tools with humans in the loop; trips only on a
+	// clear outage, ignores latency, retries after 10s.
+	PresetTools = "tools"
 )
 
 // presets is the tuning matrix. Each entry's comment is the rationale that

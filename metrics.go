@@ -36,7 +36,7 @@ type Metrics struct {
 	Transitions uint64 // state changes
 	// TransitionCounts[from][to] counts the transitions between each pair
 	// of states, indexed by State, so an exporter needs no subscription.
-	TransitionCounts [numStates][numStates]uint64
+	TransitionCounts [NumStates][NumStates]uint64
 
 	// Consecutive outcomes in the current state period (reset when the
 	// state changes).
@@ -54,19 +54,19 @@ type Metrics struct {
 	// of the true sample (exact below 64ns). The latency criterion itself
 	// is exact: it counts samples at or over the threshold.
 	AvgLatency time.Duration
+	P95Latency time.Duration
+	// PercentileLatency is the latency at Config.LatencyPercentile, the
+	// value the latency criterion compares with Config.LatencyThreshold.
+	PercentileLatency time.Duration
 	// SlowInFlight is how many calls of the current closed period have
 	// been running for at least Config.LatencyThreshold and have not
 	// finished: the latency criterion counts them as slow samples (see
 	// ReasonSlowCalls). 0 in other states, or without a threshold.
 	SlowInFlight int
-	P95Latency   time.Duration
-	// PercentileLatency is the latency at Config.LatencyPercentile, the
-	// value the latency criterion compares with Config.LatencyThreshold.
-	PercentileLatency time.Duration
 
-	LastFailure   error // the last recorded failure, nil if none
-	LastFailureAt time.Time
-	LastSuccessAt time.Time
+	LastFailure   error     // the last recorded failure, nil if none
+	LastFailureAt time.Time // when LastFailure was recorded; zero if none
+	LastSuccessAt time.Time // when the last success was recorded; zero if none
 }
 
 // Metrics returns a snapshot of the breaker, taken under its lock in

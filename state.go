@@ -30,10 +30,11 @@ const (
 	Disabled
 )
 
-// numStates is the number of States; it sizes Metrics.TransitionCounts.
-const numStates = 5
+// NumStates is the number of States, Closed through Disabled: the size of
+// each dimension of Metrics.TransitionCounts, which is indexed by State.
+const NumStates = 5
 
-var stateNames = [numStates]string{
+var stateNames = [NumStates]string{
 	Closed:     "closed",
 	Open:       "open",
 	HalfOpen:   "half-open",
@@ -57,7 +58,7 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // UnmarshalText decodes a state from its String form. Any other text is an
 // error naming it, and leaves s unchanged.
 func (s *State) UnmarshalText(text []byte) error {
-	for c := Closed; c < numStates; c++ {
+	for c := Closed; c < NumStates; c++ {
 		if string(text) == c.String() {
 			*s = c
 			return nil

@@ -30,7 +30,8 @@ type Controller interface {
 	// Disable switches the breaker off, keeping its metrics; see
 	// Breaker.Disable.
 	Disable() bool
-	// Reset closes the breaker from any state and clears its window.
+	// Reset closes the breaker from any state and clears its window; see
+	// Breaker.Reset.
 	Reset()
 }
 
