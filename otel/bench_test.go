@@ -2,10 +2,9 @@ package otel_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
-	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/internal/schema/schematest"
 	circuitotel "github.com/breakerlab/circuit/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -14,14 +13,7 @@ import (
 // BenchmarkCollect measures one SDK collection of 100 breakers: 28 data
 // points each (the histogram has none until a call is observed).
 func BenchmarkCollect(b *testing.B) {
-	views := make([]circuit.View, 100)
-	for i := range views {
-		br, err := circuit.New[int](circuit.WithName(fmt.Sprintf("dep-%03d", i)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		views[i] = br
-	}
+	views := schematest.Views(b, 100)
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())

@@ -12,72 +12,13 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/internal/schema/schematest"
 	circuitotel "github.com/breakerlab/circuit/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
-
-var errDown = errors.New("dependency down")
-
-// call runs one call through b that takes lat on the mock clock and ends
-// with err.
-func call(b *circuit.Breaker[string], mock *clock.Mock, lat time.Duration, err error) {
-	_, _ = b.Execute(context.Background(), func(context.Context) (string, error) {
-		mock.Add(lat)
-		return "ok", err
-	})
-}
-
-// fleet builds three breakers on mock clocks, one in each state:
-//
-//   - inventory: new, closed, no calls;
-//   - payments: 2 successes (10ms, 20ms), a canceled call, 3 failures
-//     (30ms, 40ms, 50ms) that trip it after 3 in a row, then 2 rejected
-//     calls; its fallback serves the canceled, failed and rejected calls;
-//   - search: tripped by hand and left until its 10s timeout has passed,
-//     so the collection finds it half-open.
-func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) {
-	t.Helper()
-	var err error
-	inventory, err = circuit.New[string](circuit.WithName("inventory"), circuit.WithClock(clock.NewMock()))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	pm := clock.NewMock()
-	payments, err = circuit.New[string](
-		circuit.WithName("payments"),
-		circuit.WithClock(pm),
-		circuit.WithConsecutiveFailures(3),
-		circuit.WithOpenTimeout(time.Minute),
-		circuit.WithFallback(func(context.Context, error) (string, error) { return "cached", nil }),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	call(payments, pm, 10*time.Millisecond, nil)
-	call(payments, pm, 20*time.Millisecond, nil)
-	call(payments, pm, 5*time.Millisecond, context.Canceled)
-	call(payments, pm, 30*time.Millisecond, errDown)
-	call(payments, pm, 40*time.Millisecond, errDown)
-	call(payments, pm, 50*time.Millisecond, errDown)
-	call(payments, pm, 0, nil) // rejected
-	call(payments, pm, 0, nil) // rejected
-	if s := payments.State(); s != circuit.Open {
-		t.Fatalf("payments is %v after 3 failures, want open", s)
-	}
-
-	sm := clock.NewMock()
-	search, err = circuit.New[string](circuit.WithName("search"), circuit.WithClock(sm), circuit.WithOpenTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	search.Trip(circuit.ReasonManual)
-	sm.Add(10 * time.Second)
-	return inventory, payments, search
-}
 
 // The expected data points of fleet, one per line as flatten prints them:
 // the instrument name, its attributes, sorted, and the value. The
@@ -198,7 +139,7 @@ func flatten(t *testing.T, ms []metricdata.Metrics) string {
 }
 
 func TestRegisterFixedViews(t *testing.T) {
-	inventory, payments, search := fleet(t)
+	inventory, payments, search := schematest.Fleet(t)
 	mp, r := newReader(t)
 	reg, err := circuitotel.Register(mp, inventory, payments, search)
 	if err != nil {
@@ -217,7 +158,7 @@ func TestRegisterFixedViews(t *testing.T) {
 // TestInstrumentKinds checks each instrument's kind, unit and temporality,
 // which is what an exporter turns into the backend's metric type.
 func TestInstrumentKinds(t *testing.T) {
-	inventory, _, _ := fleet(t)
+	inventory, _, _ := schematest.Fleet(t)
 	mp, r := newReader(t)
 	e, err := circuitotel.Register(mp, inventory)
 	if err != nil {
@@ -303,7 +244,7 @@ func (s *source) set(views ...circuit.View) {
 }
 
 func TestRegisterSourceFollowsChangesAndUnregister(t *testing.T) {
-	inventory, payments, search := fleet(t)
+	inventory, payments, search := schematest.Fleet(t)
 	src := &source{}
 	mp, r := newReader(t)
 	reg, err := circuitotel.RegisterSource(mp, src)
@@ -359,11 +300,11 @@ func TestRegisterReadsLiveState(t *testing.T) {
 		trans []string // the transitions so far, each counted once
 	}{
 		{func() {}, "closed", nil},
-		{func() { call(b, mock, time.Millisecond, errDown) }, "open",
+		{func() { schematest.Call(b, mock, time.Millisecond, schematest.ErrDown) }, "open",
 			[]string{"from=closed,name=api,reason=consecutive-failures,to=open"}},
 		{func() { mock.Add(time.Second) }, "half-open",
 			[]string{"from=closed,name=api,reason=consecutive-failures,to=open", "from=open,name=api,reason=timeout-elapsed,to=half-open"}},
-		{func() { call(b, mock, time.Millisecond, nil) }, "closed",
+		{func() { schematest.Call(b, mock, time.Millisecond, nil) }, "closed",
 			[]string{"from=closed,name=api,reason=consecutive-failures,to=open", "from=half-open,name=api,reason=probes-succeeded,to=closed",
 				"from=open,name=api,reason=timeout-elapsed,to=half-open"}},
 	}
@@ -459,9 +400,9 @@ func TestObserveLatency(t *testing.T) {
 		t.Errorf("histogram:%s\nwant the line%s", got, want)
 	}
 
-	fn := circuitotel.Timed(e, "api", func(context.Context) (int, error) { return 7, errDown })
-	if v, err := b.Execute(ctx, fn); v != 7 || !errors.Is(err, errDown) {
-		t.Errorf("Timed call = %v, %v; want 7, %v", v, err, errDown)
+	fn := circuitotel.Timed(e, "api", func(context.Context) (int, error) { return 7, schematest.ErrDown })
+	if v, err := b.Execute(ctx, fn); v != 7 || !errors.Is(err, schematest.ErrDown) {
+		t.Errorf("Timed call = %v, %v; want 7, %v", v, err, schematest.ErrDown)
 	}
 	ms, err = collect(t, r)
 	if err != nil {
@@ -567,7 +508,7 @@ func TestCollectConcurrent(t *testing.T) {
 			for i := 0; i < calls; i++ {
 				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
 					if (w+i)%2 == 0 {
-						return 0, errDown
+						return 0, schematest.ErrDown
 					}
 					return i, nil
 				})

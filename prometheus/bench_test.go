@@ -1,10 +1,9 @@
 package prometheus_test
 
 import (
-	"fmt"
 	"testing"
 
-	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/internal/schema/schematest"
 	circuitprom "github.com/breakerlab/circuit/prometheus"
 	prom "github.com/prometheus/client_golang/prometheus"
 )
@@ -12,14 +11,7 @@ import (
 // BenchmarkGather measures one scrape's collection and encoding-ready
 // gathering of 100 breakers: 29 series each (one of them a histogram).
 func BenchmarkGather(b *testing.B) {
-	views := make([]circuit.View, 100)
-	for i := range views {
-		br, err := circuit.New[int](circuit.WithName(fmt.Sprintf("dep-%03d", i)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		views[i] = br
-	}
+	views := schematest.Views(b, 100)
 	c, err := circuitprom.New(views...)
 	if err != nil {
 		b.Fatal(err)

@@ -13,71 +13,11 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/internal/schema/schematest"
 	circuitprom "github.com/breakerlab/circuit/prometheus"
 	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
-
-var errDown = errors.New("dependency down")
-
-// call runs one call through b that takes lat on the mock clock and ends
-// with err.
-func call(t *testing.T, b *circuit.Breaker[string], mock *clock.Mock, lat time.Duration, err error) {
-	t.Helper()
-	_, _ = b.Execute(context.Background(), func(context.Context) (string, error) {
-		mock.Add(lat)
-		return "ok", err
-	})
-}
-
-// fleet builds three breakers on mock clocks, one in each state:
-//
-//   - inventory: new, closed, no calls;
-//   - payments: 2 successes (10ms, 20ms), a canceled call, 3 failures
-//     (30ms, 40ms, 50ms) that trip it after 3 in a row, then 2 rejected
-//     calls; its fallback serves the canceled, failed and rejected calls;
-//   - search: tripped by hand and left until its 10s timeout has passed,
-//     so the scrape finds it half-open.
-func fleet(t *testing.T) (inventory, payments, search *circuit.Breaker[string]) {
-	t.Helper()
-	var err error
-	inventory, err = circuit.New[string](circuit.WithName("inventory"), circuit.WithClock(clock.NewMock()))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	pm := clock.NewMock()
-	payments, err = circuit.New[string](
-		circuit.WithName("payments"),
-		circuit.WithClock(pm),
-		circuit.WithConsecutiveFailures(3),
-		circuit.WithOpenTimeout(time.Minute),
-		circuit.WithFallback(func(context.Context, error) (string, error) { return "cached", nil }),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	call(t, payments, pm, 10*time.Millisecond, nil)
-	call(t, payments, pm, 20*time.Millisecond, nil)
-	call(t, payments, pm, 5*time.Millisecond, context.Canceled)
-	call(t, payments, pm, 30*time.Millisecond, errDown)
-	call(t, payments, pm, 40*time.Millisecond, errDown)
-	call(t, payments, pm, 50*time.Millisecond, errDown)
-	call(t, payments, pm, 0, nil) // rejected
-	call(t, payments, pm, 0, nil) // rejected
-	if s := payments.State(); s != circuit.Open {
-		t.Fatalf("payments is %v after 3 failures, want open", s)
-	}
-
-	sm := clock.NewMock()
-	search, err = circuit.New[string](circuit.WithName("search"), circuit.WithClock(sm), circuit.WithOpenTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	search.Trip(circuit.ReasonManual)
-	sm.Add(10 * time.Second)
-	return inventory, payments, search
-}
 
 // fleetExposition is the fleet's exposition but for the transitions and
 // the histogram, which have tests of their own (fleetFamilies lists it).
@@ -179,7 +119,7 @@ func checkFleet(t *testing.T, c prom.Collector) {
 }
 
 func TestCollectorFixedViews(t *testing.T) {
-	inventory, payments, search := fleet(t)
+	inventory, payments, search := schematest.Fleet(t)
 	c, err := circuitprom.New(inventory, payments, search)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +179,7 @@ func (s *source) set(views ...circuit.View) {
 }
 
 func TestCollectorSourceFollowsChanges(t *testing.T) {
-	inventory, payments, search := fleet(t)
+	inventory, payments, search := schematest.Fleet(t)
 	src := &source{}
 	c, err := circuitprom.NewFromSource(src)
 	if err != nil {
@@ -288,11 +228,11 @@ func TestCollectorReadsLiveState(t *testing.T) {
 		trans map[tr]float64 // the non-zero transition series
 	}{
 		{func() {}, "closed", nil},
-		{func() { call(t, b, mock, time.Millisecond, errDown) }, "open",
+		{func() { schematest.Call(b, mock, time.Millisecond, schematest.ErrDown) }, "open",
 			map[tr]float64{{"closed", "open", "consecutive-failures"}: 1}},
 		{func() { mock.Add(time.Second) }, "half-open",
 			map[tr]float64{{"closed", "open", "consecutive-failures"}: 1, {"open", "half-open", "timeout-elapsed"}: 1}},
-		{func() { call(t, b, mock, time.Millisecond, nil) }, "closed",
+		{func() { schematest.Call(b, mock, time.Millisecond, nil) }, "closed",
 			map[tr]float64{{"closed", "open", "consecutive-failures"}: 1, {"open", "half-open", "timeout-elapsed"}: 1,
 				{"half-open", "closed", "probes-succeeded"}: 1}},
 		{func() { b.Trip(circuit.ReasonHealthCheck) }, "open",
@@ -403,9 +343,9 @@ circuit_breaker_call_duration_seconds_count{name="api"} 4
 		t.Error(err)
 	}
 
-	fn := circuitprom.Timed(c, "api", func(context.Context) (int, error) { return 7, errDown })
-	if v, err := b.Execute(context.Background(), fn); v != 7 || !errors.Is(err, errDown) {
-		t.Errorf("Timed call = %v, %v; want 7, %v", v, err, errDown)
+	fn := circuitprom.Timed(c, "api", func(context.Context) (int, error) { return 7, schematest.ErrDown })
+	if v, err := b.Execute(context.Background(), fn); v != 7 || !errors.Is(err, schematest.ErrDown) {
+		t.Errorf("Timed call = %v, %v; want 7, %v", v, err, schematest.ErrDown)
 	}
 	const count = `circuit_breaker_call_duration_seconds_count{name="api"}`
 	if n := histCount(t, c, "api"); n != 5 {
@@ -437,7 +377,7 @@ func histCount(t *testing.T, c prom.Collector, name string) uint64 {
 }
 
 func TestCollectorLint(t *testing.T) {
-	inventory, payments, search := fleet(t)
+	inventory, payments, search := schematest.Fleet(t)
 	c, err := circuitprom.New(inventory, payments, search)
 	if err != nil {
 		t.Fatal(err)
@@ -590,7 +530,7 @@ func TestCollectorConcurrent(t *testing.T) {
 			for i := 0; i < calls; i++ {
 				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
 					if (w+i)%2 == 0 {
-						return 0, errDown
+						return 0, schematest.ErrDown
 					}
 					return i, nil
 				})
