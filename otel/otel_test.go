@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -225,27 +224,9 @@ func TestInstrumentKinds(t *testing.T) {
 // defaultBuckets are the schema's buckets, as docs/metrics.md lists them.
 var defaultBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}
 
-// source is a Source whose breakers a test can change between collections.
-type source struct {
-	mu    sync.Mutex
-	views []circuit.View
-}
-
-func (s *source) Breakers() []circuit.View {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]circuit.View(nil), s.views...)
-}
-
-func (s *source) set(views ...circuit.View) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.views = views
-}
-
 func TestRegisterSourceFollowsChangesAndUnregister(t *testing.T) {
 	inventory, payments, search := schematest.Fleet(t)
-	src := &source{}
+	src := &schematest.Source{}
 	mp, r := newReader(t)
 	reg, err := circuitotel.RegisterSource(mp, src)
 	if err != nil {
@@ -259,7 +240,7 @@ func TestRegisterSourceFollowsChangesAndUnregister(t *testing.T) {
 		t.Errorf("empty source observed:%s", got)
 	}
 
-	src.set(inventory, nil, payments, search) // a nil view is skipped
+	src.Set(inventory, nil, payments, search) // a nil view is skipped
 	ms, err = collect(t, r)
 	if err != nil {
 		t.Fatal(err)
@@ -432,12 +413,12 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 		{"nil view", func() (any, error) { return circuitotel.Register(mp, a, nil) }, "otel: invalid config: views[1] = <nil>: must not be nil"},
 		{"duplicate", func() (any, error) { return circuitotel.Register(mp, a, a2) }, `otel: invalid config: views[1].Name = "a": must be unique among the views`},
 		{"nil source", func() (any, error) { return circuitotel.RegisterSource(mp, nil) }, "otel: invalid config: Source = <nil>: must not be nil"},
-		{"source, nil provider", func() (any, error) { return circuitotel.RegisterSource(nil, &source{}) }, "otel: invalid config: MeterProvider = <nil>: must not be nil"},
+		{"source, nil provider", func() (any, error) { return circuitotel.RegisterSource(nil, &schematest.Source{}) }, "otel: invalid config: MeterProvider = <nil>: must not be nil"},
 		{"bad buckets", func() (any, error) {
-			return circuitotel.RegisterSource(mp, &source{}, circuitotel.WithLatencyBuckets(1, 0.5))
+			return circuitotel.RegisterSource(mp, &schematest.Source{}, circuitotel.WithLatencyBuckets(1, 0.5))
 		}, "otel: invalid config: LatencyBuckets = [1 0.5]: must be finite, positive and strictly increasing"},
 		{"no buckets", func() (any, error) {
-			return circuitotel.RegisterSource(mp, &source{}, circuitotel.WithLatencyBuckets())
+			return circuitotel.RegisterSource(mp, &schematest.Source{}, circuitotel.WithLatencyBuckets())
 		}, "otel: invalid config: LatencyBuckets = []: must not be empty"},
 	} {
 		reg, err := tc.reg()
@@ -475,7 +456,7 @@ func TestRegisterSourceDuplicate(t *testing.T) {
 	}
 	second.Trip(circuit.ReasonManual)
 	mp, r := newReader(t)
-	if _, err := circuitotel.RegisterSource(mp, &source{views: []circuit.View{first, second}}); err != nil {
+	if _, err := circuitotel.RegisterSource(mp, schematest.NewSource(first, second)); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := collect(t, r)
@@ -500,23 +481,7 @@ func TestCollectConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers, calls = 4, 200
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; i < calls; i++ {
-				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
-					if (w+i)%2 == 0 {
-						return 0, schematest.ErrDown
-					}
-					return i, nil
-				})
-			}
-		}(w)
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	done := schematest.Busy(b, workers, calls)
 
 	counts := func() (succ, fail int64) {
 		ms, err := collect(t, r)

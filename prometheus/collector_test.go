@@ -7,7 +7,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -160,27 +159,9 @@ circuit_breaker_state{name="fresh",state="open"} 0
 	}
 }
 
-// source is a Source whose breakers a test can change between scrapes.
-type source struct {
-	mu    sync.Mutex
-	views []circuit.View
-}
-
-func (s *source) Breakers() []circuit.View {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]circuit.View(nil), s.views...)
-}
-
-func (s *source) set(views ...circuit.View) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.views = views
-}
-
 func TestCollectorSourceFollowsChanges(t *testing.T) {
 	inventory, payments, search := schematest.Fleet(t)
-	src := &source{}
+	src := &schematest.Source{}
 	c, err := circuitprom.NewFromSource(src)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +170,7 @@ func TestCollectorSourceFollowsChanges(t *testing.T) {
 		t.Errorf("empty source exports %d series, want 0", n)
 	}
 
-	src.set(payments)
+	src.Set(payments)
 	const paymentsState = `
 # HELP circuit_breaker_state Current state of the circuit breaker: 1 for the state it is in, 0 for the others.
 # TYPE circuit_breaker_state gauge
@@ -203,7 +184,7 @@ circuit_breaker_state{name="payments",state="open"} 1
 		t.Error(err)
 	}
 
-	src.set(inventory, payments, nil, search) // a nil view is skipped
+	src.Set(inventory, payments, nil, search) // a nil view is skipped
 	checkFleet(t, c)
 }
 
@@ -441,13 +422,13 @@ func TestNewRejectsBadInput(t *testing.T) {
 		t.Errorf("NewFromSource(nil) = %v, %v; want nil and a Source config error", c, err)
 	}
 	for _, bounds := range [][]float64{nil, {0.1, 0.1}, {0.5, 0.1}, {-1, 1}, {0, 1}, {1, math.Inf(1)}, {math.NaN()}} {
-		c, err := circuitprom.NewFromSource(&source{}, circuitprom.WithLatencyBuckets(bounds...))
+		c, err := circuitprom.NewFromSource(&schematest.Source{}, circuitprom.WithLatencyBuckets(bounds...))
 		var ce *circuit.ConfigError
 		if c != nil || !errors.As(err, &ce) || ce.Pkg != "prometheus" || ce.Field != "LatencyBuckets" {
 			t.Errorf("WithLatencyBuckets(%v): NewFromSource = %v, %v; want a LatencyBuckets config error", bounds, c, err)
 		}
 	}
-	if _, err := circuitprom.NewFromSource(&source{}, circuitprom.WithLatencyBuckets(0.1, 1), nil); err != nil {
+	if _, err := circuitprom.NewFromSource(&schematest.Source{}, circuitprom.WithLatencyBuckets(0.1, 1), nil); err != nil {
 		t.Errorf("valid buckets and a nil option: %v", err)
 	}
 	// The zero Collector is usable and collects nothing.
@@ -480,7 +461,7 @@ func TestCollectorScrapeErrors(t *testing.T) {
 		{"duplicate", []circuit.View{a, a2}, `prometheus: duplicate breaker name "a"`},
 		{"invalid UTF-8", []circuit.View{bad, a}, `prometheus: breaker "bad\xff"`},
 	} {
-		c, err := circuitprom.NewFromSource(&source{views: tc.views})
+		c, err := circuitprom.NewFromSource(schematest.NewSource(tc.views...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -522,23 +503,7 @@ func TestCollectorConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers, calls = 4, 200
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; i < calls; i++ {
-				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
-					if (w+i)%2 == 0 {
-						return 0, schematest.ErrDown
-					}
-					return i, nil
-				})
-			}
-		}(w)
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	done := schematest.Busy(b, workers, calls)
 
 	const succ = `circuit_breaker_calls_total{name="busy",outcome="success"}`
 	const fail = `circuit_breaker_calls_total{name="busy",outcome="failure"}`

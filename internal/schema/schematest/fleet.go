@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,4 +88,57 @@ func Views(tb testing.TB, n int) []circuit.View {
 		views[i] = br
 	}
 	return views
+}
+
+// Source is a changing set of breakers, the Source both exporters take,
+// whose breakers a test can change between collections. It is safe for
+// concurrent use; the zero value is empty.
+type Source struct {
+	mu    sync.Mutex // guards views
+	views []circuit.View
+}
+
+// Breakers returns the current set.
+func (s *Source) Breakers() []circuit.View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]circuit.View(nil), s.views...)
+}
+
+// Set replaces the set.
+func (s *Source) Set(views ...circuit.View) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.views = views
+}
+
+// NewSource returns a Source holding views.
+func NewSource(views ...circuit.View) *Source {
+	s := &Source{}
+	s.Set(views...)
+	return s
+}
+
+// Busy starts workers goroutines that each make calls calls through b, half
+// of them failing with ErrDown, and returns a channel closed when all have
+// returned: both exporters collect while it runs.
+func Busy(b *circuit.Breaker[int], workers, calls int) <-chan struct{} {
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
+					if (w+i)%2 == 0 {
+						return 0, ErrDown
+					}
+					return i, nil
+				})
+			}
+		}(w)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done
 }
