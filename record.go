@@ -71,7 +71,9 @@ func (b *Breaker[T]) abort(tk ticket, start time.Duration, r any) {
 func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, err error) {
 	lat := max(end-start, 0)
 	b.mu.Lock()
-	b.slow.finish(tk.seq) // first: a call that has ended is not in flight
+	if b.slow.threshold > 0 {
+		b.slow.finish(tk.seq) // first: a call that has ended is not in flight
+	}
 	now := b.advance(end)
 	b.finished++
 	switch kind {

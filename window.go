@@ -101,7 +101,9 @@ func (w *window) isSlow(lat time.Duration) bool { return w.slowAt > 0 && lat >= 
 
 // add records one outcome that ended at now. lat must not be negative.
 func (w *window) add(now, lat time.Duration, failed bool) {
-	w.expire(now)
+	if w.age > 0 {
+		w.expire(now)
+	}
 	bin, slow := histBin(lat), w.isSlow(lat)
 	if w.size > 0 {
 		if w.n == w.size {
@@ -242,8 +244,8 @@ func rank(p float64, n int) int {
 // is at least slowAt, exactly and in O(1): the rank-r smallest of n samples
 // is >= slowAt exactly when at least n-r+1 samples are >= slowAt.
 func (w *window) percentileAtLeast(p float64) bool {
-	if w.n == 0 || w.slowAt <= 0 {
-		return false
+	if w.slow == 0 {
+		return false // the common case, and no rank to compute
 	}
 	return w.slow >= w.n-rank(p, w.n)+1
 }
