@@ -28,6 +28,9 @@ var errDependency = errors.New("sim: dependency call failed")
 // cfg returns an error naming every bad field, and so does one whose
 // predicted cost exceeds MaxRunTime.
 //
+// When sc.Ramp is set, Run simulates the breaker a second time with
+// sc.RampConfig(cfg), on the same traffic, into Result.Ramped.
+//
 // Run is safe to call from several goroutines at once; it starts none.
 func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
 	if err := sc.validate(); err != nil {
@@ -54,6 +57,21 @@ func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
 		}
 		r.run()
 		res.Runs[i] = r.result(res)
+	}
+	if sc.Ramp != nil {
+		rc := sc.RampConfig(cfg)
+		r, err := newRunner(&sc, rc, seed, arrivals, true)
+		if err != nil {
+			return nil, err
+		}
+		r.run()
+		rr := r.result(res)
+		rr.Label = "with ramp"
+		res.RampConfig, res.Ramped = rc, &rr
+	}
+	res.Runs[1].Summary.CascadesPrevented = cascadesPrevented(&res.Runs[0], &res.Runs[1], sc.Workers)
+	if res.Ramped != nil {
+		res.Ramped.Summary.CascadesPrevented = cascadesPrevented(&res.Runs[0], res.Ramped, sc.Workers)
 	}
 	return res, nil
 }
@@ -155,7 +173,12 @@ type runner struct {
 	faultGood   int               // requests arriving in the fault window that got a full answer in time
 	faultServed int               // the same, fallbacks included
 	spared      int               // calls the breaker rejected
-	bulkFull    int               // calls the bulkhead rejected
+	fbInTime    int               // fallbacks given within the deadline
+	recCalls    int               // calls started in the recovery window
+	recPeak     int               // most calls in flight at the dependency when one started in it
+	faultEnd    time.Duration     // the fault window's end (sc.faultWindow), if hasFault
+	hasFault    bool
+	bulkFull    int // calls the bulkhead rejected
 }
 
 func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Duration, withBreaker bool) (*runner, error) {
@@ -173,6 +196,7 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 		draw:        rand.NewPCG(0, 0),
 	}
 	r.drawRand = rand.New(r.draw)
+	_, r.faultEnd, r.hasFault = sc.faultWindow()
 	for i := range r.ivs {
 		r.ivs[i].Start = time.Duration(i) * r.interval
 	}
@@ -403,11 +427,21 @@ func (r *runner) attempt(req *request) {
 	req.failed = u < ph.ErrorRate
 	r.depIn++
 	secs := ph.Latency.Seconds() * math.Exp(ph.Spread*z)
-	if c := r.sc.Capacity; c > 0 && r.depIn > c {
-		// Overloaded: the dependency shares itself among the calls in
-		// flight, so this one takes longer in proportion (judged when it
-		// starts, a simplification of processor sharing).
-		secs *= float64(r.depIn) / float64(c)
+	if r.sc.Capacity > 0 {
+		c := float64(r.sc.Capacity) * ph.capacityShare(now)
+		if n := float64(r.depIn); n > c {
+			// Overloaded: the dependency shares itself among the calls in
+			// flight, so this one takes longer in proportion (judged when it
+			// starts, a simplification of processor sharing).
+			secs *= n / c
+			if f := r.sc.OverloadFailure; f > 0 && n > f*c {
+				req.failed = true
+			}
+		}
+	}
+	if r.recovering(now) {
+		r.recCalls++
+		r.recPeak = max(r.recPeak, r.depIn)
 	}
 	d := time.Duration(math.Min(secs, maxDuration.Seconds()) * 1e9)
 	req.holds = true
@@ -467,6 +501,9 @@ func (r *runner) respond(req *request, t time.Duration, out outcome) {
 	case outFallback:
 		iv.Fallbacks++
 		served = inTime
+		if inTime {
+			r.fbInTime++
+		}
 	case outQueueTimeout:
 		iv.QueueTimeouts++
 	case outShed:
@@ -486,6 +523,12 @@ func (r *runner) respond(req *request, t time.Duration, out outcome) {
 	if out != outQueueTimeout && out != outShed {
 		r.busy--
 	}
+}
+
+// recovering reports whether t lies in the recovery window: the first
+// RecoveryWindow after the fault's end (cut at the run's end).
+func (r *runner) recovering(t time.Duration) bool {
+	return r.hasFault && t >= r.faultEnd && t < r.faultEnd+RecoveryWindow
 }
 
 func (r *runner) push(ev event) {

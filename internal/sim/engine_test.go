@@ -152,6 +152,7 @@ func TestRunQueueHandComputed(t *testing.T) {
 		want: sim.Summary{
 			Offered: 6, OK: 1, Late: 1, Shed: 2, Unfinished: 2, Calls: 3,
 			Goodput: 1.0 / 6, P50: 0, P99: 4 * time.Second, PeakBusy: 1, PeakQueue: 1,
+			Saturated: 1, // the one worker was busy in the one interval
 		},
 	}, {
 		// 1s waits in the queue until its 1.5s timeout at 2.5s, the same
@@ -165,6 +166,7 @@ func TestRunQueueHandComputed(t *testing.T) {
 		want: sim.Summary{
 			Offered: 4, OK: 1, QueueTimeouts: 1, Unfinished: 2, Calls: 2,
 			Goodput: 1.0 / 4, P50: 1500 * ms, P99: 2500 * ms, PeakBusy: 1, PeakQueue: 2,
+			Saturated: 1,
 		},
 	}}
 	for _, c := range cases {

@@ -23,7 +23,22 @@ type Result struct {
 
 	// Runs[0] is the run without a breaker, Runs[1] the run with one.
 	Runs [2]RunResult
+
+	// Ramped is the breaker run again with RampConfig, Config with the
+	// scenario's Ramp, when Scenario.Ramp is set; nil otherwise.
+	Ramped     *RunResult
+	RampConfig circuit.Config
 }
+
+// Windows of the recovery metrics, fixed so that runs compare.
+const (
+	// ReTripWindow: a trip (closed -> open) within ReTripWindow of the
+	// breaker closing again counts as a re-trip.
+	ReTripWindow = 60 * time.Second
+	// RecoveryWindow: the dependency's load during recovery is measured
+	// over the first RecoveryWindow after the fault's end.
+	RecoveryWindow = 60 * time.Second
+)
 
 // RunResult is one run's timeline, transitions and summary.
 type RunResult struct {
@@ -117,6 +132,55 @@ type Summary struct {
 	// BulkheadFull is how many calls the bulkhead turned away
 	// (Scenario.Bulkhead); they got the fallback too.
 	BulkheadFull int
+
+	// ReTrips counts the trips (closed -> open) that came within
+	// ReTripWindow of a transition to closed: a dependency let back in
+	// too fast that failed again.
+	ReTrips int
+	// RecoveryCalls is how many calls were made to the dependency in the
+	// recovery window, the first RecoveryWindow after the fault's end (cut
+	// at the run's end), and RecoveryLoad the same per second of that
+	// window; RecoveryPeak is the most calls in flight at the dependency
+	// when a call started in it. All 0 without a fault.
+	RecoveryCalls int
+	RecoveryLoad  float64
+	RecoveryPeak  int
+
+	// Saturated counts the intervals in which every worker was busy at
+	// once (PeakBusy = Scenario.Workers). CascadesPrevented, in a breaker
+	// run, counts the intervals saturated without the breaker but not
+	// with it.
+	Saturated         int
+	CascadesPrevented int
+
+	// MTTR is the mean time from a trip (closed -> open) to the next
+	// transition to closed, over the Recoveries trips that were followed
+	// by one; a trip still unresolved at the end is left out.
+	MTTR       time.Duration
+	Recoveries int
+
+	// FallbacksInTime counts the fallbacks given within the deadline (all
+	// of them without one); the rest waited too long for a worker.
+	FallbacksInTime int
+}
+
+// FalsePositiveRate returns FalseOpens / Opens, the share of opens that
+// came while the dependency was healthy; ok is false when there was no
+// open.
+func (s *Summary) FalsePositiveRate() (rate float64, ok bool) {
+	if s.Opens == 0 {
+		return 0, false
+	}
+	return float64(s.FalseOpens) / float64(s.Opens), true
+}
+
+// FallbackSuccessRate returns FallbacksInTime / Fallbacks; ok is false
+// when there was no fallback.
+func (s *Summary) FallbackSuccessRate() (rate float64, ok bool) {
+	if s.Fallbacks == 0 {
+		return 0, false
+	}
+	return float64(s.FallbacksInTime) / float64(s.Fallbacks), true
 }
 
 // Amplification returns calls to the dependency per offered request.
@@ -149,6 +213,9 @@ func (r *runner) result(res *Result) RunResult {
 		s.Calls += iv.Calls
 		s.Retries += iv.Retries
 		s.PeakBusy = max(s.PeakBusy, iv.PeakBusy)
+		if iv.PeakBusy >= r.sc.Workers {
+			s.Saturated++
+		}
 		s.PeakQueue = max(s.PeakQueue, iv.PeakQueue)
 		s.Goodput += float64(iv.OK)
 		s.Served += float64(iv.Served)
@@ -160,6 +227,14 @@ func (r *runner) result(res *Result) RunResult {
 	s.P99 = percentile(r.lat, 0.99)
 	s.Spared = r.spared
 	s.BulkheadFull = r.bulkFull
+	s.FallbacksInTime = r.fbInTime
+	if res.HasFault {
+		s.RecoveryCalls, s.RecoveryPeak = r.recCalls, r.recPeak
+		if w := min(res.FaultEnd+RecoveryWindow, r.sc.Duration) - res.FaultEnd; w > 0 {
+			s.RecoveryLoad = float64(r.recCalls) / w.Seconds()
+		}
+	}
+	s.ReTrips, s.MTTR, s.Recoveries = recoveryStats(r.transitions)
 	if res.HasFault {
 		s.FaultGoodput = float64(r.faultGood) / (res.FaultEnd - res.FaultStart).Seconds()
 		s.FaultServed = float64(r.faultServed) / (res.FaultEnd - res.FaultStart).Seconds()
@@ -178,7 +253,7 @@ func (r *runner) result(res *Result) RunResult {
 			continue
 		}
 		s.Opens++
-		if t.From == circuit.Closed && !r.sc.phaseAt(t.At).Fault && !inFault(t.At) {
+		if t.From == circuit.Closed && r.sc.healthyAt(t.At) && !inFault(t.At) {
 			s.FalseOpens++
 		}
 		if inFault(t.At) {
@@ -202,6 +277,49 @@ func (r *runner) result(res *Result) RunResult {
 		}
 	}
 	return rr
+}
+
+// recoveryStats returns the re-trips (trips within ReTripWindow of a
+// transition to closed) and the mean time from a trip to the next close,
+// over the trips that had one.
+func recoveryStats(ts []Transition) (reTrips int, mttr time.Duration, n int) {
+	closedAt := time.Duration(-1) // the last transition to closed, if any
+	var total time.Duration
+	for i, t := range ts {
+		if t.To == circuit.Closed {
+			closedAt = t.At
+			continue
+		}
+		if t.From != circuit.Closed || t.To != circuit.Open {
+			continue
+		}
+		if closedAt >= 0 && t.At-closedAt < ReTripWindow {
+			reTrips++
+		}
+		for _, u := range ts[i+1:] {
+			if u.To == circuit.Closed {
+				total += u.At - t.At
+				n++
+				break
+			}
+		}
+	}
+	if n > 0 {
+		mttr = total / time.Duration(n)
+	}
+	return reTrips, mttr, n
+}
+
+// cascadesPrevented counts the intervals in which base's pool was
+// saturated and brk's was not.
+func cascadesPrevented(base, brk *RunResult, workers int) int {
+	n := 0
+	for i := range base.Intervals {
+		if base.Intervals[i].PeakBusy >= workers && brk.Intervals[i].PeakBusy < workers {
+			n++
+		}
+	}
+	return n
 }
 
 // stateAt returns the state after the last transition before end, and

@@ -56,6 +56,12 @@ type Scenario struct {
 	// ended, which is how retries turn a slowdown into a storm. 0 means
 	// unlimited.
 	Capacity int
+	// OverloadFailure, when positive, makes an overloaded dependency fall
+	// over: a call that starts with more calls in flight (itself included)
+	// than OverloadFailure times the current capacity fails, after the
+	// slowed latency. At least 1; it needs Capacity. 0 means an overloaded
+	// dependency only slows down.
+	OverloadFailure float64
 
 	// Bulkhead, when positive, puts a bulkhead.Bulkhead of that many slots
 	// (no queue) in front of the breaker in the breaker run: a call that
@@ -75,6 +81,26 @@ type Scenario struct {
 	// "preset" (a circuit preset name) and "config" (fields of
 	// circuit.Config applied on top of the preset or the defaults).
 	Config *circuit.Config
+
+	// Ramp, when not nil, asks for a third run: the breaker run again with
+	// its config's RampDuration and RampStart set from Ramp, so the report
+	// compares recovery with and without the ramp on the same traffic.
+	// The command's -ramp and -ramp-start flags set it too.
+	Ramp *Ramp
+}
+
+// Ramp is the recovery ramp (circuit.Config's RampDuration and RampStart)
+// of the comparison run.
+type Ramp struct {
+	Duration time.Duration // positive, at most 1h
+	Start    float64       // share of calls admitted when the ramp begins, in [0, 1)
+}
+
+// RampConfig returns cfg with sc.Ramp's duration and start, the config of
+// the comparison run. It requires sc.Ramp != nil.
+func (sc *Scenario) RampConfig(cfg circuit.Config) circuit.Config {
+	cfg.RampDuration, cfg.RampStart = sc.Ramp.Duration, sc.Ramp.Start
+	return cfg
 }
 
 // BreakerConfig returns sc.Config, or circuit.DefaultConfig() when it is
@@ -101,6 +127,27 @@ type Phase struct {
 	// fault phase's start and the last one's end; an open in a phase that
 	// is not a fault is a false open.
 	Fault bool
+	// CapacityShare is the share of Scenario.Capacity the dependency has
+	// at the phase's start, in [0, 1]; 0 means 1, all of it. With
+	// CapacityRamp it grows linearly back to all of it over CapacityRamp:
+	// a dependency whose caches and connection pools warm up again. A
+	// phase with less than full capacity is not healthy: an open in it is
+	// not a false open. Both need Scenario.Capacity.
+	CapacityShare float64
+	CapacityRamp  time.Duration
+}
+
+// capacityShare returns the share of the dependency's capacity available
+// at t, which must lie in the phase.
+func (ph *Phase) capacityShare(t time.Duration) float64 {
+	if ph.CapacityShare == 0 {
+		return 1
+	}
+	if ph.CapacityRamp <= 0 {
+		return ph.CapacityShare
+	}
+	f := math.Min(float64(t-ph.Start)/float64(ph.CapacityRamp), 1)
+	return ph.CapacityShare + (1-ph.CapacityShare)*f
 }
 
 // Retry is how the service retries a failed call. Both runs retry with the
@@ -158,11 +205,12 @@ func Builtin(name string) (Scenario, error) {
 // are the lower-camel forms of Scenario's (matched case-insensitively):
 // name, description, duration, interval, rate, arrivals, workers,
 // queueSize, queueTimeout, deadline, callTimeout, dependencyShare,
-// localLatency, capacity, bulkhead,
+// localLatency, capacity, overloadFailure, bulkhead,
 // preset, config
-// (an object like ParseConfig's), retry
+// (an object like ParseConfig's), ramp {duration, start}, retry
 // {maxAttempts, backoff, budgetRatio, budgetMinPerSecond, budgetWindow} and
-// phases [{start, latency, spread, errorRate, fault}]. Durations are
+// phases [{start, latency, spread, errorRate, fault, capacityShare,
+// capacityRamp}]. Durations are
 // strings such as "250ms". Every problem comes back as an *InputError
 // naming file, the field and the value (joined when there are several).
 func ParseScenario(file string, data []byte) (Scenario, error) {
@@ -191,6 +239,15 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 		"dependencyShare": floatField(&sc.DependencyShare),
 		"localLatency":    durationField(&sc.LocalLatency),
 		"bulkhead":        intField(&sc.Bulkhead),
+		"overloadFailure": floatField(&sc.OverloadFailure),
+		"ramp": func(p string, raw json.RawMessage) error {
+			rp := &Ramp{}
+			sc.Ramp = rp
+			return decodeObject(p, raw, map[string]fieldSetter{
+				"duration": durationField(&rp.Duration),
+				"start":    floatField(&rp.Start),
+			})
+		},
 		"retry": func(p string, raw json.RawMessage) error {
 			r := &Retry{}
 			sc.Retry = r
@@ -217,11 +274,13 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 	for i, raw := range phases {
 		ph := &sc.Phases[i]
 		err := decodeObject(fmt.Sprintf("phases[%d]", i), raw, map[string]fieldSetter{
-			"start":     durationField(&ph.Start),
-			"latency":   durationField(&ph.Latency),
-			"spread":    floatField(&ph.Spread),
-			"errorRate": floatField(&ph.ErrorRate),
-			"fault":     boolField(&ph.Fault),
+			"start":         durationField(&ph.Start),
+			"latency":       durationField(&ph.Latency),
+			"spread":        floatField(&ph.Spread),
+			"errorRate":     floatField(&ph.ErrorRate),
+			"fault":         boolField(&ph.Fault),
+			"capacityShare": floatField(&ph.CapacityShare),
+			"capacityRamp":  durationField(&ph.CapacityRamp),
 		})
 		if err != nil {
 			errs = append(errs, err)
@@ -306,6 +365,19 @@ func (sc *Scenario) validate() error {
 	if sc.Capacity < 0 {
 		bad("capacity", sc.Capacity, "must not be negative (0 means unlimited)")
 	}
+	if !finite(sc.OverloadFailure) || (sc.OverloadFailure != 0 && sc.OverloadFailure < 1) || sc.OverloadFailure > 1000 {
+		bad("overloadFailure", sc.OverloadFailure, "must be 0 (an overloaded dependency only slows down) or between 1 and 1000")
+	} else if sc.OverloadFailure > 0 && sc.Capacity == 0 {
+		bad("overloadFailure", sc.OverloadFailure, "needs capacity: an unlimited dependency is never overloaded")
+	}
+	if rp := sc.Ramp; rp != nil {
+		if rp.Duration <= 0 || rp.Duration > time.Hour {
+			bad("ramp.duration", rp.Duration, "must be positive and at most 1h")
+		}
+		if !finite(rp.Start) || rp.Start < 0 || rp.Start >= 1 {
+			bad("ramp.start", rp.Start, "must be in [0, 1): the share of calls admitted when the ramp begins")
+		}
+	}
 	if !finite(sc.DependencyShare) || sc.DependencyShare < 0 || sc.DependencyShare > 1 {
 		bad("dependencyShare", sc.DependencyShare, "must be in (0, 1], or 0 for 1")
 	}
@@ -357,6 +429,17 @@ func (sc *Scenario) validate() error {
 		if !finite(ph.ErrorRate) || ph.ErrorRate < 0 || ph.ErrorRate > 1 {
 			bad(name("errorRate"), ph.ErrorRate, "must be between 0 and 1")
 		}
+		if !finite(ph.CapacityShare) || ph.CapacityShare < 0 || ph.CapacityShare > 1 {
+			bad(name("capacityShare"), ph.CapacityShare, "must be in (0, 1], or 0 for 1 (full capacity)")
+		} else if ph.CapacityShare > 0 && sc.Capacity == 0 {
+			bad(name("capacityShare"), ph.CapacityShare, "needs capacity: an unlimited dependency has no share to lose")
+		}
+		switch {
+		case ph.CapacityRamp < 0 || ph.CapacityRamp > maxDuration:
+			bad(name("capacityRamp"), ph.CapacityRamp, fmt.Sprintf("must be between 0 (none) and %v", maxDuration))
+		case ph.CapacityRamp > 0 && (ph.CapacityShare == 0 || ph.CapacityShare == 1):
+			bad(name("capacityRamp"), ph.CapacityRamp, "needs a capacityShare below 1 to grow from")
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -404,6 +487,13 @@ func (sc *Scenario) faultTail() time.Duration {
 		tail = max(tail, time.Duration(d))
 	}
 	return tail
+}
+
+// healthyAt reports whether the dependency is healthy at t: in a phase
+// that is not a fault, with all of its capacity.
+func (sc *Scenario) healthyAt(t time.Duration) bool {
+	ph := sc.phaseAt(t)
+	return !ph.Fault && ph.capacityShare(t) == 1
 }
 
 func (sc *Scenario) phaseAt(t time.Duration) *Phase {
