@@ -8,6 +8,7 @@
 // Usage:
 //
 //	circuitsim [-scenario NAME|FILE] [-preset NAME] [-config FILE]
+//	           [-ramp D] [-ramp-start F]
 //	           [-seed N] [-interval D] [-svg FILE] [-json] [-list]
 //
 // With no flags it runs the db-slowdown scenario. Bad input (an unknown
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"JSON `FILE` of circuit.Config fields (durations as strings like \"30s\"), applied on top of the preset or the scenario's config")
 	seed := fs.Uint64("seed", 1, "random `seed`; the same seed gives the same result")
 	interval := fs.Duration("interval", 0, "length of a timeline row in simulated time (default: the scenario's, usually 10s)")
+	ramp := fs.Duration("ramp", 0, "also run the breaker with RampDuration `D` and compare (default: the scenario's \"ramp\", if any; 0 turns the comparison off)")
+	rampStart := fs.Float64("ramp-start", 0, "RampStart `share` of the comparison run, in [0, 1) (default: the scenario's, or 0.1)")
 	svgFile := fs.String("svg", "", "also write an SVG chart to `FILE`")
 	jsonOut := fs.Bool("json", false, "print the result as JSON instead of the text report")
 	list := fs.Bool("list", false, "list the built-in scenarios and presets, and exit")
@@ -95,6 +98,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return bad("-interval %v: must be positive", *interval)
 		}
 		sc.Interval = *interval
+	}
+	switch {
+	case isSet(fs, "ramp") && (*ramp < 0 || *ramp > time.Hour):
+		return bad("-ramp %v: must be between 0 (no comparison) and 1h", *ramp)
+	case isSet(fs, "ramp") && *ramp == 0:
+		if isSet(fs, "ramp-start") {
+			return bad("-ramp-start %g: there is no ramp to start (-ramp 0)", *rampStart)
+		}
+		sc.Ramp = nil
+	case isSet(fs, "ramp"):
+		r := sim.Ramp{Duration: *ramp, Start: 0.1}
+		if sc.Ramp != nil {
+			r.Start = sc.Ramp.Start
+		}
+		sc.Ramp = &r
+	case isSet(fs, "ramp-start") && sc.Ramp == nil:
+		return bad("-ramp-start %g: needs -ramp (scenario %s has no ramp)", *rampStart, sc.Name)
+	}
+	if isSet(fs, "ramp-start") {
+		if !(*rampStart >= 0 && *rampStart < 1) {
+			return bad("-ramp-start %g: must be in [0, 1)", *rampStart)
+		}
+		sc.Ramp.Start = *rampStart
 	}
 	cfg := sc.BreakerConfig()
 	if *preset != "" {

@@ -103,6 +103,60 @@ func TestListShowsScenariosAndPresets(t *testing.T) {
 	}
 }
 
+// -ramp adds the comparison run to a scenario without one, -ramp-start
+// changes a scenario's, and -ramp 0 drops it: the text report's "the ramp"
+// table and the JSON's "ramp" follow.
+func TestRampFlags(t *testing.T) {
+	cases := []struct {
+		args     []string
+		wantRamp string // the comparison's ramp column, "" for no comparison
+	}{
+		{[]string{}, ""},
+		{[]string{"-ramp", "20s"}, "20s from 10%"},
+		{[]string{"-ramp", "20s", "-ramp-start", "0.25"}, "20s from 25%"},
+		{[]string{"-scenario", "flapping"}, "30s from 10%"},
+		{[]string{"-scenario", "flapping", "-ramp-start", "0.5"}, "30s from 50%"},
+		{[]string{"-scenario", "flapping", "-ramp", "45s"}, "45s from 10%"},
+		{[]string{"-scenario", "flapping", "-ramp", "0"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			code, out, errOut := runCmd(t, c.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			i := strings.Index(out, "\nthe ramp ")
+			if c.wantRamp == "" {
+				if i >= 0 {
+					t.Errorf("a comparison without a ramp:\n%s", out[i:])
+				}
+			} else if i < 0 || !strings.Contains(strings.Join(strings.Fields(out[i:]), " "), "ramp none "+c.wantRamp) {
+				t.Errorf("no comparison with %q in:\n%s", c.wantRamp, out[max(i, 0):])
+			}
+
+			code, out, errOut = runCmd(t, append([]string{"-json"}, c.args...)...)
+			if code != 0 {
+				t.Fatalf("-json: exit %d: %s", code, errOut)
+			}
+			var v struct {
+				Ramp *struct {
+					Config struct{ RampDuration string }
+					Run    struct{ Label string }
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &v); err != nil {
+				t.Fatal(err)
+			}
+			if (v.Ramp != nil) != (c.wantRamp != "") {
+				t.Fatalf("JSON ramp = %+v, want one: %v", v.Ramp, c.wantRamp != "")
+			}
+			if v.Ramp != nil && (!strings.HasPrefix(c.wantRamp, v.Ramp.Config.RampDuration) || v.Ramp.Run.Label != "with ramp") {
+				t.Errorf("JSON ramp = %+v, want RampDuration from %q", v.Ramp, c.wantRamp)
+			}
+		})
+	}
+}
+
 func TestPresetAndConfigFile(t *testing.T) {
 	cfg := writeFile(t, "cfg.json", `{"OpenTimeout": "7s"}`)
 	code, out, errOut := runCmd(t, "-preset", "auth", "-config", cfg, "-scenario", "error-burst")
@@ -149,8 +203,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown flag", []string{"-bogus"}, []string{"-bogus", "-scenario", "-preset", "-config", "-seed", "-svg", "-json", "-list"}},
 		{"bad seed", []string{"-seed", "abc"}, []string{"-seed", "abc"}},
-		{"unknown scenario", []string{"-scenario", "db-slow"}, []string{`"db-slow"`, "db-slowdown, error-burst, flaky, retry-storm"}},
-		{"unknown scenario argument", []string{"errorburst"}, []string{`"errorburst"`, "valid: db-slowdown"}},
+		{"unknown scenario", []string{"-scenario", "db-slow"}, []string{`"db-slow"`, "brownout, db-slowdown, error-burst, flaky, flapping, retry-storm, slow-recovery"}},
+		{"unknown scenario argument", []string{"errorburst"}, []string{`"errorburst"`, "valid: brownout, db-slowdown"}},
 		{"two scenarios", []string{"-scenario", "flaky", "error-burst"}, []string{"scenario given twice"}},
 		{"too many arguments", []string{"flaky", "error-burst"}, []string{"too many arguments"}},
 		{"missing scenario file", []string{"-scenario", "nope/missing.json"}, []string{"nope/missing.json", "no such file"}},
@@ -162,6 +216,12 @@ func TestBadInput(t *testing.T) {
 		{"missing config", []string{"-config", "/nonexistent/cfg.json"}, []string{"-config", "/nonexistent/cfg.json"}},
 		{"interval", []string{"-interval", "0s"}, []string{"-interval", "positive"}},
 		{"interval too short", []string{"-interval", "10ms"}, []string{"interval", "rows"}},
+		{"negative ramp", []string{"-ramp", "-1s"}, []string{"-ramp -1s", "between 0"}},
+		{"ramp too long", []string{"-ramp", "2h"}, []string{"-ramp 2h0m0s", "1h"}},
+		{"ramp start without a ramp", []string{"-ramp-start", "0.2"}, []string{"-ramp-start 0.2", "needs -ramp", "db-slowdown"}},
+		{"ramp start with ramp 0", []string{"-ramp", "0", "-ramp-start", "0.2", "-scenario", "flapping"}, []string{"-ramp-start 0.2", "-ramp 0"}},
+		{"ramp start 1", []string{"-ramp", "10s", "-ramp-start", "1"}, []string{"-ramp-start 1", "[0, 1)"}},
+		{"ramp start NaN", []string{"-scenario", "flapping", "-ramp-start", "NaN"}, []string{"-ramp-start NaN", "[0, 1)"}},
 		{"predicted cost", []string{"-scenario", costly}, []string{`OpenTimeout = "1ms"`, "limit of 1m0s (MaxRunTime)", "state up to"}},
 	}
 	for _, c := range cases {

@@ -19,6 +19,12 @@ func BenchmarkRunDBSlowdown(b *testing.B) {
 	benchRun(b, "db-slowdown")
 }
 
+// BenchmarkRunSlowRecovery has the ramp comparison: three runs, which the
+// cost model counts as 1.5 times two.
+func BenchmarkRunSlowRecovery(b *testing.B) {
+	benchRun(b, "slow-recovery")
+}
+
 // benchRun reports ns/request, the figure behind the cost model's
 // nsPerCall (both runs together).
 func benchRun(b *testing.B, name string) {

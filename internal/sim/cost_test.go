@@ -96,6 +96,25 @@ func TestCheckCostAcceptsCheapScenarios(t *testing.T) {
 	}
 }
 
+// The ramp comparison is a third run of the breaker: it raises the
+// prediction by half at least, so a scenario right at the limit without it
+// is refused with it.
+func TestCheckCostCountsTheRampRun(t *testing.T) {
+	sc, cfg := dayOfFailures()
+	cfg.OpenTimeout = time.Hour
+	limit := sim.PredictedCost(sc, cfg)
+	if err := sim.CheckCost(sc, cfg, limit); err != nil {
+		t.Fatalf("at its own prediction: %v", err)
+	}
+	sc.Ramp = &sim.Ramp{Duration: time.Minute}
+	if got := sim.PredictedCost(sc, cfg); float64(got) < 1.5*float64(limit) {
+		t.Errorf("with a ramp run: %v predicted, want at least 1.5 × %v", got, limit)
+	}
+	if err := sim.CheckCost(sc, cfg, limit); err == nil {
+		t.Errorf("with a ramp run, %v is still enough for the day", limit)
+	}
+}
+
 // The error names the field behind the largest term of the prediction.
 func TestCheckCostNamesTheDominantField(t *testing.T) {
 	cases := []struct {
@@ -151,6 +170,14 @@ func TestPredictionBoundsTheRun(t *testing.T) {
 			Retry:  &sim.Retry{MaxAttempts: 3, Backoff: ms},
 			Phases: []sim.Phase{{Latency: 5 * ms, ErrorRate: 0.7}},
 		}, func(c *circuit.Config) { c.OpenTimeout = 3 * ms; c.ConsecutiveFailures = 2 }},
+		{"ramp run, capacity ramps, overload fails", sim.Scenario{
+			Duration: 2 * time.Minute, Rate: 200, Workers: 50, Capacity: 2, OverloadFailure: 1,
+			Ramp: &sim.Ramp{Duration: 100 * ms, Start: 0.1},
+			Phases: []sim.Phase{
+				{Latency: 10 * ms, Spread: 1, ErrorRate: 0.3},
+				{Start: time.Minute, Latency: 10 * ms, Spread: 1, ErrorRate: 0.3, CapacityShare: 0.1, CapacityRamp: 30 * time.Second},
+			},
+		}, func(c *circuit.Config) { c.OpenTimeout, c.ConsecutiveFailures = 5*ms, 2 }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -164,6 +191,11 @@ func TestPredictionBoundsTheRun(t *testing.T) {
 			calls, transitions := sim.PredictedCalls(c.sc, cfg), sim.PredictedTransitions(c.sc, cfg)
 			if got := float64(len(brk.Transitions)); got > transitions {
 				t.Errorf("%v transitions, predicted at most %v", got, transitions)
+			}
+			if r := res.Ramped; r != nil {
+				if got := float64(len(r.Transitions)); got > transitions || got < 100 {
+					t.Errorf("ramp run: %v transitions, predicted at most %v (and at least 100 to exercise it)", got, transitions)
+				}
 			}
 			t.Logf("%d of at most %v transitions, %d of at most %v calls", len(brk.Transitions), transitions, res.Runs[0].Summary.Calls, calls)
 			if len(brk.Transitions) < 100 {

@@ -17,3 +17,9 @@ func PredictedCalls(sc Scenario, cfg circuit.Config) float64 { return predictCos
 func PredictedTransitions(sc Scenario, cfg circuit.Config) float64 {
 	return predictCost(&sc, cfg).transitions
 }
+
+// ShareAt exposes Phase.capacityShare.
+func (ph Phase) ShareAt(t time.Duration) float64 { return ph.capacityShare(t) }
+
+// PredictedCost exposes predictCost's total.
+func PredictedCost(sc Scenario, cfg circuit.Config) time.Duration { return predictCost(&sc, cfg).total() }

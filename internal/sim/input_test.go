@@ -90,6 +90,19 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"dependency share", replace(`"rate": 10`, `"rate": 10, "dependencyShare": 1.5`), []string{"bad.json", "dependencyShare = 1.5", "(0, 1]"}},
 		{"negative bulkhead", replace(`"rate": 10`, `"rate": 10, "bulkhead": -1`), []string{"bad.json", "bulkhead = -1", "between 0"}},
 		{"null", replace(`"rate": 10`, `"rate": null`), []string{"bad.json", "rate = null", "must be a number"}},
+		{"overload below 1", replace(`"rate": 10`, `"rate": 10, "capacity": 5, "overloadFailure": 0.5`), []string{"bad.json", "overloadFailure = 0.5", "between 1 and 1000"}},
+		{"overload without capacity", replace(`"rate": 10`, `"rate": 10, "overloadFailure": 2`), []string{"bad.json", "overloadFailure = 2", "needs capacity"}},
+		{"overload as string", replace(`"rate": 10`, `"rate": 10, "capacity": 5, "overloadFailure": "2x"`), []string{"bad.json", `overloadFailure = "2x"`, "must be a number"}},
+		{"capacity share above 1", replace(`"latency": "2s"`, `"latency": "2s", "capacityShare": 1.5`), []string{"bad.json", "phases[1].capacityShare = 1.5", "(0, 1]"}},
+		{"capacity share without capacity", replace(`"latency": "2s"`, `"latency": "2s", "capacityShare": 0.5`), []string{"bad.json", "phases[1].capacityShare = 0.5", "needs capacity"}},
+		{"negative capacity ramp", replace(`"latency": "2s"`, `"latency": "2s", "capacityShare": 0.5, "capacityRamp": "-1s"`), []string{"bad.json", `phases[1].capacityRamp = "-1s"`, "between 0"}},
+		{"capacity ramp from full", replace(`"latency": "2s"`, `"latency": "2s", "capacityRamp": "30s"`), []string{"bad.json", `phases[1].capacityRamp = "30s"`, "capacityShare below 1"}},
+		{"capacity ramp as number", replace(`"latency": "2s"`, `"latency": "2s", "capacityShare": 0.5, "capacityRamp": 30`), []string{"bad.json", "phases[1].capacityRamp = 30", "duration string"}},
+		{"ramp duration", replace(`"rate": 10`, `"rate": 10, "ramp": {"duration": "0s", "start": 0.1}`), []string{"bad.json", `ramp.duration = "0s"`, "positive"}},
+		{"ramp too long", replace(`"rate": 10`, `"rate": 10, "ramp": {"duration": "2h"}`), []string{"bad.json", `ramp.duration = "2h0m0s"`, "at most 1h"}},
+		{"ramp start", replace(`"rate": 10`, `"rate": 10, "ramp": {"duration": "30s", "start": 1}`), []string{"bad.json", "ramp.start = 1", "[0, 1)"}},
+		{"ramp field", replace(`"rate": 10`, `"rate": 10, "ramp": {"duration": "30s", "from": 0.1}`), []string{"bad.json", "ramp.from", "unknown field", "start"}},
+		{"ramp not an object", replace(`"rate": 10`, `"rate": 10, "ramp": "30s"`), []string{"bad.json", "ramp", "object"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -169,7 +182,7 @@ func TestParseConfigErrors(t *testing.T) {
 
 func TestBuiltin(t *testing.T) {
 	names := sim.BuiltinNames()
-	want := []string{"db-slowdown", "error-burst", "flaky", "retry-storm"}
+	want := []string{"brownout", "db-slowdown", "error-burst", "flaky", "flapping", "retry-storm", "slow-recovery"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("BuiltinNames = %v, want %v", names, want)
 	}
@@ -184,7 +197,7 @@ func TestBuiltin(t *testing.T) {
 	}
 	for _, n := range []string{"nope", "../sim", "scenarios/flaky", ""} {
 		_, err := sim.Builtin(n)
-		if err == nil || !strings.Contains(err.Error(), "valid: db-slowdown, error-burst, flaky, retry-storm") {
+		if err == nil || !strings.Contains(err.Error(), "valid: brownout, db-slowdown, error-burst, flaky, flapping, retry-storm, slow-recovery") {
 			t.Errorf("Builtin(%q) error = %v, want one listing the valid names", n, err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/breakerlab/circuit"
 )
 
 // jsonReport is the shape WriteJSON writes. Durations are in milliseconds
@@ -21,6 +23,17 @@ type jsonReport struct {
 	FaultGoodRate    *float64   `json:"faultGoodputRatio"` // the same during the fault; null without a fault
 	FaultServedRatio *float64   `json:"faultServedRatio"`  // served (fallbacks included) during the fault
 	Note             string     `json:"note"`              // how to read the numbers
+	// Ramp is the comparison run with the scenario's ramp (Result.Ramped);
+	// null without one.
+	Ramp *jsonRamp `json:"ramp"`
+	// Windows of the recovery metrics (ReTripWindow, RecoveryWindow).
+	ReTripWindowMs   float64 `json:"reTripWindowMs"`
+	RecoveryWindowMs float64 `json:"recoveryWindowMs"`
+}
+
+type jsonRamp struct {
+	Config jsonConfig `json:"config"`
+	Run    jsonRun    `json:"run"`
 }
 
 type jsonConfig struct {
@@ -35,6 +48,8 @@ type jsonConfig struct {
 	HalfOpenMaxProbes   int     `json:"HalfOpenMaxProbes"`
 	SuccessThreshold    int     `json:"SuccessThreshold"`
 	CallTimeout         string  `json:"CallTimeout"`
+	RampDuration        string  `json:"RampDuration"`
+	RampStart           float64 `json:"RampStart"`
 }
 
 type jsonRun struct {
@@ -71,6 +86,18 @@ type jsonSummary struct {
 	Spared          int      `json:"callsSpared"`
 	BulkheadFull    int      `json:"bulkheadRejections"`
 	WorkersInConfig int      `json:"workers"`
+
+	ReTrips             int      `json:"reTrips"`
+	RecoveryCalls       int      `json:"recoveryCalls"`
+	RecoveryLoad        float64  `json:"recoveryCallsPerSecond"`
+	RecoveryPeak        int      `json:"recoveryPeakInFlight"`
+	Saturated           int      `json:"saturatedIntervals"`
+	CascadesPrevented   int      `json:"cascadesPrevented"`
+	FalsePositiveRate   *float64 `json:"falsePositiveRate"`
+	MTTRMs              *float64 `json:"meanTimeToRecoveryMs"`
+	Outages             int      `json:"outagesRecovered"`
+	FallbacksInTime     int      `json:"fallbacksInTime"`
+	FallbackSuccessRate *float64 `json:"fallbackSuccessRate"`
 }
 
 type jsonTransition struct {
@@ -108,10 +135,10 @@ func msPtr(d time.Duration, ok bool) *float64 {
 
 // WriteJSON writes res as one indented JSON object: the scenario name,
 // seed, the breaker config, and for each run its summary, transitions and
-// timeline. Times are in milliseconds; a time that does not apply (no
-// fault, never detected) is null. It returns the first write error.
+// timeline, and under "ramp" the config and run of the ramp comparison
+// (null without one). Times are in milliseconds; a time or rate that does
+// not apply (no fault, never detected, no open) is null. It returns the first write error.
 func WriteJSON(w io.Writer, res *Result) error {
-	c := res.Config
 	out := jsonReport{
 		Scenario:     res.Scenario.Name,
 		Seed:         res.Seed,
@@ -119,44 +146,17 @@ func WriteJSON(w io.Writer, res *Result) error {
 		IntervalMs:   ms(res.Interval),
 		FaultStartMs: msPtr(res.FaultStart, res.HasFault),
 		FaultEndMs:   msPtr(res.FaultEnd, res.HasFault),
-		Config: jsonConfig{
-			Name: c.Name, ConsecutiveFailures: c.ConsecutiveFailures, ErrorRateThreshold: c.ErrorRateThreshold,
-			WindowSize: c.WindowSize, MinRequests: c.MinRequests, LatencyThreshold: c.LatencyThreshold.String(),
-			LatencyPercentile: c.LatencyPercentile, OpenTimeout: c.OpenTimeout.String(),
-			HalfOpenMaxProbes: c.HalfOpenMaxProbes, SuccessThreshold: c.SuccessThreshold, CallTimeout: c.CallTimeout.String(),
-		},
-		Note: "goodput counts full answers within the deadline; served adds fallbacks; latencies include errors and fallbacks",
+		Config:       configJSON(res.Config),
+		Note: "goodput counts full answers within the deadline; served adds fallbacks; latencies include errors and fallbacks; " +
+			"a re-trip is a trip within reTripWindowMs of a close; recovery counts calls started in the first recoveryWindowMs after the fault",
+		ReTripWindowMs:   ms(ReTripWindow),
+		RecoveryWindowMs: ms(RecoveryWindow),
 	}
-	for _, run := range res.Runs {
-		s := &run.Summary
-		jr := jsonRun{
-			Label: run.Label,
-			Summary: jsonSummary{
-				Offered: s.Offered, OK: s.OK, Late: s.Late, Errors: s.Errors, Fallbacks: s.Fallbacks,
-				QueueTimeouts: s.QueueTimeouts, Shed: s.Shed, Unfinished: s.Unfinished, Calls: s.Calls,
-				Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput, Served: s.Served,
-				FaultGoodput: nil, P50Ms: ms(s.P50), P99Ms: ms(s.P99), PeakBusy: s.PeakBusy, PeakQueue: s.PeakQueue,
-				DetectMs: msPtr(s.Detect, s.Detected), RecoverMs: msPtr(s.Recover, s.Recovered),
-				Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, BulkheadFull: s.BulkheadFull, WorkersInConfig: res.Scenario.Workers,
-			},
-			Transitions: []jsonTransition{},
-		}
-		if res.HasFault {
-			g, v := s.FaultGoodput, s.FaultServed
-			jr.Summary.FaultGoodput, jr.Summary.FaultServed = &g, &v
-		}
-		for _, t := range run.Transitions {
-			jr.Transitions = append(jr.Transitions, jsonTransition{AtMs: ms(t.At), From: t.From.String(), To: t.To.String(), Reason: t.Reason.String()})
-		}
-		for i := range run.Intervals {
-			iv := &run.Intervals[i]
-			jr.Timeline = append(jr.Timeline, jsonInterval{
-				StartMs: ms(iv.Start), Offered: iv.Offered, OK: iv.OK, Served: iv.Served, Failed: iv.failed(), Fallbacks: iv.Fallbacks,
-				Calls: iv.Calls, PeakBusy: iv.PeakBusy, PeakQueue: iv.PeakQueue, P99Ms: ms(iv.P99),
-				State: iv.State.String(), StateChanged: iv.Changed, QueueTimeouts: iv.QueueTimeouts,
-			})
-		}
-		out.Runs = append(out.Runs, jr)
+	for i := range res.Runs {
+		out.Runs = append(out.Runs, runJSON(res, &res.Runs[i]))
+	}
+	if res.Ramped != nil {
+		out.Ramp = &jsonRamp{Config: configJSON(res.RampConfig), Run: runJSON(res, res.Ramped)}
 	}
 	a, b := &res.Runs[0].Summary, &res.Runs[1].Summary
 	out.GoodputRatio = ratio(b.Goodput, a.Goodput)
@@ -167,6 +167,60 @@ func WriteJSON(w io.Writer, res *Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+func configJSON(c circuit.Config) jsonConfig {
+	return jsonConfig{
+		Name: c.Name, ConsecutiveFailures: c.ConsecutiveFailures, ErrorRateThreshold: c.ErrorRateThreshold,
+		WindowSize: c.WindowSize, MinRequests: c.MinRequests, LatencyThreshold: c.LatencyThreshold.String(),
+		LatencyPercentile: c.LatencyPercentile, OpenTimeout: c.OpenTimeout.String(),
+		HalfOpenMaxProbes: c.HalfOpenMaxProbes, SuccessThreshold: c.SuccessThreshold, CallTimeout: c.CallTimeout.String(),
+		RampDuration: c.RampDuration.String(), RampStart: c.RampStart,
+	}
+}
+
+// ratePtr returns v, or nil when it is undefined.
+func ratePtr(v float64, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+func runJSON(res *Result, run *RunResult) jsonRun {
+	s := &run.Summary
+	jr := jsonRun{
+		Label: run.Label,
+		Summary: jsonSummary{
+			Offered: s.Offered, OK: s.OK, Late: s.Late, Errors: s.Errors, Fallbacks: s.Fallbacks,
+			QueueTimeouts: s.QueueTimeouts, Shed: s.Shed, Unfinished: s.Unfinished, Calls: s.Calls,
+			Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput, Served: s.Served,
+			FaultGoodput: nil, P50Ms: ms(s.P50), P99Ms: ms(s.P99), PeakBusy: s.PeakBusy, PeakQueue: s.PeakQueue,
+			DetectMs: msPtr(s.Detect, s.Detected), RecoverMs: msPtr(s.Recover, s.Recovered),
+			Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, BulkheadFull: s.BulkheadFull, WorkersInConfig: res.Scenario.Workers,
+			ReTrips: s.ReTrips, RecoveryCalls: s.RecoveryCalls, RecoveryLoad: s.RecoveryLoad, RecoveryPeak: s.RecoveryPeak,
+			Saturated: s.Saturated, CascadesPrevented: s.CascadesPrevented,
+			FalsePositiveRate: ratePtr(s.FalsePositiveRate()), MTTRMs: msPtr(s.MTTR, s.Recoveries > 0), Outages: s.Recoveries,
+			FallbacksInTime: s.FallbacksInTime, FallbackSuccessRate: ratePtr(s.FallbackSuccessRate()),
+		},
+		Transitions: []jsonTransition{},
+	}
+	if res.HasFault {
+		g, v := s.FaultGoodput, s.FaultServed
+		jr.Summary.FaultGoodput, jr.Summary.FaultServed = &g, &v
+	}
+	for _, t := range run.Transitions {
+		jr.Transitions = append(jr.Transitions, jsonTransition{AtMs: ms(t.At), From: t.From.String(), To: t.To.String(), Reason: t.Reason.String()})
+	}
+	for i := range run.Intervals {
+		iv := &run.Intervals[i]
+		jr.Timeline = append(jr.Timeline, jsonInterval{
+			StartMs: ms(iv.Start), Offered: iv.Offered, OK: iv.OK, Served: iv.Served, Failed: iv.failed(), Fallbacks: iv.Fallbacks,
+			Calls: iv.Calls, PeakBusy: iv.PeakBusy, PeakQueue: iv.PeakQueue, P99Ms: ms(iv.P99),
+			State: iv.State.String(), StateChanged: iv.Changed, QueueTimeouts: iv.QueueTimeouts,
+		})
+	}
+	return jr
 }
 
 // ratio returns x/y, or nil when y is 0 (JSON has no infinity).

@@ -153,9 +153,11 @@ type Summary struct {
 	Saturated         int
 	CascadesPrevented int
 
-	// MTTR is the mean time from a trip (closed -> open) to the next
-	// transition to closed, over the Recoveries trips that were followed
-	// by one; a trip still unresolved at the end is left out.
+	// MTTR is the mean length of the Recoveries outages that ended. An
+	// outage runs from a trip (closed -> open) to the transition to closed
+	// that no re-trip follows within ReTripWindow (or the run ends first):
+	// re-trips belong to the outage they prolong. One still open at the
+	// end is left out.
 	MTTR       time.Duration
 	Recoveries int
 
@@ -280,29 +282,34 @@ func (r *runner) result(res *Result) RunResult {
 }
 
 // recoveryStats returns the re-trips (trips within ReTripWindow of a
-// transition to closed) and the mean time from a trip to the next close,
-// over the trips that had one.
+// transition to closed) and the mean length of the breaker's outages over
+// the n that ended: an outage runs from a trip to the close that no trip
+// follows within ReTripWindow (or the run's end does), so a re-trip
+// prolongs its outage rather than starting a short one of its own.
 func recoveryStats(ts []Transition) (reTrips int, mttr time.Duration, n int) {
-	closedAt := time.Duration(-1) // the last transition to closed, if any
+	var start, closedAt time.Duration
+	closed := false // the outage begun at start has closed, at closedAt
 	var total time.Duration
-	for i, t := range ts {
-		if t.To == circuit.Closed {
-			closedAt = t.At
-			continue
-		}
-		if t.From != circuit.Closed || t.To != circuit.Open {
-			continue
-		}
-		if closedAt >= 0 && t.At-closedAt < ReTripWindow {
-			reTrips++
-		}
-		for _, u := range ts[i+1:] {
-			if u.To == circuit.Closed {
-				total += u.At - t.At
-				n++
-				break
+	for _, t := range ts {
+		switch {
+		case t.To == circuit.Closed:
+			closedAt, closed = t.At, true
+		case t.From == circuit.Closed && t.To == circuit.Open:
+			if closed && t.At-closedAt < ReTripWindow {
+				reTrips++
+				closed = false
+				continue
 			}
+			if closed {
+				total += closedAt - start
+				n++
+			}
+			start, closed = t.At, false
 		}
+	}
+	if closed {
+		total += closedAt - start
+		n++
 	}
 	if n > 0 {
 		mttr = total / time.Duration(n)

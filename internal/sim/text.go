@@ -145,22 +145,19 @@ func writeSummary(ew *errWriter, res *Result) {
 	if res.Scenario.Retry != nil {
 		row("retries", num(a.Retries), num(b.Retries))
 	}
-	detect, recov := "-", "-"
 	if res.HasFault {
-		detect, recov = "never", "-"
-		if b.Detected {
-			detect = durationString(b.Detect.Round(100 * time.Millisecond))
-		}
-		if b.Recovered {
-			recov = durationString(b.Recover.Round(100 * time.Millisecond))
-		} else if b.Detected {
-			recov = "never"
-		}
+		row("dependency calls/s after the fault", fmt.Sprintf("%.1f", a.RecoveryLoad), fmt.Sprintf("%.1f", b.RecoveryLoad))
 	}
-	row("time to detect (first open)", "-", detect)
-	row("time to recover (closed again)", "-", recov)
+	row("saturated intervals (pool full)", num(a.Saturated), num(b.Saturated))
+	row("time to detect (first open)", "-", detectText(res, b))
+	row("time to recover (closed again)", "-", recoverText(res, b))
 	row("opens / false opens", "-", fmt.Sprintf("%d / %d", b.Opens, b.FalseOpens))
+	row("false-positive rate (false/opens)", "-", share(b.FalsePositiveRate()))
+	row(fmt.Sprintf("re-trips (within %gs of a close)", ReTripWindow.Seconds()), "-", num(b.ReTrips))
+	row("MTTR (mean outage, trip to close)", "-", mttrText(b))
+	row("cascades prevented (intervals)", "-", num(b.CascadesPrevented))
 	row("calls spared", "-", num(b.Spared))
+	row("fallback success rate (in time)", "-", share(b.FallbackSuccessRate()))
 	if res.Scenario.Bulkhead > 0 {
 		row("bulkhead rejections", "-", num(b.BulkheadFull))
 	}
@@ -173,6 +170,77 @@ func writeSummary(ew *errWriter, res *Result) {
 	}
 	ew.printf("full answers: from the dependency (or local work)%s; served adds fallbacks%s;\n", in, in)
 	ew.printf("latencies include errors and fallbacks; \"during the fault\" counts the requests that arrived in it\n")
+	if res.HasFault {
+		ew.printf("after the fault: calls started in the first %gs after it ended\n", RecoveryWindow.Seconds())
+	}
+	if res.Ramped != nil {
+		ew.printf("\n")
+		writeRampComparison(ew, res)
+	}
+}
+
+// writeRampComparison sets the breaker run beside the same breaker with
+// the scenario's ramp: the numbers the ramp is meant to change.
+func writeRampComparison(ew *errWriter, res *Result) {
+	a, b := &res.Runs[1].Summary, &res.Ramped.Summary
+	rp := res.Scenario.Ramp
+	ew.printf("%-34s %14s %14s\n", "the ramp", "as configured", "with ramp")
+	row := func(name, x, y string) { ew.printf("%-34s %14s %14s\n", name, x, y) }
+	num := func(n int) string { return fmt.Sprint(n) }
+	configured := "none"
+	if d := res.Config.RampDuration; d > 0 {
+		configured = fmt.Sprintf("%v from %g%%", d, res.Config.RampStart*100)
+	}
+	row("ramp", configured, fmt.Sprintf("%v from %g%%", rp.Duration, rp.Start*100))
+	row("time to detect (first open)", detectText(res, a), detectText(res, b))
+	row("false opens", num(a.FalseOpens), num(b.FalseOpens))
+	row(fmt.Sprintf("re-trips (within %gs of a close)", ReTripWindow.Seconds()), num(a.ReTrips), num(b.ReTrips))
+	if res.HasFault {
+		row("dependency calls/s after the fault", fmt.Sprintf("%.1f", a.RecoveryLoad), fmt.Sprintf("%.1f", b.RecoveryLoad))
+		row("  peak calls in flight then", num(a.RecoveryPeak), num(b.RecoveryPeak))
+	}
+	row("time to recover (closed again)", recoverText(res, a), recoverText(res, b))
+	row("MTTR (mean outage, trip to close)", mttrText(a), mttrText(b))
+	row("errors / fallbacks", fmt.Sprintf("%d / %d", a.Errors, a.Fallbacks), fmt.Sprintf("%d / %d", b.Errors, b.Fallbacks))
+	row("goodput (full answers/s)", fmt.Sprintf("%.1f", a.Goodput), fmt.Sprintf("%.1f", b.Goodput))
+	ew.printf("the same traffic through the same breaker, the second with RampDuration and RampStart set\n")
+}
+
+func detectText(res *Result, s *Summary) string {
+	switch {
+	case !res.HasFault:
+		return "-"
+	case !s.Detected:
+		return "never"
+	}
+	return durationString(s.Detect.Round(100 * time.Millisecond))
+}
+
+func recoverText(res *Result, s *Summary) string {
+	switch {
+	case !res.HasFault:
+		return "-"
+	case s.Recovered:
+		return durationString(s.Recover.Round(100 * time.Millisecond))
+	case s.Detected:
+		return "never"
+	}
+	return "-"
+}
+
+func mttrText(s *Summary) string {
+	if s.Recoveries == 0 {
+		return "-"
+	}
+	return durationString(s.MTTR.Round(100 * time.Millisecond))
+}
+
+// share formats a rate as a percentage, or "-" when it is undefined.
+func share(v float64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", v*100)
 }
 
 // clockTime formats a simulated time as m:ss.
