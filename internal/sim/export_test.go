@@ -22,4 +22,6 @@ func PredictedTransitions(sc Scenario, cfg circuit.Config) float64 {
 func (ph Phase) ShareAt(t time.Duration) float64 { return ph.capacityShare(t) }
 
 // PredictedCost exposes predictCost's total.
-func PredictedCost(sc Scenario, cfg circuit.Config) time.Duration { return predictCost(&sc, cfg).total() }
+func PredictedCost(sc Scenario, cfg circuit.Config) time.Duration {
+	return predictCost(&sc, cfg).total()
+}
