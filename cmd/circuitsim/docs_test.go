@@ -69,3 +69,42 @@ func lineAt(s string, n int) string {
 	}
 	return "(end)"
 }
+
+// README and the simulator's page quote the ramp comparison of
+// slow-recovery: every line they quote must be a line the command prints
+// today (the page quotes the whole table, the README some of its rows).
+func TestDocsShowTheRampComparison(t *testing.T) {
+	code, out, errOut := runCmd(t, "-scenario", "slow-recovery")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		lines[l] = true
+	}
+	for _, doc := range []struct {
+		path  string
+		whole bool
+	}{{"../../docs/simulator.md", true}, {"../../README.md", false}} {
+		page, err := os.ReadFile(doc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const open = "\n```text\nthe ramp "
+		i := strings.Index(string(page), open)
+		if i < 0 {
+			t.Errorf("%s quotes no ramp comparison", doc.path)
+			continue
+		}
+		block := string(page[i+len("\n```text\n"):])
+		block = block[:strings.Index(block, "```\n")]
+		if doc.whole && !strings.Contains(out, block) {
+			t.Errorf("%s's ramp comparison is not the command's:\n%s\nwant it within:\n%s", doc.path, block, out)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+			if !lines[l] {
+				t.Errorf("%s quotes %q, which slow-recovery no longer prints", doc.path, l)
+			}
+		}
+	}
+}

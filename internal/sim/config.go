@@ -155,6 +155,9 @@ func FormatConfig(c circuit.Config) string {
 	if c.CallTimeout > 0 {
 		s += fmt.Sprintf("; call timeout %v", c.CallTimeout)
 	}
+	if c.RampDuration > 0 {
+		s += "; ramp " + rampText(c.RampDuration, c.RampStart)
+	}
 	return s
 }
 

@@ -14,8 +14,10 @@
 // Result.
 //
 // Scenarios come from Builtin (db-slowdown, error-burst, retry-storm,
-// flaky), from JSON through ParseScenario, or from code. Run returns a
-// Result, which WriteText, WriteSVG and WriteJSON render. Bad input never
+// flaky, brownout, flapping, slow-recovery), from JSON through
+// ParseScenario, or from code. Run returns a Result, which WriteText,
+// WriteSVG and WriteJSON render; with Scenario.Ramp it also runs the
+// breaker again with a recovery ramp, for comparison. Bad input never
 // panics: ParseScenario, ParseConfig and Run return *InputError values
 // naming the file, the field and the value. Run also refuses, before
 // simulating anything, a scenario whose predicted cost exceeds MaxRunTime.

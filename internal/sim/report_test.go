@@ -168,6 +168,7 @@ func TestWriteJSON(t *testing.T) {
 			Summary map[string]any
 		}
 		FaultGoodputRatio *float64
+		Ramp              any
 	}
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatalf("invalid JSON: %v\n%s", err, b.String())
@@ -181,17 +182,75 @@ func TestWriteJSON(t *testing.T) {
 	brk := got.Runs[1].Summary
 	for k, want := range map[string]any{
 		"callsSpared": 2.0, "timeToDetectMs": 1100.0, "timeToRecoverMs": 100.0, "ok": 10.0, "fallbacks": 2.0,
+		// One outage, 6.1s to 9.1s; calls at 9s to 13s in the 5s after the fault.
+		"reTrips": 0.0, "meanTimeToRecoveryMs": 3000.0, "outagesRecovered": 1.0, "recoveryCalls": 5.0,
+		"recoveryCallsPerSecond": 1.0, "falsePositiveRate": 0.0, "fallbackSuccessRate": 1.0, "fallbacksInTime": 2.0,
+		"saturatedIntervals": 3.0, "cascadesPrevented": 0.0,
 	} {
 		if brk[k] != want {
 			t.Errorf("with breaker %s = %v, want %v", k, brk[k], want)
 		}
 	}
-	if v, ok := got.Runs[0].Summary["timeToDetectMs"]; !ok || v != nil {
-		t.Errorf("no breaker timeToDetectMs = %v, want null", v)
+	for _, k := range []string{"timeToDetectMs", "falsePositiveRate", "fallbackSuccessRate", "meanTimeToRecoveryMs"} {
+		if v, ok := got.Runs[0].Summary[k]; !ok || v != nil {
+			t.Errorf("no breaker %s = %v, want null", k, v)
+		}
+	}
+	if got.Ramp != nil {
+		t.Errorf("ramp = %v, want null without a ramp", got.Ramp)
 	}
 	// The no-breaker run had no good answers in the fault: no ratio.
 	if got.FaultGoodputRatio != nil {
 		t.Errorf("faultGoodputRatio = %v, want null (division by zero)", *got.FaultGoodputRatio)
+	}
+}
+
+// With a ramp, the JSON carries the comparison run under "ramp".
+func TestWriteJSONRamp(t *testing.T) {
+	sc := handResult(t).Scenario
+	sc.Ramp = &sim.Ramp{Duration: time.Second, Start: 0.5}
+	res, err := sim.Run(sc, tinyConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := sim.WriteJSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Config struct{ RampDuration string }
+		Ramp   *struct {
+			Config struct {
+				RampDuration string
+				RampStart    float64
+			}
+			Run struct {
+				Label   string
+				Summary map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Config.RampDuration != "0s" || got.Ramp == nil {
+		t.Fatalf("config RampDuration %q, ramp %+v; want 0s and a ramp run", got.Config.RampDuration, got.Ramp)
+	}
+	if c := got.Ramp.Config; c.RampDuration != "1s" || c.RampStart != 0.5 || got.Ramp.Run.Label != "with ramp" {
+		t.Errorf("ramp config %+v, label %q", c, got.Ramp.Run.Label)
+	}
+	if got.Ramp.Run.Summary["timeToDetectMs"] != 1100.0 {
+		t.Errorf("ramp run detects at %v, want 1100 (the ramp changes only what follows a close)", got.Ramp.Run.Summary["timeToDetectMs"])
+	}
+	var text bytes.Buffer
+	if err := sim.WriteText(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "\nthe ramp ") || !strings.Contains(text.String(), "1s from 50%") {
+		t.Errorf("the text report lacks the ramp comparison:\n%s", text.String())
+	}
+	if got := sim.FormatConfig(res.RampConfig); !strings.HasSuffix(got, "; ramp 1s from 50%") {
+		t.Errorf("FormatConfig of the ramp run = %q, want the ramp at the end", got)
 	}
 }
 

@@ -469,7 +469,6 @@ func (sc *Scenario) faultWindow() (start, end time.Duration, ok bool) {
 	return start, end, ok
 }
 
-// phaseAt returns the phase in force at t. It requires valid phases.
 // faultTail is how long after the last fault phase ends its slowest calls
 // may still be reporting: the 99.9th percentile of the slowest fault
 // phase's latency (log-normal: the median times e^(3 sigma)), at most the
@@ -496,6 +495,7 @@ func (sc *Scenario) healthyAt(t time.Duration) bool {
 	return !ph.Fault && ph.capacityShare(t) == 1
 }
 
+// phaseAt returns the phase in force at t. It requires valid phases.
 func (sc *Scenario) phaseAt(t time.Duration) *Phase {
 	i := sort.Search(len(sc.Phases), func(i int) bool { return sc.Phases[i].Start > t }) - 1
 	return &sc.Phases[max(i, 0)]

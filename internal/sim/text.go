@@ -189,9 +189,9 @@ func writeRampComparison(ew *errWriter, res *Result) {
 	num := func(n int) string { return fmt.Sprint(n) }
 	configured := "none"
 	if d := res.Config.RampDuration; d > 0 {
-		configured = fmt.Sprintf("%v from %g%%", d, res.Config.RampStart*100)
+		configured = rampText(d, res.Config.RampStart)
 	}
-	row("ramp", configured, fmt.Sprintf("%v from %g%%", rp.Duration, rp.Start*100))
+	row("ramp", configured, rampText(rp.Duration, rp.Start))
 	row("time to detect (first open)", detectText(res, a), detectText(res, b))
 	row("false opens", num(a.FalseOpens), num(b.FalseOpens))
 	row(fmt.Sprintf("re-trips (within %gs of a close)", ReTripWindow.Seconds()), num(a.ReTrips), num(b.ReTrips))
@@ -204,6 +204,15 @@ func writeRampComparison(ew *errWriter, res *Result) {
 	row("errors / fallbacks", fmt.Sprintf("%d / %d", a.Errors, a.Fallbacks), fmt.Sprintf("%d / %d", b.Errors, b.Fallbacks))
 	row("goodput (full answers/s)", fmt.Sprintf("%.1f", a.Goodput), fmt.Sprintf("%.1f", b.Goodput))
 	ew.printf("the same traffic through the same breaker, the second with RampDuration and RampStart set\n")
+}
+
+// rampText describes a ramp as "1m from 10%".
+func rampText(d time.Duration, start float64) string {
+	ds := durationString(d)
+	if d%time.Minute == 0 {
+		ds = fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%s from %g%%", ds, start*100)
 }
 
 func detectText(res *Result, s *Summary) string {
