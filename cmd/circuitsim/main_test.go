@@ -111,9 +111,9 @@ func TestRampFlags(t *testing.T) {
 		args     []string
 		wantRamp string // the comparison's ramp column, "" for no comparison
 	}{
-		{[]string{}, ""},
-		{[]string{"-ramp", "20s"}, "20s from 10%"},
-		{[]string{"-ramp", "20s", "-ramp-start", "0.25"}, "20s from 25%"},
+		{[]string{"-scenario", "error-burst"}, ""},
+		{[]string{"-scenario", "error-burst", "-ramp", "20s"}, "20s from 10%"},
+		{[]string{"-scenario", "error-burst", "-ramp", "20s", "-ramp-start", "0.25"}, "20s from 25%"},
 		{[]string{"-scenario", "flapping"}, "30s from 10%"},
 		{[]string{"-scenario", "flapping", "-ramp-start", "0.5"}, "30s from 50%"},
 		{[]string{"-scenario", "flapping", "-ramp", "45s"}, "45s from 10%"},
@@ -218,7 +218,7 @@ func TestBadInput(t *testing.T) {
 		{"interval too short", []string{"-interval", "10ms"}, []string{"interval", "rows"}},
 		{"negative ramp", []string{"-ramp", "-1s"}, []string{"-ramp -1s", "between 0"}},
 		{"ramp too long", []string{"-ramp", "2h"}, []string{"-ramp 2h0m0s", "1h"}},
-		{"ramp start without a ramp", []string{"-ramp-start", "0.2"}, []string{"-ramp-start 0.2", "needs -ramp", "db-slowdown"}},
+		{"ramp start without a ramp", []string{"-ramp-start", "0.2", "-scenario", "error-burst"}, []string{"-ramp-start 0.2", "needs -ramp", "error-burst"}},
 		{"ramp start with ramp 0", []string{"-ramp", "0", "-ramp-start", "0.2", "-scenario", "flapping"}, []string{"-ramp-start 0.2", "-ramp 0"}},
 		{"ramp start 1", []string{"-ramp", "10s", "-ramp-start", "1"}, []string{"-ramp-start 1", "[0, 1)"}},
 		{"ramp start NaN", []string{"-scenario", "flapping", "-ramp-start", "NaN"}, []string{"-ramp-start NaN", "[0, 1)"}},
