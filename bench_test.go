@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"math/rand"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -258,5 +260,60 @@ func BenchmarkAllow(b *testing.B) {
 	b.StopTimer()
 	if m := br.Metrics(); m.State != circuit.Closed || m.Successes != uint64(b.N) {
 		b.Fatalf("state %v with %d successes; want closed with %d", m.State, m.Successes, b.N)
+	}
+}
+
+// BenchmarkGroupGet measures Get for a key the group already holds, among
+// 1,000 keys, with RunParallel (run with -cpu 1,2).
+func BenchmarkGroupGet(b *testing.B) {
+	g, err := circuit.NewGroup[string, int]()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = "tenant-" + strconv.Itoa(i)
+		g.Get(keys[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if g.Get(keys[i%len(keys)]) == nil {
+				b.Fatal("nil breaker")
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkGroupMemory reports the group's heap per key, with 1,000,000
+// keys holding idle closed breakers with the default window: each made one
+// successful call ("used"), or none ("unused").
+func BenchmarkGroupMemory(b *testing.B) {
+	const keys = 1_000_000
+	for _, used := range []bool{false, true} {
+		b.Run(map[bool]string{false: "unused", true: "used"}[used], func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				g, err := circuit.NewGroup[int, int](circuit.WithMaxBreakers(keys))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for k := 0; k < keys; k++ {
+					br := g.Get(k)
+					if used {
+						_, _ = br.Execute(context.Background(), benchOK)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/keys, "B/key")
+				runtime.KeepAlive(g)
+			}
+		})
 	}
 }

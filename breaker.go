@@ -119,7 +119,8 @@ type Breaker[T any] struct {
 	successes   uint64
 	failures    uint64
 	ignored     uint64
-	finished    uint64 // admitted calls recorded, for Metrics.InFlight
+	finished    uint64        // admitted calls recorded, for Metrics.InFlight
+	lastCall    time.Duration // when a call was last recorded (0, the creation, if none), for Group
 	pairs       [NumStates][NumStates]uint64
 	lastReason  Reason
 	lastTransAt time.Duration

@@ -76,6 +76,7 @@ func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, e
 	}
 	now := b.advance(end)
 	b.finished++
+	b.lastCall = now
 	switch kind {
 	case Success:
 		b.successes++
