@@ -113,6 +113,7 @@ type Breaker[T any] struct {
 	slow        slowWatch     // closed-period calls in flight, for the latency criterion
 	halfErr     *OpenError    // the half-open rejection for the current oldest probe
 	reopens     int           // reopenings from half-open since the last close, for OpenBackoff
+	openUntil   time.Duration // if set, the end of the next open period, instead of openDuration (OpenUntil)
 	rampFrom    time.Duration // when the current ramp began
 	rampSeen    uint64        // calls that reached admission during the ramp
 	rampPassed  uint64        // of which admitted

@@ -73,6 +73,46 @@ func (b *Breaker[T]) Trip(reason Reason) bool {
 	})
 }
 
+// OpenUntil opens the breaker now until exactly until, or extends its
+// current open period to until if that is later, giving reason as the
+// transition's Reason (ReasonRetryAfter when the dependency asked for
+// time, ReasonFleet when another replica opened), and reports whether it
+// opened or extended anything. An extension is not a transition: no hook
+// hears of it, but later rejections carry the new RetryAt. It does nothing
+// to a breaker held open or disabled, or when until is not in the future.
+// The period then ends as any other: at until the breaker is half-open.
+func (b *Breaker[T]) OpenUntil(reason Reason, until time.Time) bool {
+	return b.transition(func(s State, now time.Duration) bool {
+		u := until.Sub(b.epoch)
+		if u <= now {
+			return false
+		}
+		switch s {
+		case Closed, HalfOpen:
+			b.openUntil = u
+			b.setState(Open, now, reason)
+			return true
+		case Open:
+			p := b.period.Load()
+			if u <= p.until {
+				return false
+			}
+			// A new period in the same state: its own rejection error.
+			q := &period{state: Open, gen: p.gen + 1, until: u}
+			e := *p.err
+			e.RetryAt = b.at(u)
+			q.err = &e
+			if p.exp != nil {
+				cancelExpiry(p.exp)
+				q.exp = scheduleExpiry(b.epoch.Add(u))
+			}
+			b.period.Store(q)
+			return true
+		}
+		return false
+	})
+}
+
 // EndOpen moves an open breaker to half-open now, ahead of its period's
 // end, giving reason as the transition's Reason (such as
 // ReasonHealthRecovered), and reports whether it did. It does nothing to a

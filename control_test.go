@@ -97,3 +97,33 @@ func TestForcedModes(t *testing.T) {
 	}
 	assert.Equal(t, []string{"closed>forced-open", "forced-open>disabled", "disabled>closed", "closed>open"}, names)
 }
+
+// OpenUntil opens until exactly the given time (a Retry-After, another
+// replica's RetryAt), extends an open period but never shortens it, and
+// leaves an operator's hold alone.
+func TestOpenUntil(t *testing.T) {
+	h := newHarness(t, circuit.WithOpenTimeout(30*time.Second), circuit.WithSuccessThreshold(1))
+	now := h.clock.Now()
+	assert.False(t, h.b.OpenUntil(circuit.ReasonRetryAfter, now), "not in the future")
+	require.True(t, h.b.OpenUntil(circuit.ReasonRetryAfter, now.Add(5*time.Second)))
+	tr := h.last()
+	assert.Equal(t, circuit.ReasonRetryAfter, tr.Reason)
+	assert.Equal(t, now.Add(5*time.Second), tr.RetryAt, "exactly until, not OpenTimeout")
+	assert.False(t, h.b.OpenUntil(circuit.ReasonRetryAfter, now.Add(2*time.Second)), "never shortened")
+	require.True(t, h.b.OpenUntil(circuit.ReasonFleet, now.Add(10*time.Second)), "extended")
+	assert.Len(t, h.transitions(), 1, "an extension is not a transition")
+	_, err := h.call(0, nil)
+	var oe *circuit.OpenError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, now.Add(10*time.Second), oe.RetryAt)
+	h.clock.Add(10*time.Second - 1)
+	assert.Equal(t, circuit.Open, h.b.State())
+	h.clock.Add(1)
+	assert.Equal(t, circuit.HalfOpen, h.b.State())
+	h.ok()
+	require.Equal(t, circuit.Closed, h.b.State())
+
+	h.b.ForceOpen()
+	assert.False(t, h.b.OpenUntil(circuit.ReasonFleet, h.clock.Now().Add(time.Hour)), "an operator's hold wins")
+	assert.Equal(t, circuit.ForcedOpen, h.b.State())
+}

@@ -136,10 +136,11 @@ const (
 	opUnsubscribe               // call subscription Arg%len's unsubscribe (again: no effect)
 	opForceOpen                 // ForceOpen: hold it open
 	opDisable                   // Disable
+	opOpenUntil                 // OpenUntil(ReasonRetryAfter, now + Lat)
 	numOpKinds
 )
 
-var opNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "endOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "tripHealth", "subscribe", "unsubscribe", "forceOpen", "disable"}
+var opNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "endOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "tripHealth", "subscribe", "unsubscribe", "forceOpen", "disable", "openUntil"}
 
 // op is one step. Lat is a latency or clock advance; Arg picks a token.
 type op struct {
@@ -157,6 +158,8 @@ func (o op) String() string {
 		return fmt.Sprintf("done(#%d, %v)", o.Arg, o.Out)
 	case opAdvance:
 		return fmt.Sprintf("advance(%v)", o.Lat)
+	case opOpenUntil:
+		return fmt.Sprintf("openUntil(+%v)", o.Lat)
 	}
 	return opNames[o.Kind]
 }
@@ -213,6 +216,8 @@ type model struct {
 	reopens int            // reopenings from half-open since the last close
 	cause   error          // OpenError.Cause of the current period
 	reason  circuit.Reason // OpenError.Reason of the current period's rejections
+	// forcedUntil is OpenUntil's end for the open period it starts.
+	forcedUntil time.Duration
 
 	// The ramp of a recovered closed period (0: none): when it began and
 	// ends, and the calls it has seen and admitted.
@@ -396,7 +401,11 @@ func (m *model) enter(to circuit.State, at time.Duration, reason circuit.Reason)
 		} else {
 			m.reopens = 0
 		}
-		m.until = at + m.openFor()
+		if m.forcedUntil > at {
+			m.until, m.forcedUntil = m.forcedUntil, 0
+		} else {
+			m.until = at + m.openFor()
+		}
 		tr.retryAt = m.until
 		m.cause = m.lastFailure
 	case circuit.HalfOpen, circuit.ForcedOpen:
@@ -582,6 +591,29 @@ func (m *model) endOpen(now time.Duration) bool {
 	return true
 }
 
+// openUntil opens the breaker until now+d, or extends an open period to
+// it: never shortened, never over an operator's hold.
+func (m *model) openUntil(now, d time.Duration) bool {
+	m.advance(now)
+	u := m.now + d
+	if d <= 0 {
+		return false
+	}
+	switch m.state {
+	case circuit.Closed, circuit.HalfOpen:
+		m.forcedUntil = u
+		m.enter(circuit.Open, m.now, circuit.ReasonRetryAfter)
+		return true
+	case circuit.Open:
+		if u <= m.until {
+			return false
+		}
+		m.until, m.gen = u, m.gen+1 // a new period, not a transition
+		return true
+	}
+	return false
+}
+
 func (m *model) hold(now time.Duration, to circuit.State, reason circuit.Reason) bool {
 	m.advance(now)
 	if m.state == to {
@@ -743,9 +775,11 @@ type sequence struct {
 	ops      []op
 	step     int
 
-	clk   *stepClock
-	b     *circuit.Breaker[int]
-	model *model
+	clk *stepClock
+	// openUntilEnd is the latest end asked of OpenUntil: an open period may last until then.
+	openUntilEnd time.Time
+	b            *circuit.Breaker[int]
+	model        *model
 
 	hooked     []circuit.Transition // delivered to the hook, in order
 	fallbackEr error                // the error the fallback last received
@@ -837,9 +871,22 @@ func newJitter() func() float64 {
 	}
 }
 
+// transitionReasons are the reasons a transition of the model's sequences
+// can carry: every Reason but ReasonNone, ReasonRamp (an error's reason,
+// never a transition's) and ReasonFleet (a coordinator's).
+var transitionReasons = func() []circuit.Reason {
+	var rs []circuit.Reason
+	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonFleet; r++ {
+		if r != circuit.ReasonRamp && r != circuit.ReasonFleet {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}()
+
 // reasonCoverage counts the transitions the model runs produced, by Reason,
 // so that TestModel can prove its generator reaches every one.
-var reasonCoverage [16]atomic.Int64
+var reasonCoverage [32]atomic.Int64
 
 func (h *sequence) fail(format string, args ...any) {
 	h.t.Helper()
@@ -880,6 +927,14 @@ func (h *sequence) apply(o op) {
 			want = h.model.hold(h.clk.elapsed(), circuit.Disabled, circuit.ReasonDisabled)
 		}
 		if got != want {
+			h.fail("%v = %v, want %v", o, got, want)
+		}
+	case opOpenUntil:
+		if end := h.clk.Now().Add(o.Lat); end.After(h.openUntilEnd) {
+			h.openUntilEnd = end // an open period may last until then
+		}
+		got := h.b.OpenUntil(circuit.ReasonRetryAfter, h.clk.Now().Add(o.Lat))
+		if want := h.model.openUntil(h.clk.elapsed(), o.Lat); got != want {
 			h.fail("%v = %v, want %v", o, got, want)
 		}
 	case opReset:
@@ -1217,7 +1272,7 @@ func (h *sequence) checkAll(stateFirst bool) {
 		}
 	}
 	longest = time.Duration(float64(longest) * (1 + h.cfg.OpenJitter))
-	if s == circuit.Open && !h.clk.Now().Before(mt.StateSince.Add(longest)) {
+	if s == circuit.Open && !h.clk.Now().Before(mt.StateSince.Add(longest)) && !h.clk.Now().Before(h.openUntilEnd) {
 		h.fail("still open at %v, %v after it opened at %v", h.clk.Now(), longest, mt.StateSince)
 	}
 	if mt.InFlight != h.outstanding() {
@@ -1425,7 +1480,7 @@ var genOpKinds = []opKind{
 	opAdvance, opAdvance, opAdvance, opAdvance,
 	opTrip, opReset, opEndOpen, opState, opMetrics, opMetrics,
 	opExecDoneCtx, opExecNilFn, opExecNilCtx,
-	opTripHealth, opSubscribe, opUnsubscribe, opForceOpen, opDisable,
+	opTripHealth, opSubscribe, opUnsubscribe, opForceOpen, opDisable, opOpenUntil,
 }
 
 func genOp(t *rapid.T) op {
@@ -1441,6 +1496,8 @@ func genOp(t *rapid.T) op {
 		o.Lat = time.Duration(rapid.IntRange(0, 60).Draw(t, "advanceMs")) * time.Millisecond
 	case opUnsubscribe:
 		o.Arg = rapid.IntRange(0, 3).Draw(t, "subscription")
+	case opOpenUntil:
+		o.Lat = time.Duration(rapid.IntRange(0, 60).Draw(t, "untilMs")) * time.Millisecond
 	}
 	return o
 }
@@ -1486,14 +1543,14 @@ func TestModel(t *testing.T) {
 		})
 	}
 	var seen []string
-	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonSlowCalls; r++ {
+	for _, r := range transitionReasons {
 		seen = append(seen, fmt.Sprintf("%v=%d", r, reasonCoverage[r].Load()))
 	}
 	t.Logf("transitions by reason: %s", strings.Join(seen, " "))
 	if !explicit && !testing.Short() {
 		// The generator must reach every transition, or the comparison
 		// proves less than it seems to.
-		for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonSlowCalls; r++ {
+		for _, r := range transitionReasons {
 			if reasonCoverage[r].Load() == 0 {
 				t.Errorf("no sequence produced a %v transition", r)
 			}

@@ -120,6 +120,14 @@ const (
 	// a recovered breaker ramps its traffic back up (Config.RampDuration).
 	// No transition carries it: the breaker is closed throughout.
 	ReasonRamp
+	// ReasonRetryAfter: the breaker was opened (or its open period
+	// extended) with OpenUntil because the dependency asked for time,
+	// such as an HTTP 429 or 503 with a Retry-After header.
+	ReasonRetryAfter
+	// ReasonFleet: the breaker was opened with OpenUntil because another
+	// replica of the service opened its breaker for the same dependency
+	// (see a fleet coordinator).
+	ReasonFleet
 )
 
 var reasonNames = [...]string{
@@ -139,6 +147,8 @@ var reasonNames = [...]string{
 	ReasonDisabled:            "disabled",
 	ReasonSlowCalls:           "slow-calls",
 	ReasonRamp:                "ramp",
+	ReasonRetryAfter:          "retry-after",
+	ReasonFleet:               "fleet",
 }
 
 // String returns the reason in kebab case, such as "error-rate", and

@@ -511,7 +511,7 @@ func (s *stress) checkEnd() {
 	require.Equal(t, m.Transitions, uint64(len(hooked)), "transitions delivered to the hook")
 	prev := circuit.Closed
 	var prevAt time.Time
-	var byReason [16]int
+	var byReason [32]int
 	for i, tr := range hooked {
 		if tr.From != prev {
 			t.Fatalf("transition %d goes %v->%v, but the previous one ended in %v", i, tr.From, tr.To, prev)

@@ -82,7 +82,11 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		} else {
 			b.reopens = 0
 		}
-		p.until = addSat(at, b.openDuration())
+		if b.openUntil > at {
+			p.until, b.openUntil = b.openUntil, 0
+		} else {
+			p.until = addSat(at, b.openDuration())
+		}
 		p.err = &OpenError{Name: b.cfg.Name, State: Open, Reason: reason, RetryAt: b.at(p.until), Cause: b.lastFailure}
 		if b.expiries {
 			p.exp = scheduleExpiry(b.epoch.Add(p.until))

@@ -1,5 +1,7 @@
 package circuit
 
+import "time"
+
 // View is the part of a breaker that does not depend on its result type:
 // every *Breaker[T] satisfies it, so tools such as registries, exporters
 // and health checkers can hold breakers of different T together.
@@ -23,6 +25,9 @@ type Controller interface {
 	// Trip opens the breaker now, to recover through its open period and
 	// probes, and reports whether it did; see Breaker.Trip.
 	Trip(reason Reason) bool
+	// OpenUntil opens the breaker until a given time, or extends its open
+	// period; see Breaker.OpenUntil.
+	OpenUntil(reason Reason, until time.Time) bool
 	// EndOpen ends an open period early; see Breaker.EndOpen.
 	EndOpen(reason Reason) bool
 	// ForceOpen holds the breaker open until Reset; see Breaker.ForceOpen.

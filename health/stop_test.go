@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlab/circuit"
@@ -90,6 +91,14 @@ func (f *fakeBreaker) EndOpen(reason circuit.Reason) bool {
 	f.transitions++
 	f.halfOpens++
 	return true
+}
+
+func (f *fakeBreaker) OpenUntil(circuit.Reason, time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.use("OpenUntil")
+	f.t.Error("the watcher must never open a breaker until a given time")
+	return false
 }
 
 func (f *fakeBreaker) ForceOpen() bool {
