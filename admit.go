@@ -56,8 +56,8 @@ func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error)
 	for {
 		b.mu.Lock()
 		now = b.advance(now)
-		if len(b.pending) > 0 && !b.delivering {
-			b.delivering = true
+		if b.dl != nil && len(b.dl.pending) > 0 && !b.dl.delivering {
+			b.dl.delivering = true
 			b.mu.Unlock()
 			b.deliverBeforeCall()
 			now = b.now()
@@ -76,6 +76,9 @@ func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error)
 		case Disabled:
 			tk.seq = b.admitted.Add(1)
 		case HalfOpen:
+			if b.probes == nil {
+				b.probes = &probeLease{slots: b.t.cfg.HalfOpenMaxProbes}
+			}
 			if tk.slot = b.probes.claim(now); tk.slot < 0 {
 				err = b.halfOpenErr(p)
 			} else {
@@ -113,34 +116,39 @@ func (b *Breaker[T]) deliverBeforeCall() {
 // slots are all taken, with RetryAt at the oldest probe's deadline. It is
 // rebuilt only when that deadline changes. It requires b.mu.
 func (b *Breaker[T]) halfOpenErr(p *period) *OpenError {
-	oldest, _ := b.probes.oldest()
-	retryAt := b.at(addSat(oldest, b.cfg.probeTimeout()))
-	if b.halfErr == nil || !b.halfErr.RetryAt.Equal(retryAt) {
+	l := b.probes
+	oldest, _ := l.oldest()
+	retryAt := b.at(addSat(oldest, b.t.cfg.probeTimeout()))
+	if l.err == nil || l.errGen != p.gen || !l.err.RetryAt.Equal(retryAt) {
 		e := *p.err
 		e.RetryAt = retryAt
-		b.halfErr = &e
+		l.err, l.errGen = &e, p.gen
 	}
-	return b.halfErr
+	return l.err
 }
 
 // probeLease tracks the probe slots of a half-open period: who holds one,
 // since when. It is not safe for concurrent use; the breaker guards it with
 // its mutex.
 type probeLease struct {
-	at []time.Duration // admission time of each slot's probe; never if free
-	n  int             // slots held
-}
+	at    []time.Duration // admission time of each slot's probe; never if free; nil until needed
+	n     int             // slots held
+	slots int             // Config.HalfOpenMaxProbes
 
-func newProbeLease(slots int) probeLease {
-	l := probeLease{at: make([]time.Duration, slots)}
-	for i := range l.at {
-		l.at[i] = never
-	}
-	return l
+	// err is the rejection for the current oldest probe of period errGen
+	// (see halfOpenErr), built again only when that deadline changes.
+	err    *OpenError
+	errGen uint64
 }
 
 // claim takes a free slot for a probe admitted at now, or returns -1.
 func (l *probeLease) claim(now time.Duration) int {
+	if l.at == nil { // the first half-open period
+		l.at = make([]time.Duration, l.slots)
+		for i := range l.at {
+			l.at[i] = never
+		}
+	}
 	if l.n == len(l.at) {
 		return -1
 	}
@@ -164,7 +172,7 @@ func (l *probeLease) release(i int) {
 
 // oldest returns the admission time of the oldest probe, if any.
 func (l *probeLease) oldest() (time.Duration, bool) {
-	if l.n == 0 {
+	if l == nil || l.n == 0 {
 		return 0, false
 	}
 	oldest := time.Duration(math.MaxInt64)
@@ -178,7 +186,7 @@ func (l *probeLease) oldest() (time.Duration, bool) {
 
 // clear frees every slot: the probes of an ended period are abandoned.
 func (l *probeLease) clear() {
-	if l.n == 0 {
+	if l == nil || l.n == 0 {
 		return
 	}
 	for i := range l.at {
@@ -197,7 +205,7 @@ func (c *Config) rampShare(from, now time.Duration) float64 {
 // now. It requires b.mu.
 func (b *Breaker[T]) rampAdmits(now time.Duration) bool {
 	b.rampSeen++
-	if float64(b.rampPassed) < b.cfg.rampShare(b.rampFrom, now)*float64(b.rampSeen) {
+	if float64(b.rampPassed) < b.t.cfg.rampShare(b.rampFrom, now)*float64(b.rampSeen) {
 		b.rampPassed++
 		return true
 	}

@@ -146,29 +146,44 @@ func TestAllocsAllow(t *testing.T) {
 }
 
 // TestHeapPerBreaker measures the live heap of a breaker with WindowSize
-// 100 (the default) as the growth of the heap, after a full GC, while many
-// breakers are kept alive. The budget is 4 KiB; the floor catches a
-// measurement that went wrong (the latency ring alone is 800 bytes).
+// 100 (the default), as the growth of the heap after a full GC while many
+// breakers are kept alive: one that has made no call yet (its window, probe
+// slots and slow-call watch are allocated on first use) and one that has
+// made one. The budget is 4 KiB; the floors catch a measurement
+// that went wrong (the struct alone is over 300 bytes; the latency ring
+// alone 800).
 func TestHeapPerBreaker(t *testing.T) {
-	const n = 2000
-	keep := make([]*circuit.Breaker[int], n)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for i := range keep {
-		br, err := circuit.New[int](circuit.WithWindowSize(100))
-		if err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct {
+		name     string
+		used     bool
+		min, max int64
+	}{
+		{"unused", false, 300, 1024},
+		{"used", true, 800, 4096},
+	} {
+		const n = 2000
+		keep := make([]*circuit.Breaker[int], n)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range keep {
+			br, err := circuit.New[int](circuit.WithWindowSize(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.used {
+				_, _ = br.Execute(context.Background(), okFn)
+			}
+			keep[i] = br
 		}
-		keep[i] = br
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perBreaker := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
-	runtime.KeepAlive(keep)
-	t.Logf("heap per breaker with WindowSize 100: %d bytes", perBreaker)
-	if perBreaker < 800 || perBreaker >= 4096 {
-		t.Errorf("heap per breaker = %d bytes, want in [800, 4096)", perBreaker)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perBreaker := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+		runtime.KeepAlive(keep)
+		t.Logf("heap per %s breaker with WindowSize 100: %d bytes", tc.name, perBreaker)
+		if perBreaker < tc.min || perBreaker >= tc.max {
+			t.Errorf("heap per %s breaker = %d bytes, want in [%d, %d)", tc.name, perBreaker, tc.min, tc.max)
+		}
 	}
 }
 

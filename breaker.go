@@ -73,45 +73,30 @@ const cacheLine = 64
 // breaker created inside a testing/synctest bubble follows the bubble's
 // clock, and does not use that timer.
 type Breaker[T any] struct {
-	cfg        Config
-	clock      Clock
-	realClock  bool      // clock is the real one: read time with time.Since
-	expiries   bool      // open periods end through the shared expiry timer (see expiry.go)
-	epoch      time.Time // times inside the breaker are offsets from this
-	classifier func(T, error) Outcome
-	fallback   func(context.Context, error) (T, error)
-	logger     *slog.Logger
-	rand       func() float64
+	// Read-mostly: written only with mu held, read without the lock, so
+	// that admission while closed and rejection while open take no lock.
+	t           *template[T] // what the options built; shared by a Group's breakers
+	name        string       // Config.Name
+	period      atomic.Pointer[period]
+	hooks       atomic.Pointer[[]hookEntry] // copy-on-write; nil while there are none
+	slowCheckAt atomic.Int64                // when admission should next take the lock to look at calls in flight (see slowWatch)
 
-	// Read without the lock, so that admission while closed and rejection
-	// while open take no lock; written only with mu held. The padding
-	// keeps these read-mostly words off the lines every call writes.
-	_      [cacheLine]byte
-	period atomic.Pointer[period]
-	hooks  atomic.Pointer[[]hookEntry] // copy-on-write
-	// slowCheckAt is when admission should next take the lock to look for
-	// calls in flight longer than LatencyThreshold (see slowWatch); the
-	// largest Duration when there is nothing to look for.
-	slowCheckAt atomic.Int64
-	_           [cacheLine]byte
+	// The padding keeps the words above off the line that every call
+	// writes: the counters and the mutex below.
+	_ [cacheLine]byte
 
 	rejections atomic.Uint64
 	fallbacks  atomic.Uint64
-	_          [cacheLine]byte
-
-	// admitted shares a line with mu: a call writes it on admission and
-	// takes mu to record, so the line moves between cores once per call.
-	admitted atomic.Uint64
+	admitted   atomic.Uint64 // calls admitted; written on admission, beside mu, which the call takes to record
 
 	mu          sync.Mutex    // guards the fields below, and writes to period and hooks
 	last        time.Duration // latest time seen, so a clock set back cannot move state backwards
 	since       time.Duration // when the current state began
-	win         window
+	win         *window       // nil until the first outcome: most keys of a big Group wait long for theirs
 	consecFail  int
 	consecSucc  int
-	probes      probeLease
-	slow        slowWatch     // closed-period calls in flight, for the latency criterion
-	halfErr     *OpenError    // the half-open rejection for the current oldest probe
+	probes      *probeLease   // nil until the first probe
+	slow        *slowWatch    // calls in flight, for the latency criterion; nil until the first look
 	reopens     int           // reopenings from half-open since the last close, for OpenBackoff
 	openUntil   time.Duration // if set, the end of the next open period, instead of openDuration (OpenUntil)
 	rampFrom    time.Duration // when the current ramp began
@@ -120,18 +105,39 @@ type Breaker[T any] struct {
 	successes   uint64
 	failures    uint64
 	ignored     uint64
-	finished    uint64        // admitted calls recorded, for Metrics.InFlight
-	lastCall    time.Duration // when a call was last recorded (0, the creation, if none), for Group
-	pairs       [NumStates][NumStates]uint64
+	finished    uint64                        // admitted calls recorded, for Metrics.InFlight
+	lastCall    time.Duration                 // when a call was last recorded (0, the creation, if none), for Group
+	pairs       *[NumStates][NumStates]uint64 // transitions by pair; nil before the first
 	lastReason  Reason
 	lastTransAt time.Duration
 	lastFailure error
 	lastFailAt  time.Duration
 	lastSuccAt  time.Duration
 	nextHookID  uint64
-	pending     []Transition // transitions waiting for delivery to hooks
-	resume      []hookEntry  // if not nil, the only hooks still owed pending[0]
-	delivering  bool         // a goroutine is delivering pending
+	dl          *delivery // transitions waiting for the hooks; nil before the first
+}
+
+// delivery is the queue of transitions owed to the hooks. It requires
+// Breaker.mu.
+type delivery struct {
+	pending    []Transition // transitions waiting for delivery to hooks
+	resume     []hookEntry  // if not nil, the only hooks still owed pending[0]
+	delivering bool         // a goroutine is delivering pending
+}
+
+// template is the immutable part of a breaker: what the options built,
+// validated. A Group builds it once and shares it between its breakers.
+type template[T any] struct {
+	cfg        Config // with an empty Name: the breaker holds its own
+	clock      Clock
+	realClock  bool      // clock is the real one: read time with time.Since
+	epoch      time.Time // times inside the breaker are offsets from this
+	expiries   bool      // open periods end through the shared expiry timer (see expiry.go)
+	classifier func(T, error) Outcome
+	fallback   func(context.Context, error) (T, error)
+	logger     *slog.Logger
+	rand       func() float64
+	hooks      []func(Transition)
 }
 
 // period is one stay in a state. It is immutable once published.
@@ -182,45 +188,63 @@ func New[T any](opts ...Option) (*Breaker[T], error) {
 		return nil, err
 	}
 
-	b := &Breaker[T]{
+	t := &template[T]{
 		cfg:        s.cfg,
 		clock:      s.clock,
 		classifier: classifier,
 		fallback:   fallback,
 		logger:     s.logger,
 		rand:       s.rand,
-		win:        newWindow(s.cfg.WindowSize, s.cfg.WindowDuration, s.cfg.LatencyThreshold),
-		probes:     newProbeLease(s.cfg.HalfOpenMaxProbes),
-		slow:       newSlowWatch(s.cfg.LatencyThreshold),
-		lastFailAt: never,
-		lastSuccAt: never,
+		hooks:      s.hooks,
 	}
-	b.lastTransAt = never
-	if b.clock == nil {
-		b.clock = realClock{}
-		b.realClock = true
+	t.cfg.Name = ""
+	if t.clock == nil {
+		t.clock = realClock{}
+		t.realClock = true
 	}
-	b.epoch = b.clock.Now()
+	t.epoch = t.clock.Now()
 	// The shared expiry timer runs on real time. Inside a testing/synctest
 	// bubble time.Now has no monotonic reading and runs on the bubble's
 	// fake clock, which that timer knows nothing of: there, rejections
 	// read the clock instead.
-	b.expiries = b.realClock && b.epoch != b.epoch.Round(0)
-	hooks := make([]hookEntry, 0, len(s.hooks)+1)
-	if s.logger != nil {
-		hooks = append(hooks, hookEntry{id: 0, fn: logTransition(s.logger)})
+	t.expiries = t.realClock && t.epoch != t.epoch.Round(0)
+	return t.newBreaker(s.cfg.Name), nil
+}
+
+// closedAtStart is the first period of every breaker: it is never
+// written, so all can share it.
+var closedAtStart = &period{state: Closed}
+
+// newBreaker builds a breaker named name from t.
+func (t *template[T]) newBreaker(name string) *Breaker[T] {
+	b := &Breaker[T]{
+		t:          t,
+		name:       name,
+		lastFailAt: never,
+		lastSuccAt: never,
 	}
-	for _, h := range s.hooks {
-		b.nextHookID++
-		hooks = append(hooks, hookEntry{id: b.nextHookID, fn: h})
+	b.lastTransAt = never
+	// A Group's breakers share the template's epoch: each starts its
+	// closed state, and its idleness, when it is made.
+	created := b.now()
+	b.last, b.since, b.lastCall = created, created, created
+	if t.logger != nil || len(t.hooks) > 0 {
+		hooks := make([]hookEntry, 0, len(t.hooks)+1)
+		if t.logger != nil {
+			hooks = append(hooks, hookEntry{id: 0, fn: logTransition(t.logger)})
+		}
+		for _, h := range t.hooks {
+			b.nextHookID++
+			hooks = append(hooks, hookEntry{id: b.nextHookID, fn: h})
+		}
+		b.hooks.Store(&hooks)
 	}
-	b.hooks.Store(&hooks)
-	b.period.Store(&period{state: Closed})
+	b.period.Store(closedAtStart)
 	b.slowCheckAt.Store(math.MaxInt64)
-	if b.slow.threshold > 0 {
+	if t.cfg.LatencyThreshold > 0 {
 		b.slowCheckAt.Store(0)
 	}
-	return b, nil
+	return b
 }
 
 // assertFunc checks that an option's function v (nil for none) has type F,
@@ -249,11 +273,15 @@ func typeName[T any]() string {
 }
 
 // Name returns Config.Name.
-func (b *Breaker[T]) Name() string { return b.cfg.Name }
+func (b *Breaker[T]) Name() string { return b.name }
 
 // Config returns a copy of the validated Config the breaker was built
 // with; changing the copy changes nothing.
-func (b *Breaker[T]) Config() Config { return b.cfg }
+func (b *Breaker[T]) Config() Config {
+	c := b.t.cfg
+	c.Name = b.name
+	return c
+}
 
 // addSat returns t+d, saturating at the largest Duration instead of
 // wrapping, so that a mock clock set centuries ahead cannot make the end of
@@ -268,10 +296,10 @@ func addSat(t, d time.Duration) time.Duration {
 // now reads the clock once, as an offset from the epoch. With the real
 // clock it reads only the monotonic clock.
 func (b *Breaker[T]) now() time.Duration {
-	if b.realClock {
-		return time.Since(b.epoch)
+	if b.t.realClock {
+		return time.Since(b.t.epoch)
 	}
-	return b.clock.Now().Sub(b.epoch)
+	return b.t.clock.Now().Sub(b.t.epoch)
 }
 
 // at converts an offset to a time, stripped of its monotonic reading so it
@@ -280,7 +308,7 @@ func (b *Breaker[T]) at(d time.Duration) time.Time {
 	if d == never {
 		return time.Time{}
 	}
-	return b.epoch.Add(d).Round(0)
+	return b.t.epoch.Add(d).Round(0)
 }
 
 // Execute calls fn unless the breaker rejects the call, records the
@@ -313,13 +341,13 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	}
 	tk, start, err := b.admit()
 	if err != nil {
-		if b.fallback != nil {
+		if b.t.fallback != nil {
 			return b.callFallback(ctx, err)
 		}
 		return zero, err
 	}
 	v, err := b.run(ctx, fn, tk, start)
-	if err != nil && b.fallback != nil {
+	if err != nil && b.t.fallback != nil {
 		return b.callFallback(ctx, err)
 	}
 	return v, err
@@ -327,15 +355,15 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 
 func (b *Breaker[T]) callFallback(ctx context.Context, err error) (T, error) {
 	b.fallbacks.Add(1)
-	return b.fallback(ctx, err)
+	return b.t.fallback(ctx, err)
 }
 
 // run calls fn for an admitted call and records its outcome, including the
 // outcome of a panic or runtime.Goexit, so that no probe slot is ever lost.
 func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error), tk ticket, start time.Duration) (v T, err error) {
-	if b.cfg.CallTimeout > 0 {
+	if b.t.cfg.CallTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = b.clock.WithTimeout(ctx, b.cfg.CallTimeout)
+		ctx, cancel = b.t.clock.WithTimeout(ctx, b.t.cfg.CallTimeout)
 		defer cancel()
 	}
 	returned := false

@@ -83,7 +83,7 @@ func (b *Breaker[T]) Trip(reason Reason) bool {
 // The period then ends as any other: at until the breaker is half-open.
 func (b *Breaker[T]) OpenUntil(reason Reason, until time.Time) bool {
 	return b.transition(func(s State, now time.Duration) bool {
-		u := until.Sub(b.epoch)
+		u := until.Sub(b.t.epoch)
 		if u <= now {
 			return false
 		}
@@ -104,7 +104,7 @@ func (b *Breaker[T]) OpenUntil(reason Reason, until time.Time) bool {
 			q.err = &e
 			if p.exp != nil {
 				cancelExpiry(p.exp)
-				q.exp = scheduleExpiry(b.epoch.Add(u))
+				q.exp = scheduleExpiry(b.t.epoch.Add(u))
 			}
 			b.period.Store(q)
 			return true
@@ -168,8 +168,8 @@ func (b *Breaker[T]) Reset() {
 		old := b.period.Load()
 		b.period.Store(&period{state: Closed, gen: old.gen + 1})
 		b.win.reset()
-		b.slow.reset(now, b.admitted.Load())
-		if b.slow.threshold > 0 {
+		if b.t.cfg.LatencyThreshold > 0 {
+			b.watch().reset(now, b.admitted.Load())
 			b.slowCheckAt.Store(int64(now))
 		}
 		b.consecFail, b.consecSucc = 0, 0

@@ -97,7 +97,7 @@ func TestSlowWatchFolding(t *testing.T) {
 	fast := admit()
 	for i := 1; i <= 100; i++ {
 		now := time.Duration(i) * time.Millisecond
-		w.checkpoint(now, seq)
+		w.checkpoint(now, seq, true)
 		w.finish(admit()) // a call admitted and finished at once
 		if i == 3 {
 			w.finish(fast)

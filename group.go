@@ -29,12 +29,12 @@ import (
 // whole dependency going down opens the parent, one bad key opens only its
 // own breaker. A key's rejection is not a failure for the parent.
 type Group[K comparable, T any] struct {
-	template []Option
-	name     func(K) string
-	max      int
-	idle     time.Duration
-	parent   *Breaker[T]
-	clock    Clock
+	t      *template[T] // shared by every breaker of the group
+	name   func(K) string
+	max    int
+	idle   time.Duration
+	parent *Breaker[T]
+	clock  Clock
 
 	m     sync.Map     // K -> *Breaker[T]
 	count atomic.Int64 // breakers in m
@@ -134,7 +134,7 @@ func NewGroup[K comparable, T any](opts ...GroupOption) (*Group[K, T], error) {
 		}
 		parent = p
 	}
-	// The template must build a breaker: check it once, up front.
+	// The template must build a breaker: validated once, here, and shared.
 	probe, err := New[T](s.template...)
 	if err != nil {
 		errs = append(errs, err)
@@ -145,7 +145,7 @@ func NewGroup[K comparable, T any](opts ...GroupOption) (*Group[K, T], error) {
 	if name == nil {
 		name = func(k K) string { return fmt.Sprint(k) }
 	}
-	return &Group[K, T]{template: s.template, name: name, max: s.max, idle: s.idle, parent: parent, clock: probe.clock}, nil
+	return &Group[K, T]{t: probe.t, name: name, max: s.max, idle: s.idle, parent: parent, clock: probe.t.clock}, nil
 }
 
 // Get returns key's breaker, building it on first use. When the group is
@@ -166,11 +166,7 @@ func (g *Group[K, T]) create(key K) *Breaker[T] {
 		g.overflows.Add(1)
 		return g.overflowBreaker()
 	}
-	b, err := New[T](append(g.template, WithName(g.name(key)))...)
-	if err != nil {
-		// The template was valid at NewGroup; only the name changed.
-		b, _ = New[T](g.template...)
-	}
+	b := g.t.newBreaker(g.name(key))
 	if prev, loaded := g.m.LoadOrStore(key, b); loaded {
 		return prev.(*Breaker[T])
 	}
@@ -183,7 +179,7 @@ func (g *Group[K, T]) overflowBreaker() *Breaker[T] {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.overflow == nil {
-		g.overflow, _ = New[T](append(g.template, WithName("overflow"))...)
+		g.overflow = g.t.newBreaker("overflow")
 	}
 	return g.overflow
 }

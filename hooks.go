@@ -19,20 +19,28 @@ type hookEntry struct {
 	fn func(Transition)
 }
 
+// hookList returns the hooks, nil if none was ever added.
+func (b *Breaker[T]) hookList() []hookEntry {
+	if p := b.hooks.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // unlockAndDeliver releases b.mu and then, unless another goroutine is
 // already at it, delivers the pending transitions on this goroutine.
 func (b *Breaker[T]) unlockAndDeliver() {
-	if len(b.pending) == 0 || b.delivering {
+	if b.dl == nil || len(b.dl.pending) == 0 || b.dl.delivering {
 		b.mu.Unlock()
 		return
 	}
-	b.delivering = true
+	b.dl.delivering = true
 	b.mu.Unlock()
 	b.deliver()
 }
 
 // deliver runs the hooks for every pending transition, in order, until
-// none is left. Only one goroutine delivers at a time (b.delivering).
+// none is left. Only one goroutine delivers at a time (b.dl.delivering).
 func (b *Breaker[T]) deliver() {
 	var (
 		batch []Transition
@@ -47,28 +55,28 @@ func (b *Breaker[T]) deliver() {
 		if i < len(batch) {
 			b.mu.Lock()
 			if j+1 < len(hooks) {
-				b.resume = append([]hookEntry(nil), hooks[j+1:]...)
+				b.dl.resume = append([]hookEntry(nil), hooks[j+1:]...)
 			} else {
 				i++
 			}
-			b.pending = append(batch[i:], b.pending...)
-			b.delivering = false
+			b.dl.pending = append(batch[i:], b.dl.pending...)
+			b.dl.delivering = false
 			b.mu.Unlock()
 		}
 	}()
 	for {
 		b.mu.Lock()
-		batch, i = b.pending, 0
-		resume := b.resume
-		b.pending, b.resume = nil, nil
+		batch, i = b.dl.pending, 0
+		resume := b.dl.resume
+		b.dl.pending, b.dl.resume = nil, nil
 		if len(batch) == 0 {
-			b.delivering = false
+			b.dl.delivering = false
 			b.mu.Unlock()
 			return
 		}
 		b.mu.Unlock()
 		for ; i < len(batch); i++ {
-			hooks = *b.hooks.Load()
+			hooks = b.hookList()
 			if i == 0 && resume != nil {
 				hooks = resume
 			}
@@ -95,12 +103,12 @@ func (b *Breaker[T]) callHook(hook func(Transition), t Transition) {
 // may have been the logger) is ignored: nothing may escape to the caller.
 func (b *Breaker[T]) logHookPanic(r any) {
 	defer func() { _ = recover() }()
-	l := b.logger
+	l := b.t.logger
 	if l == nil {
 		l = slog.Default()
 	}
 	l.Error("circuit: state-change hook panicked",
-		slog.String("name", b.cfg.Name), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+		slog.String("name", b.name), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 }
 
 // Subscribe adds a hook that receives every transition delivered from now
@@ -115,7 +123,7 @@ func (b *Breaker[T]) Subscribe(hook func(Transition)) (unsubscribe func()) {
 	b.mu.Lock()
 	b.nextHookID++
 	id := b.nextHookID
-	old := *b.hooks.Load()
+	old := b.hookList()
 	hooks := make([]hookEntry, len(old), len(old)+1)
 	copy(hooks, old)
 	hooks = append(hooks, hookEntry{id: id, fn: hook})
@@ -124,7 +132,7 @@ func (b *Breaker[T]) Subscribe(hook func(Transition)) (unsubscribe func()) {
 	return func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		old := *b.hooks.Load()
+		old := b.hookList()
 		hooks := make([]hookEntry, 0, len(old))
 		for _, h := range old {
 			if h.id != id {

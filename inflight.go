@@ -36,12 +36,12 @@ type slowWatch struct {
 
 	lastLook time.Duration // when the last checkpoint was taken
 
-	base    uint64 // calls numbered up to base do not count: earlier periods, or folded (see baseFin)
-	baseFin uint64 // finished calls numbered in (period start, base]: dropped intervals
-	start   uint64 // the last number handed out before the period began
-	cps     [slowCheckpoints]slowCheckpoint
-	head, n int    // cps[head] is the oldest of n
-	finNext uint64 // finished calls numbered after the newest checkpoint
+	base    uint64                           // calls numbered up to base do not count: earlier periods, or folded (see baseFin)
+	baseFin uint64                           // finished calls numbered in (period start, base]: dropped intervals
+	start   uint64                           // the last number handed out before the period began
+	cps     *[slowCheckpoints]slowCheckpoint // allocated at the first checkpoint
+	head, n int                              // cps[head] is the oldest of n
+	finNext uint64                           // finished calls numbered after the newest checkpoint
 }
 
 // slowCheckpoint closes the interval of sequence numbers (previous seq, seq].
@@ -75,6 +75,10 @@ func (w *slowWatch) finish(seq uint64) {
 		w.baseFin++
 		return
 	}
+	if w.n == 0 {
+		w.finNext++ // numbered after base, before any checkpoint
+		return
+	}
 	// Most calls are short: search from the newest interval back.
 	for i := w.n - 1; i >= 0; i-- {
 		c := &w.cps[(w.head+i)%slowCheckpoints]
@@ -91,10 +95,21 @@ func (w *slowWatch) finish(seq uint64) {
 }
 
 // checkpoint records a look at now, with seq the last number handed out;
-// the oldest checkpoint is folded into base when the ring is full.
-func (w *slowWatch) checkpoint(now time.Duration, seq uint64) {
+// the oldest checkpoint is folded into base when the ring is full. With
+// nothing in flight, every call numbered so far has ended: the checkpoints
+// can count no slow call any more, so they are dropped, ring and all (an
+// idle breaker keeps no ring; one that stays busy keeps its own).
+func (w *slowWatch) checkpoint(now time.Duration, seq uint64, inFlight bool) {
 	at := min(now, w.lastLook+w.width)
 	w.lastLook = now
+	if !inFlight {
+		w.start, w.base, w.baseFin, w.n, w.head, w.finNext = seq, seq, 0, 0, 0, 0
+		w.cps = nil
+		return
+	}
+	if w.cps == nil {
+		w.cps = new([slowCheckpoints]slowCheckpoint)
+	}
 	if w.n == slowCheckpoints {
 		old := &w.cps[w.head]
 		w.base, w.baseFin = old.seq, w.baseFin+old.fin
@@ -133,4 +148,15 @@ func (w *slowWatch) slow(now time.Duration) int {
 		return int(in)
 	}
 	return 0
+}
+
+// watch returns the breaker's slow watch, made on first use: the first
+// look of the first closed period (when calls are numbered from 0), or the
+// start of a later closed period. It requires b.mu.
+func (b *Breaker[T]) watch() *slowWatch {
+	if b.slow == nil {
+		w := newSlowWatch(b.t.cfg.LatencyThreshold)
+		b.slow = &w
+	}
+	return b.slow
 }

@@ -83,15 +83,19 @@ func (b *Breaker[T]) Metrics() Metrics {
 
 // snapshot fills every Metrics field. It requires b.mu.
 func (b *Breaker[T]) snapshot() Metrics {
-	b.win.expire(b.last)
+	b.win.held(b.last) // expires what has aged out
 	var transitions uint64
-	for _, row := range b.pairs {
+	var pairs [NumStates][NumStates]uint64
+	if b.pairs != nil {
+		pairs = *b.pairs
+	}
+	for _, row := range pairs {
 		for _, c := range row {
 			transitions += c
 		}
 	}
 	return Metrics{
-		Name:                 b.cfg.Name,
+		Name:                 b.name,
 		State:                b.period.Load().state,
 		StateSince:           b.at(b.since),
 		LastReason:           b.lastReason,
@@ -104,15 +108,15 @@ func (b *Breaker[T]) snapshot() Metrics {
 		RampShare:            b.rampShareNow(),
 		Fallbacks:            b.fallbacks.Load(),
 		Transitions:          transitions,
-		TransitionCounts:     b.pairs,
+		TransitionCounts:     pairs,
 		ConsecutiveFailures:  b.consecFail,
 		ConsecutiveSuccesses: b.consecSucc,
-		WindowRequests:       b.win.n,
+		WindowRequests:       b.win.outcomes(),
 		ErrorRate:            b.win.errorRate(),
 		AvgLatency:           b.win.avgLatency(),
 		SlowInFlight:         b.slowInFlight(),
 		P95Latency:           b.win.percentile(0.95),
-		PercentileLatency:    b.win.percentile(b.cfg.LatencyPercentile),
+		PercentileLatency:    b.win.percentile(b.t.cfg.LatencyPercentile),
 		LastFailure:          b.lastFailure,
 		LastFailureAt:        b.at(b.lastFailAt),
 		LastSuccessAt:        b.at(b.lastSuccAt),
@@ -124,13 +128,16 @@ func (b *Breaker[T]) slowInFlight() int {
 	if b.period.Load().state != Closed {
 		return 0
 	}
+	if b.slow == nil {
+		return 0
+	}
 	return b.slow.slow(b.last)
 }
 
 // rampShareNow is Metrics.RampShare. It requires b.mu.
 func (b *Breaker[T]) rampShareNow() float64 {
 	if p := b.period.Load(); p.state == Closed && p.until != 0 && b.last < p.until {
-		return b.cfg.rampShare(b.rampFrom, b.last)
+		return b.t.cfg.rampShare(b.rampFrom, b.last)
 	}
 	return 1
 }

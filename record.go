@@ -13,7 +13,7 @@ func (b *Breaker[T]) finish(tk ticket, start time.Duration, result T, err error)
 	if kind == Failure && err == nil {
 		err = ErrResultFailed
 	}
-	if c := b.cfg.CallTimeout; c > 0 && kind != Failure && end-start >= c && !errors.Is(err, context.Canceled) {
+	if c := b.t.cfg.CallTimeout; c > 0 && kind != Failure && end-start >= c && !errors.Is(err, context.Canceled) {
 		// A call that outlived its timeout failed, whatever it returned;
 		// only the caller's own cancellation stays unjudged.
 		kind = Failure
@@ -32,7 +32,7 @@ func (b *Breaker[T]) classify(tk ticket, start time.Duration, result T, err erro
 	if err != nil && errors.Is(err, context.Canceled) {
 		return Ignored
 	}
-	if b.classifier == nil {
+	if b.t.classifier == nil {
 		if err == nil {
 			return Success
 		}
@@ -44,7 +44,7 @@ func (b *Breaker[T]) classify(tk ticket, start time.Duration, result T, err erro
 			b.abort(tk, start, recover())
 		}
 	}()
-	o := b.classifier(result, err)
+	o := b.t.classifier(result, err)
 	returned = true
 	switch o {
 	case Success, Ignored:
@@ -71,7 +71,7 @@ func (b *Breaker[T]) abort(tk ticket, start time.Duration, r any) {
 func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, err error) {
 	lat := max(end-start, 0)
 	b.mu.Lock()
-	if b.slow.threshold > 0 {
+	if b.slow != nil {
 		b.slow.finish(tk.seq) // first: a call that has ended is not in flight
 	}
 	now := b.advance(end)
@@ -109,6 +109,9 @@ func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, e
 // count adds an outcome to the window and the consecutive counts. It
 // requires b.mu.
 func (b *Breaker[T]) count(now, lat time.Duration, failed bool) {
+	if b.win == nil {
+		b.win = newWindow(b.t.cfg.WindowSize, b.t.cfg.WindowDuration, b.t.cfg.LatencyThreshold)
+	}
 	b.win.add(now, lat, failed)
 	if failed {
 		b.consecFail++
@@ -123,7 +126,7 @@ func (b *Breaker[T]) count(now, lat time.Duration, failed bool) {
 // holds. It requires b.mu.
 func (b *Breaker[T]) recordClosed(now, lat time.Duration, failed bool) {
 	b.count(now, lat, failed)
-	c := &b.cfg
+	c := &b.t.cfg
 	enough := b.win.n >= c.MinRequests
 	switch {
 	case c.ConsecutiveFailures > 0 && b.consecFail >= c.ConsecutiveFailures:
@@ -140,11 +143,11 @@ func (b *Breaker[T]) recordProbe(now, lat time.Duration, failed bool) {
 	switch {
 	case failed:
 		b.setState(Open, now, ReasonProbeFailed)
-	case b.cfg.LatencyThreshold > 0 && lat >= b.cfg.LatencyThreshold:
+	case b.t.cfg.LatencyThreshold > 0 && lat >= b.t.cfg.LatencyThreshold:
 		b.setState(Open, now, ReasonLatency)
 	default:
 		b.consecSucc++
-		if b.consecSucc >= b.cfg.SuccessThreshold {
+		if b.consecSucc >= b.t.cfg.SuccessThreshold {
 			b.setState(Closed, now, ReasonProbesSucceeded)
 		}
 	}

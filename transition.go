@@ -28,7 +28,7 @@ func (b *Breaker[T]) advance(now time.Duration) time.Duration {
 			if !ok {
 				return now
 			}
-			deadline := addSat(oldest, b.cfg.probeTimeout())
+			deadline := addSat(oldest, b.t.cfg.probeTimeout())
 			if now < deadline {
 				return now
 			}
@@ -55,15 +55,16 @@ func (b *Breaker[T]) advance(now time.Duration) time.Duration {
 // the window's, meet the latency criterion. It runs at most once per
 // checkpoint width, from advance. It requires b.mu and a Closed period.
 func (b *Breaker[T]) checkSlow(now time.Duration) {
-	b.slow.checkpoint(now, b.admitted.Load())
+	admitted := b.admitted.Load()
+	b.watch().checkpoint(now, admitted, admitted != b.finished)
 	b.slowCheckAt.Store(int64(now + b.slow.width))
 	s := b.slow.slow(now)
 	if s == 0 {
 		return
 	}
-	b.win.expire(now)
-	c := &b.cfg
-	n, slow := b.win.n+s, b.win.slow+s
+	held, heldSlow := b.win.held(now)
+	c := &b.t.cfg
+	n, slow := held+s, heldSlow+s
 	if n >= c.MinRequests && slow >= n-rank(c.LatencyPercentile, n)+1 {
 		b.setState(Open, now, ReasonSlowCalls)
 	}
@@ -87,24 +88,24 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		} else {
 			p.until = addSat(at, b.openDuration())
 		}
-		p.err = &OpenError{Name: b.cfg.Name, State: Open, Reason: reason, RetryAt: b.at(p.until), Cause: b.lastFailure}
-		if b.expiries {
-			p.exp = scheduleExpiry(b.epoch.Add(p.until))
+		p.err = &OpenError{Name: b.name, State: Open, Reason: reason, RetryAt: b.at(p.until), Cause: b.lastFailure}
+		if b.t.expiries {
+			p.exp = scheduleExpiry(b.t.epoch.Add(p.until))
 		}
 	case HalfOpen:
 		// Its RetryAt is filled in per oldest probe by halfOpenErr.
-		p.err = &OpenError{Name: b.cfg.Name, State: HalfOpen, Reason: reason, Cause: b.lastFailure}
+		p.err = &OpenError{Name: b.name, State: HalfOpen, Reason: reason, Cause: b.lastFailure}
 	case ForcedOpen:
-		p.err = &OpenError{Name: b.cfg.Name, State: ForcedOpen, Reason: reason, Cause: b.lastFailure, hint: b.cfg.OpenTimeout}
+		p.err = &OpenError{Name: b.name, State: ForcedOpen, Reason: reason, Cause: b.lastFailure, hint: b.t.cfg.OpenTimeout}
 	case Closed:
 		b.reopens = 0
-		if reason == ReasonProbesSucceeded && b.cfg.RampDuration > 0 {
-			p.until = addSat(at, b.cfg.RampDuration)
-			p.err = &OpenError{Name: b.cfg.Name, State: Closed, Reason: ReasonRamp, RetryAt: b.at(p.until), Cause: b.lastFailure}
+		if reason == ReasonProbesSucceeded && b.t.cfg.RampDuration > 0 {
+			p.until = addSat(at, b.t.cfg.RampDuration)
+			p.err = &OpenError{Name: b.name, State: Closed, Reason: ReasonRamp, RetryAt: b.at(p.until), Cause: b.lastFailure}
 			b.rampFrom, b.rampSeen, b.rampPassed = at, 0, 0
 		}
-		b.slow.reset(at, b.admitted.Load())
-		if b.slow.threshold > 0 {
+		if b.t.cfg.LatencyThreshold > 0 {
+			b.watch().reset(at, b.admitted.Load())
 			b.slowCheckAt.Store(int64(at))
 		}
 	}
@@ -113,18 +114,23 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 	}
 	b.period.Store(p)
 	b.since = at
+	if b.pairs == nil {
+		b.pairs = new([NumStates][NumStates]uint64)
+	}
 	b.pairs[old.state][to]++
 	b.lastReason = reason
 	b.lastTransAt = at
 	b.probes.clear() // probes of the old period are abandoned: their outcomes are stale
-	b.halfErr = nil
-	if len(*b.hooks.Load()) > 0 {
-		t := Transition{Name: b.cfg.Name, From: old.state, To: to, Reason: reason, At: b.at(at), Metrics: b.snapshot()}
+	if len(b.hookList()) > 0 {
+		t := Transition{Name: b.name, From: old.state, To: to, Reason: reason, At: b.at(at), Metrics: b.snapshot()}
 		t.Metrics.SlowInFlight = slowInFlight
 		if to == Open {
 			t.RetryAt = b.at(p.until)
 		}
-		b.pending = append(b.pending, t)
+		if b.dl == nil {
+			b.dl = new(delivery)
+		}
+		b.dl.pending = append(b.dl.pending, t)
 	}
 	b.consecFail, b.consecSucc = 0, 0
 	if to == Closed {
@@ -137,7 +143,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 // close and capped by OpenTimeoutMax, then spread by ±OpenJitter. It
 // requires b.mu.
 func (b *Breaker[T]) openDuration() time.Duration {
-	c := &b.cfg
+	c := &b.t.cfg
 	d := float64(c.OpenTimeout)
 	if c.OpenBackoff > 1 && b.reopens > 0 {
 		d *= math.Pow(c.OpenBackoff, float64(b.reopens))
@@ -148,7 +154,7 @@ func (b *Breaker[T]) openDuration() time.Duration {
 	}
 	d = min(d, limit)
 	if c.OpenJitter > 0 {
-		u := b.rand
+		u := b.t.rand
 		if u == nil {
 			u = rand.Float64
 		}

@@ -82,8 +82,8 @@ func (s sum128) div(n int) time.Duration {
 	return time.Duration(q)
 }
 
-func newWindow(size int, age, slowAt time.Duration) window {
-	w := window{slowAt: slowAt, age: age, size: size}
+func newWindow(size int, age, slowAt time.Duration) *window {
+	w := &window{slowAt: slowAt, age: age, size: size}
 	if size > 0 {
 		w.lat = make([]time.Duration, size)
 		w.failed = make([]bool, size)
@@ -201,6 +201,9 @@ func (s *sum128) sub128(o sum128) {
 
 // reset empties the window without allocating.
 func (w *window) reset() {
+	if w == nil {
+		return
+	}
 	w.next = 0
 	w.totals = totals{}
 	w.h.clear()
@@ -212,7 +215,7 @@ func (w *window) reset() {
 
 // errorRate is failures/outcomes, 0 when empty.
 func (w *window) errorRate() float64 {
-	if w.n == 0 {
+	if w == nil || w.n == 0 {
 		return 0
 	}
 	return float64(w.failures) / float64(w.n)
@@ -220,7 +223,7 @@ func (w *window) errorRate() float64 {
 
 // avgLatency is the mean latency held, 0 when empty.
 func (w *window) avgLatency() time.Duration {
-	if w.n == 0 {
+	if w == nil || w.n == 0 {
 		return 0
 	}
 	return w.sum.div(w.n)
@@ -253,8 +256,29 @@ func (w *window) percentileAtLeast(p float64) bool {
 // percentile returns the p-percentile of the held latencies as its
 // histogram bin's midpoint, 0 when empty.
 func (w *window) percentile(p float64) time.Duration {
-	if w.n == 0 {
+	if w == nil || w.n == 0 {
 		return 0
 	}
 	return w.h.value(uint64(rank(p, w.n)))
+}
+
+// The questions asked of a window that may not exist yet (nil: no outcome
+// recorded so far) answer as an empty window does.
+
+// held expires what has aged out by now and returns the outcomes held and
+// the slow ones among them.
+func (w *window) held(now time.Duration) (n, slow int) {
+	if w == nil {
+		return 0, 0
+	}
+	w.expire(now)
+	return w.n, w.slow
+}
+
+// outcomes returns the outcomes held.
+func (w *window) outcomes() int {
+	if w == nil {
+		return 0
+	}
+	return w.n
 }
