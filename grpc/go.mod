@@ -1,0 +1,18 @@
+module github.com/breakerlab/circuit/grpc
+
+go 1.25.0
+
+require (
+	github.com/breakerlab/circuit v0.0.0-00010101000000-000000000000
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260226221140-a57be14db171
+	google.golang.org/grpc v1.81.1
+	google.golang.org/protobuf v1.36.11
+)
+
+require (
+	golang.org/x/net v0.51.0 // indirect
+	golang.org/x/sys v0.42.0 // indirect
+	golang.org/x/text v0.34.0 // indirect
+)
+
+replace github.com/breakerlab/circuit => ../
