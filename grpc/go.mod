@@ -3,7 +3,9 @@ module github.com/breakerlab/circuit/grpc
 go 1.25.0
 
 require (
+	github.com/benbjohnson/clock v1.3.5
 	github.com/breakerlab/circuit v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260226221140-a57be14db171
 	google.golang.org/grpc v1.81.1
 	google.golang.org/protobuf v1.36.11
