@@ -3,6 +3,7 @@ package grpc
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/breakerlab/circuit"
@@ -36,6 +37,10 @@ type Interceptor struct {
 	key      KeyFunc
 	clock    circuit.Clock // nil: the time package
 	onReject func(ctx context.Context, method string, err *circuit.OpenError)
+	// last is the last rejection built, returned again while it still
+	// says the same thing: a breaker rejecting a flood of calls builds one
+	// status (and its details) per millisecond, not one per call.
+	last atomic.Pointer[rejection]
 }
 
 // New returns an Interceptor configured by opts. Bad options (a nil
@@ -146,14 +151,20 @@ func (ic *Interceptor) Stream() grpc.StreamClientInterceptor {
 // reject turns a breaker's refusal into the call's error. Allow returns
 // nothing but *circuit.OpenError; anything else is passed on as it is.
 func (ic *Interceptor) reject(ctx context.Context, method string, err error) error {
-	var oe *circuit.OpenError
-	if !errors.As(err, &oe) {
+	oe, ok := err.(*circuit.OpenError) // what Allow returns; errors.As would allocate
+	if !ok {
 		return err
 	}
 	if ic.onReject != nil {
 		ic.onReject(ctx, method, oe)
 	}
-	return newRejection(oe, ic.now())
+	delay := retryDelay(oe, ic.now())
+	if r := ic.last.Load(); r != nil && r.open == oe && r.at.Equal(oe.RetryAt) && r.delay == delay {
+		return r
+	}
+	r := newRejection(oe, delay)
+	ic.last.Store(r)
+	return r
 }
 
 func (ic *Interceptor) now() time.Time {

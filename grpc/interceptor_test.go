@@ -211,6 +211,25 @@ func TestRejection(t *testing.T) {
 	if m := metricsOf(ic, methodA); m.Rejections != 1 {
 		t.Errorf("%d rejections in Metrics, want 1", m.Rejections)
 	}
+
+	// The delay follows the clock, rounded up to the millisecond, however
+	// the rejections are shared.
+	for _, step := range []struct {
+		advance time.Duration
+		want    time.Duration
+	}{
+		{0, 20 * time.Second},
+		{time.Second, 19 * time.Second},
+		{500 * time.Microsecond, 19 * time.Second},
+		{500 * time.Microsecond, 19*time.Second - time.Millisecond},
+		{19 * time.Second, 0}, // half-open: the probe goes through
+	} {
+		mock.Add(step.advance)
+		err := call(context.Background(), cc, methodA)
+		if d, _ := circuitgrpc.RetryDelay(err); d != step.want {
+			t.Errorf("after %v more: RetryDelay %v (%v), want %v", step.advance, d, err, step.want)
+		}
+	}
 }
 
 // A rejection returned by a server handler crosses the wire with its
