@@ -14,7 +14,7 @@ const numCodes = 17
 
 // errCallPanicked is what a breaker records for a call whose invoker
 // panicked; the panic itself goes on up the caller's stack.
-var errCallPanicked = errors.New("circuit/grpc: the call panicked")
+var errCallPanicked = errors.New("grpc: the call panicked")
 
 // classifier judges a finished call by its status code. It is a value
 // with a fixed-size table so that judging a call allocates nothing.

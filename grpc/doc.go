@@ -16,7 +16,8 @@
 // set); every other code, InvalidArgument and NotFound included, is the
 // dependency answering and counts as a success; codes.Canceled is never
 // judged. A rejected call is not sent: it fails with codes.Unavailable and a
-// google.rpc.RetryInfo detail saying when to try again (see Rejected).
+// google.rpc.RetryInfo detail saying when to try again (see Interceptor and
+// RetryDelay).
 // Streams are judged when they are established; see Interceptor.Stream.
 //
 // docs/grpc.md covers the choices in full.

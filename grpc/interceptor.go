@@ -48,7 +48,7 @@ type Interceptor struct {
 // timeout out of range, breaker options that circuit.New refuses) are
 // reported, all of them, as one error wrapping ErrInvalidConfig.
 func New(opts ...Option) (*Interceptor, error) {
-	cfg := config{key: MethodKey, failureCodes: DefaultFailureCodes}
+	cfg := config{key: MethodKey, failureCodes: DefaultFailureCodes()}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&cfg)

@@ -14,14 +14,13 @@ import (
 // *circuit.ConfigError naming the field.
 var ErrInvalidConfig = circuit.ErrInvalidConfig
 
-// DefaultFailureCodes are the status codes that count as failures unless
-// WithFailureCodes says otherwise: the codes that say the server, or the
-// way to it, is in trouble, not that the request was wrong.
-var DefaultFailureCodes = []codes.Code{
-	codes.Unavailable,
-	codes.DeadlineExceeded,
-	codes.ResourceExhausted,
-	codes.Internal,
+// DefaultFailureCodes returns the status codes that count as failures
+// unless WithFailureCodes says otherwise: Unavailable, DeadlineExceeded,
+// ResourceExhausted and Internal, the codes that say the server, or the way
+// to it, is in trouble, not that the request was wrong. The slice is new at
+// each call: changing it changes nothing.
+func DefaultFailureCodes() []codes.Code {
+	return []codes.Code{codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Internal}
 }
 
 // KeyFunc picks the breaker a call goes through. It gets the call's
@@ -68,7 +67,9 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithBreakerOptions sets the options every breaker is built with, such as
 // circuit.WithPreset or circuit.WithConsecutiveFailures. Each breaker is
 // named after its key. Two are set by this package after them and so win:
-// the classifier (see WithFailureCodes) and the clock (see WithClock).
+// the classifier (see WithFailureCodes) and the clock (see WithClock). A
+// fallback (circuit.WithFallback) is never called: the interceptors admit
+// and record through Allow, and a rejection is returned as a status.
 // Several WithBreakerOptions add up.
 func WithBreakerOptions(opts ...circuit.Option) Option {
 	return optionFunc(func(c *config) { c.breakerOpts = append(c.breakerOpts, opts...) })
@@ -95,7 +96,7 @@ func WithKey(key KeyFunc) Option {
 }
 
 // WithFailureCodes replaces the status codes that count as failures
-// (default DefaultFailureCodes). Every other code counts as a success,
+// (default DefaultFailureCodes()). Every other code counts as a success,
 // except codes.Canceled, which is always ignored: the caller gave up, which
 // says nothing about the server. codes.OK, codes.Canceled or a code outside
 // the 17 that gRPC defines is an error from New.
