@@ -1,0 +1,122 @@
+package circuithttp
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/breakerlab/circuit"
+)
+
+// Transport is an http.RoundTripper that passes each request through a
+// circuit breaker chosen by its key (the host, unless WithKey says
+// otherwise), so that one failing upstream opens its own breaker and no
+// other. Create one with NewTransport; the zero value is not usable. It is
+// safe for concurrent use, as its base must be.
+//
+// A request whose breaker is open is not sent: RoundTrip closes its body
+// and returns the breaker's *circuit.OpenError, which matches
+// errors.Is(err, circuit.ErrOpen) through http.Client's *url.Error and
+// carries the retry time (RetryAt, RetryAfter). Otherwise the outcome is
+// recorded when the base RoundTrip returns, that is once the response
+// headers have arrived: the latency a breaker judges is time to headers,
+// and the response body, which the breaker never touches, stays readable
+// for as long as the request's own context allows. A 429 or 503 response
+// with a Retry-After header holds its breaker open until then (at most
+// WithMaxRetryAfter).
+type Transport struct {
+	base          http.RoundTripper
+	group         *circuit.Group[string, *http.Response]
+	key           func(*http.Request) string
+	clock         circuit.Clock // nil: the real clock
+	maxRetryAfter time.Duration // 0: Retry-After is not honoured
+}
+
+// NewTransport returns a Transport over base; a nil base means
+// http.DefaultTransport. Each key's breaker is built from
+// DefaultClassifier, then WithBreakerOptions, then WithClock. Invalid
+// options, its own and the breakers', are reported, all of them, as one
+// error matching ErrInvalidConfig; NewTransport never panics on them and
+// RoundTrip never fails because of them.
+func NewTransport(base http.RoundTripper, opts ...Option) (*Transport, error) {
+	s := defaults()
+	for _, o := range opts {
+		if o != nil {
+			o.applyTransport(&s)
+		}
+	}
+	errs := s.validate()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	g, err := circuit.NewGroup[string, *http.Response](
+		circuit.WithBreakerOptions(s.breakerOptions(circuit.WithClassifier(DefaultClassifier))...),
+		circuit.WithMaxBreakers(s.maxBreakers),
+		circuit.WithIdleTimeout(s.idleTimeout),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &Transport{base: base, group: g, key: s.key, clock: s.clock, maxRetryAfter: s.maxRetryAfter}, nil
+}
+
+// breakerOptions is the breaker template: the package's default
+// classifier first, so that one from WithBreakerOptions replaces it, and
+// the clock last, so that the breakers and the Retry-After arithmetic
+// read the same one.
+func (s *settings) breakerOptions(classifier circuit.Option) []circuit.Option {
+	opts := make([]circuit.Option, 0, len(s.breakerOpts)+2)
+	opts = append(opts, classifier)
+	opts = append(opts, s.breakerOpts...)
+	if s.clock != nil {
+		opts = append(opts, circuit.WithClock(s.clock))
+	}
+	return opts
+}
+
+// RoundTrip sends req through its key's breaker; see Transport for what
+// it records and returns.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	b := t.group.Get(t.key(req))
+	permit, err := b.Allow()
+	if err != nil {
+		// A RoundTripper must close the request body, even on error.
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	// Allow/Done rather than Execute: Execute would end the context it
+	// gives fn when it returns (with a call timeout), and the body is read
+	// after RoundTrip returns.
+	resp, err := t.base.RoundTrip(req)
+	permit.Done(resp, err)
+	if err == nil && t.maxRetryAfter > 0 && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if until, ok := retryAfterUntil(resp.Header, now(t.clock), t.maxRetryAfter); ok {
+			b.OpenUntil(circuit.ReasonRetryAfter, until)
+		}
+	}
+	return resp, err
+}
+
+// Group returns the Transport's breakers, one per key: for Metrics, for
+// exporters (Breakers), and to reach or drive one key's breaker (Get).
+func (t *Transport) Group() *circuit.Group[string, *http.Response] { return t.group }
+
+// DefaultClassifier is how a Transport judges a round trip unless
+// WithBreakerOptions gives circuit.WithClassifier: an error (a refused
+// connection, a timeout) and a 5xx or 429 response are failures, any other
+// response a success. A cancellation (context.Canceled) is Ignored by the
+// breaker before any classifier is asked.
+func DefaultClassifier(resp *http.Response, err error) circuit.Outcome {
+	if err != nil || resp == nil {
+		return circuit.Failure
+	}
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		return circuit.Failure
+	}
+	return circuit.Success
+}
