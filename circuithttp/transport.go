@@ -120,3 +120,12 @@ func DefaultClassifier(resp *http.Response, err error) circuit.Outcome {
 	}
 	return circuit.Success
 }
+
+// CloseIdleConnections closes the base's idle connections, if the base can
+// (as *http.Transport can), so that http.Client.CloseIdleConnections
+// reaches through a Transport.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
