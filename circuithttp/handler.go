@@ -54,13 +54,13 @@ func NewHandler(next http.Handler, opts ...HandlerOption) (*Handler, error) {
 	if next == nil {
 		errs = append(errs, configError("Next", nil, "must not be nil"))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
 	b, err := circuit.New[int](append([]circuit.Option{circuit.WithName("http")},
 		s.breakerOptions(circuit.WithClassifier(StatusClassifier))...)...)
 	if err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return &Handler{next: next, fallback: s.fallback, breaker: b, clock: s.clock, maxRetryAfter: s.maxRetryAfter}, nil
 }

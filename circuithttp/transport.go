@@ -46,19 +46,19 @@ func NewTransport(base http.RoundTripper, opts ...Option) (*Transport, error) {
 		}
 	}
 	errs := s.validate()
+	gopts := []circuit.GroupOption{circuit.WithBreakerOptions(s.breakerOptions(circuit.WithClassifier(DefaultClassifier))...)}
+	if len(errs) == 0 { // else NewGroup would report them again, as the core's
+		gopts = append(gopts, circuit.WithMaxBreakers(s.maxBreakers), circuit.WithIdleTimeout(s.idleTimeout))
+	}
+	g, err := circuit.NewGroup[string, *http.Response](gopts...)
+	if err != nil {
+		errs = append(errs, err) // the breaker options' errors
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	if base == nil {
 		base = http.DefaultTransport
-	}
-	g, err := circuit.NewGroup[string, *http.Response](
-		circuit.WithBreakerOptions(s.breakerOptions(circuit.WithClassifier(DefaultClassifier))...),
-		circuit.WithMaxBreakers(s.maxBreakers),
-		circuit.WithIdleTimeout(s.idleTimeout),
-	)
-	if err != nil {
-		return nil, err
 	}
 	return &Transport{base: base, group: g, key: s.key, clock: s.clock, maxRetryAfter: s.maxRetryAfter}, nil
 }

@@ -355,6 +355,8 @@ func TestNewTransportInvalid(t *testing.T) {
 			[]string{"MaxBreakers = -1", "Key = <nil>"}},
 		{"breaker option", []circuithttp.Option{circuithttp.WithBreakerOptions(circuit.WithWindowSize(0))},
 			[]string{"WindowSize = 0"}},
+		{"own and breaker options", []circuithttp.Option{circuithttp.WithIdleTimeout(0), circuithttp.WithBreakerOptions(circuit.WithWindowSize(0))},
+			[]string{"circuithttp: invalid config: IdleTimeout = 0s", "WindowSize = 0"}},
 		{"classifier of another type", []circuithttp.Option{circuithttp.WithBreakerOptions(
 			circuit.WithClassifier(func(int, error) circuit.Outcome { return circuit.Success }))},
 			[]string{"Classifier"}},
