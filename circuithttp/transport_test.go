@@ -413,3 +413,15 @@ func TestTransportConcurrent(t *testing.T) {
 	}
 	require.Equal(t, uint64(goroutines*perG), total)
 }
+
+// A base that panics: the call is a failure, nothing stays in flight (which
+// would hold a probe slot and keep the breaker from ever being evicted),
+// and the panic goes on.
+func TestTransportBasePanics(t *testing.T) {
+	tr := newTransport(t, roundTripFunc(func(*http.Request) (*http.Response, error) { panic("bug") }))
+	req, _ := http.NewRequest(http.MethodGet, "http://h.test/", nil)
+	require.PanicsWithValue(t, "bug", func() { tr.RoundTrip(req) })
+	m := tr.Group().Get("h.test").Metrics()
+	require.Equal(t, uint64(1), m.Failures)
+	require.Zero(t, m.InFlight)
+}
