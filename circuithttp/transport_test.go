@@ -425,3 +425,27 @@ func TestTransportBasePanics(t *testing.T) {
 	require.Equal(t, uint64(1), m.Failures)
 	require.Zero(t, m.InFlight)
 }
+
+// A breaker fallback serves a rejected request: its response is
+// RoundTrip's result, and the unsent request's body is still closed.
+func TestTransportFallback(t *testing.T) {
+	canned := &http.Response{StatusCode: http.StatusOK, Header: http.Header{"X-From": {"fallback"}}, Body: http.NoBody}
+	tr := newTransport(t, respond(http.StatusInternalServerError), circuithttp.WithBreakerOptions(
+		circuit.WithConsecutiveFailures(1),
+		circuit.WithFallback(func(_ context.Context, err error) (*http.Response, error) {
+			if errors.Is(err, circuit.ErrOpen) {
+				return canned, nil
+			}
+			return nil, err
+		})))
+	resp, err := roundTrip(t, tr, "http://h.test/")
+	require.NoError(t, err, "a 500 is a response, not an error: no fallback")
+	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+
+	body := &closeRecorder{Reader: bytes.NewReader(nil)}
+	req, _ := http.NewRequest(http.MethodPost, "http://h.test/", body)
+	resp, err = tr.RoundTrip(req)
+	require.NoError(t, err)
+	require.Same(t, canned, resp)
+	require.True(t, body.closed)
+}
