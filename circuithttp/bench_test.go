@@ -40,8 +40,8 @@ func TestTransportAllocs(t *testing.T) {
 
 // BenchmarkRoundTrip compares, in one run, over an in-memory round trip:
 // the base alone; a plain Breaker.Execute around it; a Group Get by host
-// plus Execute (the cost the Transport is held to, within 1.2x); and the
-// Transport. Run with -count 6 and benchstat; the ratio that matters is
+// plus Execute (the cost the Transport is held to, within 1.2x); the same
+// with Allow/Done instead of Execute; and the Transport. Run with -count 6 and benchstat; the ratio that matters is
 // (transport - base) / (group - base).
 func BenchmarkRoundTrip(b *testing.B) {
 	var base http.RoundTripper = newMemBase() // called through the interface, as the Transport does
@@ -82,6 +82,22 @@ func BenchmarkRoundTrip(b *testing.B) {
 			if _, err := g.Get(circuithttp.KeyByHost(req)).Execute(ctx, roundTrip); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	b.Run("group-allow", func(b *testing.B) { // the two-step form the Transport does not use
+		g, err := circuit.NewGroup[string, *http.Response](circuit.WithBreakerOptions(classify))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			permit, err := g.Get(circuithttp.KeyByHost(req)).Allow()
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp, err := base.RoundTrip(req)
+			permit.Done(resp, err)
 		}
 	})
 	b.Run("transport", func(b *testing.B) {
