@@ -41,8 +41,10 @@ type Handler struct {
 
 // NewHandler returns a Handler over next. Its breaker is named "http"
 // unless circuit.WithName says otherwise, and built from StatusClassifier,
-// then WithBreakerOptions, then WithClock. A nil next and invalid options
-// are reported, all of them, as one error matching ErrInvalidConfig.
+// then WithBreakerOptions, then WithClock; a circuit.WithFallback among
+// those is never called (the Handler has no result to replace): use
+// WithFallback. A nil next and invalid options are reported, all of them,
+// as one error matching ErrInvalidConfig.
 func NewHandler(next http.Handler, opts ...HandlerOption) (*Handler, error) {
 	s := defaults()
 	for _, o := range opts {
