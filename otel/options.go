@@ -19,3 +19,26 @@ type Option = schema.Option
 // constructor returns a LatencyBuckets config error. Change them only
 // together with the prometheus exporter's, or the two no longer aggregate.
 func WithLatencyBuckets(bounds ...float64) Option { return schema.WithLatencyBuckets(bounds) }
+
+// Group is what WithGroup takes: a set of breakers keyed by tenant,
+// endpoint or host. Every *circuit.Group satisfies it.
+type Group = schema.Group
+
+// DefaultGroupMaxKeys is how many breakers of each group get series of
+// their own unless WithGroupMaxKeys is given.
+const DefaultGroupMaxKeys = schema.DefaultGroupMaxKeys
+
+// WithGroup exports g under name: the four circuit_breaker_group_* series
+// (breakers held, not closed, evictions, overflows) labelled group=name,
+// and the per-breaker series of g's breakers that are not closed, at most
+// WithGroupMaxKeys of them. A closed key has no series. g is read once per
+// collection (g.Metrics visits every key: O(keys)). An empty or repeated
+// name, or a nil g, is a config error. Give several per-key names a prefix
+// (circuit.WithKeyName) when they could collide with other breakers.
+func WithGroup(name string, g Group) Option { return schema.WithGroup(name, g) }
+
+// WithGroupMaxKeys sets how many breakers of each group, at most, get
+// series of their own: those with the most lifetime failures, so that an
+// outage that opens every key adds at most n series per family. At least 1;
+// DefaultGroupMaxKeys unless set.
+func WithGroupMaxKeys(n int) Option { return schema.WithGroupMaxKeys(n) }

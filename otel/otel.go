@@ -84,6 +84,7 @@ type Source interface {
 // safe for concurrent use. Unregister ends it.
 type Exporter struct {
 	src      Source
+	cfg      schema.Config
 	watches  schema.Watches
 	observed map[*schema.Family]metric.Observable // the asynchronous instruments
 	duration metric.Float64Histogram              // circuit_breaker_call_duration_seconds
@@ -117,8 +118,10 @@ func Register(mp metric.MeterProvider, views ...circuit.View) (*Exporter, error)
 // breakers registered or unregistered later show up or stop being observed
 // (and watched). Nil views from src are skipped; a name src returns twice
 // is observed once, and the collection reports an error naming it (through
-// the SDK's Collect, or otel.Handle). A nil mp or src, or an invalid
-// option, is an error wrapping ErrInvalidConfig.
+// the SDK's Collect, or otel.Handle). The groups of WithGroup are observed
+// beside src's breakers (to observe groups alone, pass an empty
+// monitor.Registry). A nil mp or src, or an invalid option, is an error
+// wrapping ErrInvalidConfig.
 func RegisterSource(mp metric.MeterProvider, src Source, opts ...Option) (*Exporter, error) {
 	if mp == nil {
 		return nil, schema.Missing("otel", "MeterProvider")
@@ -131,9 +134,9 @@ func RegisterSource(mp metric.MeterProvider, src Source, opts ...Option) (*Expor
 		return nil, err
 	}
 	m := mp.Meter(ScopeName)
-	e := &Exporter{src: src, observed: make(map[*schema.Family]metric.Observable)}
+	e := &Exporter{src: src, cfg: cfg, observed: make(map[*schema.Family]metric.Observable)}
 	var list []metric.Observable
-	for _, f := range schema.Families {
+	for _, f := range append(schema.GroupFamilies, schema.Families...) {
 		desc, unit := metric.WithDescription(f.Help), metric.WithUnit(f.Unit)
 		var ins metric.Observable
 		switch {
@@ -155,7 +158,7 @@ func RegisterSource(mp metric.MeterProvider, src Source, opts ...Option) (*Expor
 		}
 	}
 	e.reg, err = m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		return e.observe(ctx, o, e.src.Breakers())
+		return e.observe(ctx, o, e.cfg.Views(e.src.Breakers()))
 	}, list...)
 	if err != nil {
 		return nil, fmt.Errorf("otel: register callback: %w", err)
@@ -190,6 +193,7 @@ func (e *Exporter) observe(ctx context.Context, o metric.Observer, views []circu
 			o.ObserveFloat64(ins, v, opt)
 		}
 	}
+	e.cfg.GroupSamples(emit)
 	for i, v := range views {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)

@@ -58,8 +58,8 @@ const (
 
 // descs holds the descriptor of each constant family of the schema.
 var descs = func() map[*schema.Family]*prom.Desc {
-	m := make(map[*schema.Family]*prom.Desc, len(schema.Families))
-	for _, f := range schema.Families {
+	m := make(map[*schema.Family]*prom.Desc, len(schema.Families)+len(schema.GroupFamilies))
+	for _, f := range append(schema.GroupFamilies, schema.Families...) {
 		if f.Kind != schema.Histogram {
 			m[f] = prom.NewDesc(f.Name, f.Help, f.Labels, nil)
 		}
@@ -89,6 +89,7 @@ var descs = func() map[*schema.Family]*prom.Desc {
 // whole scrape with HTTP 500).
 type Collector struct {
 	src      Source
+	cfg      schema.Config
 	watches  schema.Watches
 	duration *prom.HistogramVec // circuit_breaker_call_duration_seconds, by name
 }
@@ -115,7 +116,8 @@ func New(views ...circuit.View) (*Collector, error) {
 // NewFromSource returns a Collector that asks src for the breakers at every
 // scrape, so breakers registered or unregistered later show up or vanish
 // (and are watched, or no longer watched, from that scrape on). Nil views
-// returned by src are skipped. A nil src or an invalid option is an error
+// returned by src are skipped. The groups of WithGroup are exported beside
+// src's breakers (to export groups alone, pass an empty monitor.Registry). A nil src or an invalid option is an error
 // wrapping ErrInvalidConfig.
 func NewFromSource(src Source, opts ...Option) (*Collector, error) {
 	if src == nil {
@@ -128,6 +130,7 @@ func NewFromSource(src Source, opts ...Option) (*Collector, error) {
 	f := schema.CallDuration
 	return &Collector{
 		src: src,
+		cfg: cfg,
 		duration: prom.NewHistogramVec(prom.HistogramOpts{
 			Name: f.Name, Help: f.Help, Buckets: cfg.Buckets,
 		}, f.Labels),
@@ -137,7 +140,7 @@ func NewFromSource(src Source, opts ...Option) (*Collector, error) {
 // Describe sends the descriptors of the schema's families. It implements
 // prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prom.Desc) {
-	for _, f := range schema.Families {
+	for _, f := range append(schema.GroupFamilies, schema.Families...) {
 		if d := descs[f]; d != nil {
 			ch <- d
 		}
@@ -153,7 +156,9 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 	if c == nil || c.src == nil {
 		return
 	}
-	views := c.src.Breakers()
+	g := emitter{ch: ch}
+	c.cfg.GroupSamples(g.send)
+	views := c.cfg.Views(c.src.Breakers())
 	watches := c.watches.Sync(views)
 	seen := make(map[string]bool, len(views))
 	for i, v := range views {

@@ -1,8 +1,15 @@
 package schema
 
+import "errors"
+
 // Config is what the exporters' options set.
 type Config struct {
 	Buckets []float64 // upper bounds of the call-duration histogram, in seconds
+	// GroupMaxKeys is how many breakers of each group get series of their
+	// own; DefaultGroupMaxKeys unless set.
+	GroupMaxKeys int
+
+	groups []namedGroup // WithGroup, in the order added
 }
 
 // Option configures an exporter. Both exporters name it as their own
@@ -22,11 +29,15 @@ func WithLatencyBuckets(bounds []float64) Option {
 // NewConfig applies opts (skipping nil ones) over the defaults and checks
 // the result, reporting errors as package pkg.
 func NewConfig(pkg string, opts []Option) (Config, error) {
-	c := Config{Buckets: LatencyBuckets}
+	c := Config{Buckets: LatencyBuckets, GroupMaxKeys: DefaultGroupMaxKeys}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
 		}
 	}
-	return c, CheckBuckets(pkg, c.Buckets)
+	errs := c.checkGroups(pkg)
+	if err := CheckBuckets(pkg, c.Buckets); err != nil {
+		errs = append([]error{err}, errs...)
+	}
+	return c, errors.Join(errs...)
 }

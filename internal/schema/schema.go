@@ -66,6 +66,7 @@ const (
 	LabelFrom    = "from"    // the state before a transition
 	LabelTo      = "to"      // the state after a transition
 	LabelReason  = "reason"  // a circuit.Reason's String form, or ReasonUnknown
+	LabelGroup   = "group"   // the name a group was exported under (WithGroup)
 )
 
 // The values of LabelOutcome, one per lifetime count of circuit.Metrics.
@@ -88,7 +89,8 @@ const ReasonUnknown = "unknown"
 // threshold is read from one bucket exactly, not interpolated.
 var LatencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}
 
-// The families. Every exporter publishes all of them but FleetCoordinatorUp.
+// The families of a breaker. Every exporter publishes all of them but
+// FleetCoordinatorUp.
 var (
 	State = &Family{
 		Name: "circuit_breaker_state", Instrument: "circuit_breaker_state", Kind: Gauge, Unit: "{breaker}",
@@ -148,6 +150,35 @@ var (
 		Labels: []string{},
 	}
 )
+
+// The families of a group as a whole (WithGroup), labelled by the group's
+// name alone: a group of a million keys is four series here.
+var (
+	GroupBreakers = &Family{
+		Name: "circuit_breaker_group_breakers", Instrument: "circuit_breaker_group_breakers", Kind: Gauge, Unit: "{breaker}",
+		Help:   "Breakers the group holds, one per key seen recently, the overflow breaker aside.",
+		Labels: []string{LabelGroup},
+	}
+	GroupNotClosed = &Family{
+		Name: "circuit_breaker_group_not_closed", Instrument: "circuit_breaker_group_not_closed", Kind: Gauge, Unit: "{breaker}",
+		Help:   "Breakers of the group that are open, half-open, held open or disabled: the keys that get series of their own.",
+		Labels: []string{LabelGroup},
+	}
+	GroupEvictions = &Family{
+		Name: "circuit_breaker_group_evictions_total", Instrument: "circuit_breaker_group_evictions", Kind: Counter, Unit: "{breaker}",
+		Help:   "Closed idle breakers the group has evicted to stay within its bound or after its idle timeout.",
+		Labels: []string{LabelGroup},
+	}
+	GroupOverflows = &Family{
+		Name: "circuit_breaker_group_overflows_total", Instrument: "circuit_breaker_group_overflows", Kind: Counter, Unit: "{call}",
+		Help:   "Lookups of a new key that found the group full with nothing to evict, and shared its overflow breaker: a sign that MaxBreakers is too low.",
+		Labels: []string{LabelGroup},
+	}
+)
+
+// GroupFamilies lists the group families, in the order they are emitted
+// for a group.
+var GroupFamilies = []*Family{GroupBreakers, GroupNotClosed, GroupEvictions, GroupOverflows}
 
 // Families lists the families every exporter publishes, in the order
 // they are emitted for a breaker.

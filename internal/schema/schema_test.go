@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,11 @@ import (
 	"github.com/breakerlab/circuit/internal/schema"
 )
 
+// all returns every family of the schema.
+func all() []*schema.Family {
+	return slices.Concat(schema.Families, schema.GroupFamilies, []*schema.Family{schema.FleetCoordinatorUp})
+}
+
 // TestFamilies checks the rules that make the two exporters agree: the
 // instrument name is the Prometheus name without a counter's "_total", a
 // unit the OpenTelemetry Prometheus exporter turns into a suffix is
@@ -22,7 +28,7 @@ import (
 // label.
 func TestFamilies(t *testing.T) {
 	seen := map[string]bool{}
-	for _, f := range append(schema.Families, schema.FleetCoordinatorUp) {
+	for _, f := range all() {
 		if seen[f.Name] {
 			t.Errorf("%s listed twice", f.Name)
 		}
@@ -52,8 +58,12 @@ func TestFamilies(t *testing.T) {
 				t.Errorf("%s: unit %q is neither s, 1 nor an {annotation}", f.Name, f.Unit)
 			}
 		}
-		if f != schema.FleetCoordinatorUp && (len(f.Labels) == 0 || f.Labels[0] != schema.LabelName) {
-			t.Errorf("%s: labels %v do not start with %q", f.Name, f.Labels, schema.LabelName)
+		first := schema.LabelName
+		if slices.Contains(schema.GroupFamilies, f) {
+			first = schema.LabelGroup
+		}
+		if f != schema.FleetCoordinatorUp && (len(f.Labels) == 0 || f.Labels[0] != first) {
+			t.Errorf("%s: labels %v do not start with %q", f.Name, f.Labels, first)
 		}
 		if f.Help == "" {
 			t.Errorf("%s has no help", f.Name)
@@ -182,7 +192,7 @@ func TestDocTable(t *testing.T) {
 		}
 		rows[strings.Trim(cells[1], "`")] = cells[2:5]
 	}
-	all := append(schema.Families, schema.FleetCoordinatorUp)
+	all := all()
 	if len(rows) != len(all) {
 		t.Errorf("docs/metrics.md has %d rows, the schema %d families", len(rows), len(all))
 	}
