@@ -203,7 +203,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown flag", []string{"-bogus"}, []string{"-bogus", "-scenario", "-preset", "-config", "-seed", "-svg", "-json", "-list"}},
 		{"bad seed", []string{"-seed", "abc"}, []string{"-seed", "abc"}},
-		{"unknown scenario", []string{"-scenario", "db-slow"}, []string{`"db-slow"`, "brownout, db-slowdown, error-burst, flaky, flapping, retry-storm, slow-recovery"}},
+		{"unknown scenario", []string{"-scenario", "db-slow"}, []string{`"db-slow"`, "brownout, db-slowdown, error-burst, flaky, flapping, noisy-tenant, retry-storm, slow-recovery"}},
 		{"unknown scenario argument", []string{"errorburst"}, []string{`"errorburst"`, "valid: brownout, db-slowdown"}},
 		{"two scenarios", []string{"-scenario", "flaky", "error-burst"}, []string{"scenario given twice"}},
 		{"too many arguments", []string{"flaky", "error-burst"}, []string{"too many arguments"}},

@@ -73,6 +73,14 @@ func predictCost(sc *Scenario, cfg circuit.Config) cost {
 		c.callTime *= 1.5
 		c.transitionTime *= 2
 	}
+	if tn := sc.Tenants; tn != nil {
+		// One more run through a group: every tenant's breaker may open
+		// and close on its own, and each call looks its breaker up.
+		keyed := math.Min(2*c.calls+1, 3*openPeriods*float64(tn.Count))
+		c.transitions += keyed
+		c.callTime += c.calls * nsPerCall / 1e9
+		c.transitionTime += keyed * nsPerTransition / 1e9
+	}
 	return c
 }
 

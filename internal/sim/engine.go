@@ -29,7 +29,10 @@ var errDependency = errors.New("sim: dependency call failed")
 // predicted cost exceeds MaxRunTime.
 //
 // When sc.Ramp is set, Run simulates the breaker a second time with
-// sc.RampConfig(cfg), on the same traffic, into Result.Ramped.
+// sc.RampConfig(cfg), on the same traffic, into Result.Ramped. When
+// sc.Tenants is set, it simulates the same traffic through a
+// circuit.Group of breakers built from cfg, one per tenant, into
+// Result.Grouped.
 //
 // Run is safe to call from several goroutines at once; it starts none.
 func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
@@ -50,8 +53,8 @@ func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
 	}
 	res.FaultStart, res.FaultEnd, res.HasFault = sc.faultWindow()
 	arrivals := arrivalTimes(&sc, seed)
-	for i, withBreaker := range []bool{false, true} {
-		r, err := newRunner(&sc, cfg, seed, arrivals, withBreaker)
+	for i, mode := range []breakerMode{noBreaker, sharedBreaker} {
+		r, err := newRunner(&sc, cfg, seed, arrivals, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +63,7 @@ func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
 	}
 	if sc.Ramp != nil {
 		rc := sc.RampConfig(cfg)
-		r, err := newRunner(&sc, rc, seed, arrivals, true)
+		r, err := newRunner(&sc, rc, seed, arrivals, sharedBreaker)
 		if err != nil {
 			return nil, err
 		}
@@ -68,6 +71,16 @@ func Run(sc Scenario, cfg circuit.Config, seed uint64) (*Result, error) {
 		rr := r.result(res)
 		rr.Label = "with ramp"
 		res.RampConfig, res.Ramped = rc, &rr
+	}
+	if sc.Tenants != nil {
+		r, err := newRunner(&sc, cfg, seed, arrivals, keyedBreaker)
+		if err != nil {
+			return nil, err
+		}
+		r.run()
+		rr := r.result(res)
+		rr.Label = "group by tenant"
+		res.Grouped = &rr
 	}
 	res.Runs[1].Summary.CascadesPrevented = cascadesPrevented(&res.Runs[0], &res.Runs[1], sc.Workers)
 	if res.Ramped != nil {
@@ -118,6 +131,7 @@ const (
 
 type request struct {
 	id      int
+	tenant  int // with Scenario.Tenants: who sent it
 	arrival time.Duration
 	attempt int                      // attempts made so far
 	permit  circuit.Permit[struct{}] // the breaker's permit for the call in flight
@@ -142,6 +156,15 @@ type event struct {
 	req  *request
 }
 
+// breakerMode is what stands between a run's service and its dependency.
+type breakerMode uint8
+
+const (
+	noBreaker     breakerMode = iota
+	sharedBreaker             // one circuit.Breaker for every call
+	keyedBreaker              // a circuit.Group keyed by tenant
+)
+
 // runner is one run of a scenario: the event loop and its accounting. It
 // is single-goroutine.
 type runner struct {
@@ -150,6 +173,7 @@ type runner struct {
 	arrivals    []time.Duration
 	clk         *virtualClock
 	breaker     *circuit.Breaker[struct{}]
+	group       *circuit.Group[int, struct{}] // keyedBreaker: in place of breaker
 	bulkhead    *bulkhead.Bulkhead[struct{}]
 	transitions []Transition
 	callTimeout time.Duration
@@ -179,9 +203,15 @@ type runner struct {
 	faultEnd    time.Duration     // the fault window's end (sc.faultWindow), if hasFault
 	hasFault    bool
 	bulkFull    int // calls the bulkhead rejected
+
+	// With Scenario.Tenants: the good (not failing) tenants' requests,
+	// their full answers in time (in the fault window too), their calls a
+	// breaker rejected, and the tenants that had a call rejected.
+	goodOffered, goodOK, goodFaultOK, goodRejected int
+	refused                                        map[int]bool
 }
 
-func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Duration, withBreaker bool) (*runner, error) {
+func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Duration, mode breakerMode) (*runner, error) {
 	n := int((sc.Duration + sc.interval() - 1) / sc.interval())
 	r := &runner{
 		sc:          sc,
@@ -194,7 +224,9 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 		ivLat:       make([][]time.Duration, n),
 		lat:         make([]time.Duration, 0, len(arrivals)),
 		draw:        rand.NewPCG(0, 0),
+		refused:     map[int]bool{},
 	}
+	withBreaker := mode != noBreaker
 	r.drawRand = rand.New(r.draw)
 	_, r.faultEnd, r.hasFault = sc.faultWindow()
 	for i := range r.ivs {
@@ -209,7 +241,7 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 		if bc.Name == "" {
 			bc.Name = "dependency"
 		}
-		b, err := circuit.New[struct{}](
+		opts := []circuit.Option{
 			circuit.WithConfig(bc),
 			circuit.WithClock(r.clk),
 			circuit.WithOnStateChange(func(t circuit.Transition) {
@@ -217,11 +249,25 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 					At: t.At.Sub(epoch), From: t.From, To: t.To, Reason: t.Reason,
 				})
 			}),
-		)
-		if err != nil {
-			return nil, err
 		}
-		r.breaker = b
+		if mode == keyedBreaker {
+			// Room for every tenant: the run compares keying, not eviction.
+			g, err := circuit.NewGroup[int, struct{}](
+				circuit.WithBreakerOptions(opts...),
+				circuit.WithKeyName(func(k int) string { return fmt.Sprintf("tenant-%d", k) }),
+				circuit.WithMaxBreakers(sc.Tenants.Count),
+			)
+			if err != nil {
+				return nil, err
+			}
+			r.group = g
+		} else {
+			b, err := circuit.New[struct{}](opts...)
+			if err != nil {
+				return nil, err
+			}
+			r.breaker = b
+		}
 		if sc.Bulkhead > 0 {
 			// No queue: Acquire never waits, so it needs no timers.
 			bh, err := bulkhead.New[struct{}](bulkhead.WithMaxConcurrent(sc.Bulkhead), bulkhead.WithClock(r.clk))
@@ -277,7 +323,7 @@ func (r *runner) run() {
 		r.advance(t)
 		r.clk.set(t)
 		if fromArrivals {
-			r.arrive(&request{id: next, arrival: t})
+			r.arrive(&request{id: next, arrival: t, tenant: r.tenantOf(next)})
 			next++
 		} else {
 			ev := r.pop()
@@ -298,6 +344,11 @@ func (r *runner) run() {
 	r.clk.set(r.sc.Duration)
 	if r.breaker != nil {
 		r.breaker.State() // applies a pending open -> half-open, for the record
+	}
+	if r.group != nil {
+		for _, b := range r.group.Breakers() {
+			b.State()
+		}
 	}
 }
 
@@ -335,6 +386,9 @@ func (r *runner) queued() int { return len(r.queue) - r.qhead }
 func (r *runner) arrive(req *request) {
 	iv := &r.ivs[r.cur]
 	iv.Offered++
+	if r.good(req) {
+		r.goodOffered++
+	}
 	switch {
 	case r.busy < r.sc.Workers && r.queued() == 0:
 		r.start(req)
@@ -394,14 +448,20 @@ func (r *runner) attempt(req *request) {
 		}
 		req.release = release.Release
 	}
-	if r.breaker != nil {
-		permit, err := r.breaker.Allow()
+	if b := r.breakerFor(req); b != nil {
+		permit, err := b.Allow()
 		if err != nil {
 			if req.release != nil {
 				req.release()
 				req.release = nil
 			}
 			r.spared++
+			if r.sc.Tenants != nil {
+				r.refused[req.tenant] = true
+				if r.good(req) {
+					r.goodRejected++
+				}
+			}
 			r.respond(req, now, outFallback)
 			return
 		}
@@ -424,7 +484,7 @@ func (r *runner) attempt(req *request) {
 	z := r.drawRand.NormFloat64()
 
 	ph := r.sc.phaseAt(now)
-	req.failed = u < ph.ErrorRate
+	req.failed = u < ph.ErrorRate || (ph.Fault && r.sc.Tenants != nil && !r.good(req))
 	r.depIn++
 	secs := ph.Latency.Seconds() * math.Exp(ph.Spread*z)
 	if r.sc.Capacity > 0 {
@@ -511,10 +571,18 @@ func (r *runner) respond(req *request, t time.Duration, out outcome) {
 	}
 	if served {
 		iv.Served++
+		inFault := false
 		if fs, fe, ok := r.sc.faultWindow(); ok && req.arrival >= fs && req.arrival < fe {
+			inFault = true
 			r.faultServed++
 			if full {
 				r.faultGood++
+			}
+		}
+		if full && r.good(req) {
+			r.goodOK++
+			if inFault {
+				r.goodFaultOK++
 			}
 		}
 	}
@@ -523,6 +591,40 @@ func (r *runner) respond(req *request, t time.Duration, out outcome) {
 	if out != outQueueTimeout && out != outShed {
 		r.busy--
 	}
+}
+
+// tenantOf returns the tenant that sends request id (see Tenants), or 0
+// without Scenario.Tenants.
+func (r *runner) tenantOf(id int) int {
+	tn := r.sc.Tenants
+	if tn == nil {
+		return 0
+	}
+	if tn.Share == 0 {
+		return id % tn.Count
+	}
+	// A stream of its own (another first seed word than the calls'), so
+	// which tenant sends a request changes no call's draws.
+	r.draw.Seed(r.seed^0x2545f4914f6cdd1d, uint64(id)<<8)
+	if r.drawRand.Float64() < tn.Share {
+		return id % tn.Failing
+	}
+	return tn.Failing + id%(tn.Count-tn.Failing)
+}
+
+// good reports whether req comes from a tenant that is not failing; false
+// without Scenario.Tenants.
+func (r *runner) good(req *request) bool {
+	return r.sc.Tenants != nil && req.tenant >= r.sc.Tenants.Failing
+}
+
+// breakerFor returns the breaker req's calls go through: the shared one,
+// its tenant's, or nil without a breaker.
+func (r *runner) breakerFor(req *request) *circuit.Breaker[struct{}] {
+	if r.group != nil {
+		return r.group.Get(req.tenant)
+	}
+	return r.breaker
 }
 
 // recovering reports whether t lies in the recovery window: the first

@@ -103,6 +103,12 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"ramp start", replace(`"rate": 10`, `"rate": 10, "ramp": {"duration": "30s", "start": 1}`), []string{"bad.json", "ramp.start = 1", "[0, 1)"}},
 		{"ramp field", replace(`"rate": 10`, `"rate": 10, "ramp": {"duration": "30s", "from": 0.1}`), []string{"bad.json", "ramp.from", "unknown field", "start"}},
 		{"ramp not an object", replace(`"rate": 10`, `"rate": 10, "ramp": "30s"`), []string{"bad.json", "ramp", "object"}},
+		{"one tenant", replace(`"rate": 10`, `"rate": 10, "tenants": {"count": 1, "failing": 1}`), []string{"bad.json", "tenants.count = 1", "between 2 and 10000"}},
+		{"all tenants failing", replace(`"rate": 10`, `"rate": 10, "tenants": {"count": 3, "failing": 3}`), []string{"bad.json", "tenants.failing = 3", "less than tenants.count"}},
+		{"no failing tenant", replace(`"rate": 10`, `"rate": 10, "tenants": {"count": 5}`), []string{"bad.json", "tenants.failing = 0", "at least 1"}},
+		{"tenant share", replace(`"rate": 10`, `"rate": 10, "tenants": {"count": 5, "failing": 1, "share": 1}`), []string{"bad.json", "tenants.share = 1", "[0, 1)"}},
+		{"tenants without a fault", strings.Replace(replace(`, "fault": true`, ``), `"rate": 10`, `"rate": 10, "tenants": {"count": 5, "failing": 1}`, 1), []string{"bad.json", "tenants", "needs a fault phase"}},
+		{"tenant field", replace(`"rate": 10`, `"rate": 10, "tenants": {"count": 5, "bad": 1}`), []string{"bad.json", "tenants.bad", "unknown field", "failing"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -182,7 +188,7 @@ func TestParseConfigErrors(t *testing.T) {
 
 func TestBuiltin(t *testing.T) {
 	names := sim.BuiltinNames()
-	want := []string{"brownout", "db-slowdown", "error-burst", "flaky", "flapping", "retry-storm", "slow-recovery"}
+	want := []string{"brownout", "db-slowdown", "error-burst", "flaky", "flapping", "noisy-tenant", "retry-storm", "slow-recovery"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("BuiltinNames = %v, want %v", names, want)
 	}
@@ -197,7 +203,7 @@ func TestBuiltin(t *testing.T) {
 	}
 	for _, n := range []string{"nope", "../sim", "scenarios/flaky", ""} {
 		_, err := sim.Builtin(n)
-		if err == nil || !strings.Contains(err.Error(), "valid: brownout, db-slowdown, error-burst, flaky, flapping, retry-storm, slow-recovery") {
+		if err == nil || !strings.Contains(err.Error(), "valid: brownout, db-slowdown, error-burst, flaky, flapping, noisy-tenant, retry-storm, slow-recovery") {
 			t.Errorf("Builtin(%q) error = %v, want one listing the valid names", n, err)
 		}
 	}

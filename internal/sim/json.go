@@ -26,6 +26,9 @@ type jsonReport struct {
 	// Ramp is the comparison run with the scenario's ramp (Result.Ramped);
 	// null without one.
 	Ramp *jsonRamp `json:"ramp"`
+	// Grouped is the run through a group keyed by tenant
+	// (Result.Grouped); absent without tenants.
+	Grouped *jsonRun `json:"grouped,omitempty"`
 	// Windows of the recovery metrics (ReTripWindow, RecoveryWindow).
 	ReTripWindowMs   float64 `json:"reTripWindowMs"`
 	RecoveryWindowMs float64 `json:"recoveryWindowMs"`
@@ -34,6 +37,15 @@ type jsonReport struct {
 type jsonRamp struct {
 	Config jsonConfig `json:"config"`
 	Run    jsonRun    `json:"run"`
+}
+
+// jsonTenants is the tenant figures of a Summary.
+type jsonTenants struct {
+	GoodOffered      int     `json:"goodOffered"`
+	GoodGoodput      float64 `json:"goodGoodput"`
+	GoodFaultGoodput float64 `json:"goodFaultGoodput"`
+	GoodRejected     int     `json:"goodRejected"`
+	Refused          int     `json:"refused"`
 }
 
 type jsonConfig struct {
@@ -55,6 +67,7 @@ type jsonConfig struct {
 type jsonRun struct {
 	Label       string           `json:"label"`
 	Summary     jsonSummary      `json:"summary"`
+	Tenants     *jsonTenants     `json:"tenants,omitempty"` // with Scenario.Tenants only
 	Transitions []jsonTransition `json:"transitions"`
 	Timeline    []jsonInterval   `json:"timeline"`
 }
@@ -158,6 +171,10 @@ func WriteJSON(w io.Writer, res *Result) error {
 	if res.Ramped != nil {
 		out.Ramp = &jsonRamp{Config: configJSON(res.RampConfig), Run: runJSON(res, res.Ramped)}
 	}
+	if res.Grouped != nil {
+		g := runJSON(res, res.Grouped)
+		out.Grouped = &g
+	}
 	a, b := &res.Runs[0].Summary, &res.Runs[1].Summary
 	out.GoodputRatio = ratio(b.Goodput, a.Goodput)
 	if res.HasFault {
@@ -189,8 +206,14 @@ func ratePtr(v float64, ok bool) *float64 {
 
 func runJSON(res *Result, run *RunResult) jsonRun {
 	s := &run.Summary
+	var tenants *jsonTenants
+	if res.Scenario.Tenants != nil {
+		tenants = &jsonTenants{GoodOffered: s.GoodTenantOffered, GoodGoodput: s.GoodTenantGoodput,
+			GoodFaultGoodput: s.GoodTenantFaultGoodput, GoodRejected: s.GoodTenantRejected, Refused: s.Refused}
+	}
 	jr := jsonRun{
-		Label: run.Label,
+		Tenants: tenants,
+		Label:   run.Label,
 		Summary: jsonSummary{
 			Offered: s.Offered, OK: s.OK, Late: s.Late, Errors: s.Errors, Fallbacks: s.Fallbacks,
 			QueueTimeouts: s.QueueTimeouts, Shed: s.Shed, Unfinished: s.Unfinished, Calls: s.Calls,

@@ -28,6 +28,12 @@ type Result struct {
 	// scenario's Ramp, when Scenario.Ramp is set; nil otherwise.
 	Ramped     *RunResult
 	RampConfig circuit.Config
+
+	// Grouped is the run through a circuit.Group keyed by tenant, when
+	// Scenario.Tenants is set; nil otherwise. Its transitions are those of
+	// every tenant's breaker, in the order the breakers reported them, and
+	// its timeline's State means nothing: each tenant has its own.
+	Grouped *RunResult
 }
 
 // Windows of the recovery metrics, fixed so that runs compare.
@@ -164,6 +170,18 @@ type Summary struct {
 	// FallbacksInTime counts the fallbacks given within the deadline (all
 	// of them without one); the rest waited too long for a worker.
 	FallbacksInTime int
+
+	// With Scenario.Tenants, the tenants that are not failing: their
+	// requests, their goodput (full answers in time per second, over the
+	// run and over the fault window, like Goodput and FaultGoodput), and
+	// how many of their calls a breaker rejected. Refused counts the
+	// tenants, failing or not, that had at least one call rejected. All 0
+	// without tenants.
+	GoodTenantOffered      int
+	GoodTenantGoodput      float64
+	GoodTenantFaultGoodput float64
+	GoodTenantRejected     int
+	Refused                int
 }
 
 // FalsePositiveRate returns FalseOpens / Opens, the share of opens that
@@ -195,7 +213,7 @@ func (s *Summary) Amplification() float64 {
 
 // result assembles the run's result once the loop has ended.
 func (r *runner) result(res *Result) RunResult {
-	rr := RunResult{Label: "no breaker", Breaker: r.breaker != nil, Intervals: r.ivs, Transitions: r.transitions}
+	rr := RunResult{Label: "no breaker", Breaker: r.breaker != nil || r.group != nil, Intervals: r.ivs, Transitions: r.transitions}
 	if rr.Breaker {
 		rr.Label = "with breaker"
 	}
@@ -230,6 +248,8 @@ func (r *runner) result(res *Result) RunResult {
 	s.Spared = r.spared
 	s.BulkheadFull = r.bulkFull
 	s.FallbacksInTime = r.fbInTime
+	s.GoodTenantOffered, s.GoodTenantRejected, s.Refused = r.goodOffered, r.goodRejected, len(r.refused)
+	s.GoodTenantGoodput = float64(r.goodOK) / r.sc.Duration.Seconds()
 	if res.HasFault {
 		s.RecoveryCalls, s.RecoveryPeak = r.recCalls, r.recPeak
 		if w := min(res.FaultEnd+RecoveryWindow, r.sc.Duration) - res.FaultEnd; w > 0 {
@@ -240,6 +260,7 @@ func (r *runner) result(res *Result) RunResult {
 	if res.HasFault {
 		s.FaultGoodput = float64(r.faultGood) / (res.FaultEnd - res.FaultStart).Seconds()
 		s.FaultServed = float64(r.faultServed) / (res.FaultEnd - res.FaultStart).Seconds()
+		s.GoodTenantFaultGoodput = float64(r.goodFaultOK) / (res.FaultEnd - res.FaultStart).Seconds()
 	}
 
 	// An open counts against the fault from its start until its slowest

@@ -87,6 +87,24 @@ type Scenario struct {
 	// compares recovery with and without the ramp on the same traffic.
 	// The command's -ramp and -ramp-start flags set it too.
 	Ramp *Ramp
+
+	// Tenants, when not nil, splits the traffic among tenants, some of
+	// which fail, and asks for a third run in which the breaker is a
+	// circuit.Group keyed by tenant instead of one shared breaker.
+	Tenants *Tenants
+}
+
+// Tenants is the traffic of a multi-tenant service: each request comes
+// from one of Count tenants. The first Failing of them (tenant 0 to
+// Failing-1) send requests whose calls all fail during the fault phases;
+// outside the fault phases, and for the other tenants always, calls fare
+// as the phase says. The failing tenants send Share of the requests,
+// drawn per request from the seed; with Share 0 the tenants take turns,
+// request i coming from tenant i mod Count.
+type Tenants struct {
+	Count   int     // 2 to 10000
+	Failing int     // 1 to Count-1
+	Share   float64 // in [0, 1): 0 means their fair share, Failing/Count, in turns
 }
 
 // Ramp is the recovery ramp (circuit.Config's RampDuration and RampStart)
@@ -170,6 +188,7 @@ const (
 	maxIntervals = 2000
 	maxWorkers   = 1_000_000
 	maxPhases    = 1000
+	maxTenants   = 10000
 )
 
 const defaultInterval = 10 * time.Second
@@ -206,7 +225,7 @@ func Builtin(name string) (Scenario, error) {
 // name, description, duration, interval, rate, arrivals, workers,
 // queueSize, queueTimeout, deadline, callTimeout, dependencyShare,
 // localLatency, capacity, overloadFailure, bulkhead,
-// preset, config
+// tenants {count, failing, share}, preset, config
 // (an object like ParseConfig's), ramp {duration, start}, retry
 // {maxAttempts, backoff, budgetRatio, budgetMinPerSecond, budgetWindow} and
 // phases [{start, latency, spread, errorRate, fault, capacityShare,
@@ -240,6 +259,15 @@ func ParseScenario(file string, data []byte) (Scenario, error) {
 		"localLatency":    durationField(&sc.LocalLatency),
 		"bulkhead":        intField(&sc.Bulkhead),
 		"overloadFailure": floatField(&sc.OverloadFailure),
+		"tenants": func(p string, raw json.RawMessage) error {
+			tn := &Tenants{}
+			sc.Tenants = tn
+			return decodeObject(p, raw, map[string]fieldSetter{
+				"count":   intField(&tn.Count),
+				"failing": intField(&tn.Failing),
+				"share":   floatField(&tn.Share),
+			})
+		},
 		"ramp": func(p string, raw json.RawMessage) error {
 			rp := &Ramp{}
 			sc.Ramp = rp
@@ -376,6 +404,20 @@ func (sc *Scenario) validate() error {
 		}
 		if !finite(rp.Start) || rp.Start < 0 || rp.Start >= 1 {
 			bad("ramp.start", rp.Start, "must be in [0, 1): the share of calls admitted when the ramp begins")
+		}
+	}
+	if tn := sc.Tenants; tn != nil {
+		if tn.Count < 2 || tn.Count > maxTenants {
+			bad("tenants.count", tn.Count, fmt.Sprintf("must be between 2 and %d", maxTenants))
+		}
+		if tn.Failing < 1 || tn.Failing >= max(tn.Count, 2) {
+			bad("tenants.failing", tn.Failing, "must be at least 1 and less than tenants.count: some tenants fail, some do not")
+		}
+		if !finite(tn.Share) || tn.Share < 0 || tn.Share >= 1 {
+			bad("tenants.share", tn.Share, "must be in [0, 1): the share of requests the failing tenants send (0: their fair share)")
+		}
+		if _, _, ok := sc.faultWindow(); !ok {
+			bad("tenants", "{...}", "needs a fault phase: the failing tenants' calls fail during the fault phases")
 		}
 	}
 	if !finite(sc.DependencyShare) || sc.DependencyShare < 0 || sc.DependencyShare > 1 {

@@ -177,6 +177,38 @@ func writeSummary(ew *errWriter, res *Result) {
 		ew.printf("\n")
 		writeRampComparison(ew, res)
 	}
+	if res.Grouped != nil {
+		ew.printf("\n")
+		writeTenantComparison(ew, res)
+	}
+}
+
+// writeTenantComparison sets the shared breaker beside a group keyed by
+// tenant: what the good tenants get from each.
+func writeTenantComparison(ew *errWriter, res *Result) {
+	tn := res.Scenario.Tenants
+	runs := []*RunResult{&res.Runs[0], &res.Runs[1], res.Grouped}
+	good := tn.Count - tn.Failing
+	ew.printf("%-36s %12s %14s %15s\n", "tenants", "no breaker", "one breaker", "group by tenant")
+	row := func(name string, f func(s *Summary) string) {
+		ew.printf("%-36s %12s %14s %15s\n", name, f(&runs[0].Summary), f(&runs[1].Summary), f(&runs[2].Summary))
+	}
+	row(fmt.Sprintf("goodput of the %d good tenants (/s)", good), func(s *Summary) string { return fmt.Sprintf("%.1f", s.GoodTenantGoodput) })
+	row("  during the fault", func(s *Summary) string { return fmt.Sprintf("%.1f", s.GoodTenantFaultGoodput) })
+	row("good tenants' calls rejected", func(s *Summary) string { return fmt.Sprint(s.GoodTenantRejected) })
+	row(fmt.Sprintf("tenants refused a call (of %d)", tn.Count), func(s *Summary) string { return fmt.Sprint(s.Refused) })
+	row("opens (every breaker)", func(s *Summary) string { return fmt.Sprint(s.Opens) })
+	row("calls spared", func(s *Summary) string { return fmt.Sprint(s.Spared) })
+	failing := fmt.Sprintf("%d failing tenant", tn.Failing)
+	if tn.Failing > 1 {
+		failing += "s"
+	}
+	share := "their fair share"
+	if tn.Share > 0 {
+		share = fmt.Sprintf("%g%%", tn.Share*100)
+	}
+	ew.printf("%s\n", WrapText(fmt.Sprintf("%d tenants; %s (%s of the requests) whose calls all fail during the fault; "+
+		"the same traffic through no breaker, one breaker for every tenant, and a circuit.Group of one breaker per tenant", tn.Count, failing, share), 100, ""))
 }
 
 // writeRampComparison sets the breaker run beside the same breaker with
