@@ -60,7 +60,7 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.clock.Now()
 	p := buildPage(h.reg, h.monitor, now)
-	p.Summary = summaryAt(h.summary, now)
+	p.Summary = append(summaryAt(h.summary, now), h.reg.groupFigures()...)
 
 	var buf bytes.Buffer
 	w.Header().Set("Cache-Control", "no-store")

@@ -79,7 +79,11 @@ type Monitor struct {
 	mu      sync.Mutex          // guards tracked, active, closed and every tracker's history fields
 	tracked map[string]*tracker // membership changed only by checks and Close
 	active  map[alertKey]Alert  // raised and not yet cleared
-	closed  bool
+	// groupKeys maps the names listed at the last check as keys of a group
+	// to the group's name, so that an alert of a key that closed (and so
+	// left the list) is cleared as such, not as unregistered.
+	groupKeys map[string]string
+	closed    bool
 
 	runMu sync.Mutex    // guards stop and done
 	stop  chan struct{} // closed by Stop; nil when not started
@@ -317,7 +321,17 @@ func (m *Monitor) evaluate() ([]Alert, []logLine) {
 	var gone []Alert
 	for key := range m.active {
 		if !present[key.name] {
-			gone = m.transition(gone, key, false, "breaker unregistered", circuit.Metrics{}, now)
+			msg := "breaker unregistered"
+			if g, ok := m.groupKeys[key.name]; ok {
+				msg = fmt.Sprintf("closed, or evicted: group %s lists only its keys that are not closed", g)
+			}
+			gone = m.transition(gone, key, false, msg, circuit.Metrics{}, now)
+		}
+	}
+	m.groupKeys = make(map[string]string)
+	for _, e := range entries {
+		if e.group != "" {
+			m.groupKeys[e.name] = e.group
 		}
 	}
 	sortAlerts(gone)

@@ -29,8 +29,9 @@ var (
 // value is an empty registry ready to use; a Registry must not be copied
 // after first use. It never calls a breaker while holding its lock.
 type Registry struct {
-	mu      sync.RWMutex     // guards entries and nextID
+	mu      sync.RWMutex     // guards entries, groups (and their keys) and nextID
 	entries map[string]entry // by name
+	groups  map[string]*groupEntry
 	nextID  uint64
 }
 
@@ -71,10 +72,11 @@ func (r *Registry) Register(v circuit.View) error {
 
 // isNil reports whether v is nil or holds a nil pointer, map, func or
 // similar, any of which would panic on the first method call.
-func isNil(v circuit.View) bool {
-	if v == nil {
-		return true
-	}
+func isNil(v circuit.View) bool { return v == nil || isNilValue(v) }
+
+// isNilValue reports whether the non-nil interface value v holds a nil
+// pointer, map, func or similar.
+func isNilValue(v any) bool {
 	switch rv := reflect.ValueOf(v); rv.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Interface, reflect.Slice:
 		return rv.IsNil()
@@ -107,8 +109,9 @@ func (r *Registry) Len() int {
 	return len(r.entries)
 }
 
-// Breakers returns the registered breakers sorted by name. The slice is
-// the caller's; later registrations do not change it.
+// Breakers returns the registered breakers sorted by name, then the keys
+// of each registered group that are not closed (see RegisterGroup). The
+// slice is the caller's; later registrations do not change it.
 func (r *Registry) Breakers() []circuit.View {
 	es := r.list()
 	vs := make([]circuit.View, len(es))
@@ -119,7 +122,7 @@ func (r *Registry) Breakers() []circuit.View {
 }
 
 // Snapshot returns the Metrics of every registered breaker, sorted by
-// name. Each snapshot is consistent in itself; they are taken one after
+// name, then of each registered group's keys that are not closed. Each snapshot is consistent in itself; they are taken one after
 // another, outside the registry's lock.
 func (r *Registry) Snapshot() []circuit.Metrics {
 	es := r.list()
@@ -130,13 +133,16 @@ func (r *Registry) Snapshot() []circuit.Metrics {
 	return ms
 }
 
-// named is an entry with its name.
+// named is an entry with its name, and the group that listed it ("" for
+// a registered breaker).
 type named struct {
 	entry
-	name string
+	name  string
+	group string
 }
 
-// list returns the entries sorted by name.
+// list returns the entries sorted by name, then the groups' keys that
+// are not closed.
 func (r *Registry) list() []named {
 	r.mu.RLock()
 	es := make([]named, 0, len(r.entries))
@@ -145,5 +151,5 @@ func (r *Registry) list() []named {
 	}
 	r.mu.RUnlock()
 	sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
-	return es
+	return r.withGroups(es)
 }

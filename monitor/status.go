@@ -17,7 +17,8 @@ type StatusPage struct {
 	// only then are alerts, recent transitions and last reasons known.
 	Monitored bool `json:"monitored"`
 	// Summary holds the service's own figures (WithSummary), in its
-	// order; empty, never nil, without WithSummary.
+	// order, then one figure per registered group (Registry.RegisterGroup);
+	// empty, never nil, without either.
 	Summary  []Figure `json:"summary"`
 	Breakers []Status `json:"breakers"` // never nil
 }
