@@ -108,3 +108,26 @@ func TestDocsShowTheRampComparison(t *testing.T) {
 		}
 	}
 }
+
+// The simulator's page quotes the tenant comparison of noisy-tenant: it
+// must be what the command prints today.
+func TestDocsShowTheTenantComparison(t *testing.T) {
+	code, out, errOut := runCmd(t, "-scenario", "noisy-tenant")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	page, err := os.ReadFile("../../docs/simulator.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const open = "\n```text\ntenants "
+	i := strings.Index(string(page), open)
+	if i < 0 {
+		t.Fatal("docs/simulator.md quotes no tenant comparison")
+	}
+	block := string(page[i+len("\n```text\n"):])
+	block = block[:strings.Index(block, "```\n")]
+	if !strings.Contains(out, block) {
+		t.Errorf("docs/simulator.md's tenant comparison is not the command's:\n%s\nwant it within:\n%s", block, out)
+	}
+}

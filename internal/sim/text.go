@@ -55,6 +55,9 @@ func trafficLine(res *Result) string {
 	if sc.Bulkhead > 0 {
 		s += fmt.Sprintf("; breaker run: bulkhead of %d", sc.Bulkhead)
 	}
+	if tn := sc.Tenants; tn != nil {
+		s += fmt.Sprintf("; %d tenants, %d failing in the fault", tn.Count, tn.Failing)
+	}
 	if r := sc.Retry; r != nil {
 		s += fmt.Sprintf("; %d attempts, backoff from %v", r.MaxAttempts, r.Backoff)
 		if r.BudgetRatio > 0 || r.BudgetMinPerSecond > 0 {
