@@ -152,3 +152,29 @@ func ExampleWithSummary() {
 	// Output:
 	// Orders lost to open breakers: 3 (alert true)
 }
+
+// ExampleRegistry_RegisterGroup adds a group keyed by tenant: the registry
+// lists, after its own breakers, the tenants whose breakers are not
+// closed, and only while they are not.
+func ExampleRegistry_RegisterGroup() {
+	reg := monitor.NewRegistry()
+	pay, _ := circuit.New[int](circuit.WithName("payments"))
+	_ = reg.Register(pay)
+	tenants, _ := circuit.NewGroup[string, int](
+		circuit.WithKeyName(func(t string) string { return "tenant/" + t }))
+	_ = reg.RegisterGroup("tenants", tenants)
+	for _, t := range []string{"acme", "globex", "initech"} {
+		tenants.Get(t)
+	}
+	tenants.Get("globex").Trip(circuit.ReasonManual)
+
+	for _, m := range reg.Snapshot() {
+		fmt.Println(m.Name, m.State)
+	}
+	tenants.Get("globex").Reset()
+	fmt.Println(len(reg.Breakers()), "listed once globex closed")
+	// Output:
+	// payments closed
+	// tenant/globex open
+	// 1 listed once globex closed
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/monitor"
 	circuitotel "github.com/breakerlab/circuit/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -108,4 +109,54 @@ func ExampleTimed() {
 	}
 	// Output:
 	// circuit_breaker_call_duration_seconds [s]: 3 calls, 12 bounds
+}
+
+// ExampleWithGroup observes a group of breakers keyed by endpoint: its
+// breakers held and not closed, and which endpoints have series of their
+// own (only the open one).
+func ExampleWithGroup() {
+	endpoints, err := circuit.NewGroup[string, []byte]()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, route := range []string{"GET /invoices/{id}", "POST /invoices", "GET /reports/{id}"} {
+		endpoints.Get(route)
+	}
+	endpoints.Get("GET /reports/{id}").Trip(circuit.ReasonManual)
+
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	exp, err := circuitotel.RegisterSource(mp, monitor.NewRegistry(), circuitotel.WithGroup("billing-api", endpoints))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer exp.Unregister()
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		log.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		switch d := m.Data.(type) {
+		case metricdata.Gauge[float64]:
+			for _, p := range d.DataPoints {
+				if g, ok := p.Attributes.Value("group"); ok {
+					fmt.Printf("%s{group=%s} %v\n", m.Name, g.Emit(), p.Value)
+				}
+			}
+		case metricdata.Sum[int64]:
+			for _, p := range d.DataPoints {
+				if name, ok := p.Attributes.Value(circuitotel.AttrName); ok {
+					keys[name.Emit()] = true
+				}
+			}
+		}
+	}
+	fmt.Println("per-key series:", len(keys), keys)
+	// Output:
+	// circuit_breaker_group_breakers{group=billing-api} 3
+	// circuit_breaker_group_not_closed{group=billing-api} 1
+	// per-key series: 1 map[GET /reports/{id}:true]
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlab/circuit"
+	"github.com/breakerlab/circuit/monitor"
 	circuitprom "github.com/breakerlab/circuit/prometheus"
 	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -126,4 +127,48 @@ func ExampleTimed() {
 	}
 	// Output:
 	// circuit_breaker_call_duration_seconds: 3 calls, 12 buckets
+}
+
+// ExampleWithGroup exports a group of breakers keyed by tenant: the
+// group's own series, and the state of the one tenant whose breaker is
+// open. The 999 closed tenants have no series.
+func ExampleWithGroup() {
+	tenants, err := circuit.NewGroup[int, string](
+		circuit.WithKeyName(func(t int) string { return fmt.Sprintf("billing/tenant-%d", t) }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for t := 0; t < 1000; t++ {
+		tenants.Get(t)
+	}
+	tenants.Get(42).Trip(circuit.ReasonManual)
+
+	c, err := circuitprom.NewFromSource(monitor.NewRegistry(), circuitprom.WithGroup("billing", tenants))
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg := prom.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			if strings.HasPrefix(mf.GetName(), "circuit_breaker_group_") || (mf.GetName() == "circuit_breaker_state" && v == 1) {
+				var labels []string
+				for _, l := range m.GetLabel() {
+					labels = append(labels, l.GetValue())
+				}
+				fmt.Println(mf.GetName(), strings.Join(labels, " "), v)
+			}
+		}
+	}
+	// Output:
+	// circuit_breaker_group_breakers billing 1000
+	// circuit_breaker_group_evictions_total billing 0
+	// circuit_breaker_group_not_closed billing 1
+	// circuit_breaker_group_overflows_total billing 0
+	// circuit_breaker_state billing/tenant-42 open 1
 }

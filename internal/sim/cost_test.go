@@ -115,6 +115,21 @@ func TestCheckCostCountsTheRampRun(t *testing.T) {
 	}
 }
 
+// The group run of a scenario with tenants is a third run: it raises the
+// prediction by half at least.
+func TestCheckCostCountsTheGroupRun(t *testing.T) {
+	sc, cfg := dayOfFailures()
+	cfg.OpenTimeout = time.Hour
+	limit := sim.PredictedCost(sc, cfg)
+	sc.Tenants = &sim.Tenants{Count: 50, Failing: 1}
+	if got := sim.PredictedCost(sc, cfg); float64(got) < 1.5*float64(limit) {
+		t.Errorf("with a group run: %v predicted, want at least 1.5 × %v", got, limit)
+	}
+	if err := sim.CheckCost(sc, cfg, limit); err == nil {
+		t.Errorf("with a group run, %v is still enough for the day", limit)
+	}
+}
+
 // The error names the field behind the largest term of the prediction.
 func TestCheckCostNamesTheDominantField(t *testing.T) {
 	cases := []struct {
@@ -178,6 +193,11 @@ func TestPredictionBoundsTheRun(t *testing.T) {
 				{Start: time.Minute, Latency: 10 * ms, Spread: 1, ErrorRate: 0.3, CapacityShare: 0.1, CapacityRamp: 30 * time.Second},
 			},
 		}, func(c *circuit.Config) { c.OpenTimeout, c.ConsecutiveFailures = 5*ms, 2 }},
+		{"a group run, half the tenants failing", sim.Scenario{
+			Duration: 2 * time.Minute, Rate: 200, Workers: 50,
+			Tenants: &sim.Tenants{Count: 20, Failing: 10},
+			Phases:  []sim.Phase{{Latency: 10 * ms, Spread: 1, ErrorRate: 0.3, Fault: true}},
+		}, func(c *circuit.Config) { c.OpenTimeout, c.ConsecutiveFailures = 5*ms, 2 }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -191,6 +211,11 @@ func TestPredictionBoundsTheRun(t *testing.T) {
 			calls, transitions := sim.PredictedCalls(c.sc, cfg), sim.PredictedTransitions(c.sc, cfg)
 			if got := float64(len(brk.Transitions)); got > transitions {
 				t.Errorf("%v transitions, predicted at most %v", got, transitions)
+			}
+			if g := res.Grouped; g != nil {
+				if got := float64(len(g.Transitions)); got > transitions || got < 100 {
+					t.Errorf("group run: %v transitions, predicted at most %v (and at least 100 to exercise it)", got, transitions)
+				}
 			}
 			if r := res.Ramped; r != nil {
 				if got := float64(len(r.Transitions)); got > transitions || got < 100 {
