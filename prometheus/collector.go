@@ -26,6 +26,14 @@
 //	circuit_breaker_latency_threshold_seconds{name}            gauge, Config.LatencyThreshold
 //	circuit_breaker_call_duration_seconds{name}                histogram of the observed call durations
 //
+// A circuit.Group passed with WithGroup adds four series of its own and the
+// series above only for its keys that are not closed:
+//
+//	circuit_breaker_group_breakers{group}                      gauge, breakers the group holds
+//	circuit_breaker_group_not_closed{group}                    gauge, of which not closed
+//	circuit_breaker_group_evictions_total{group}               counter
+//	circuit_breaker_group_overflows_total{group}               counter, lookups that got the overflow breaker
+//
 // Every series of a breaker is present from the first scrape, zeros
 // included, so its initial state is visible and rate() has a starting
 // point. The package is named after its folder; import it under another

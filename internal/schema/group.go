@@ -79,8 +79,12 @@ func (c *Config) Views(views []circuit.View) []circuit.View {
 	return out
 }
 
-// topFailures returns the n views of vs with the most failures.
+// topFailures returns the n views of vs with the most failures, without
+// a snapshot when there are no more than n.
 func topFailures(vs []circuit.View, n int) []circuit.View {
+	if len(vs) <= n {
+		return vs
+	}
 	type ranked struct {
 		v        circuit.View
 		name     string
