@@ -26,10 +26,10 @@
 // included; the histogram's appears with the breaker's first observed
 // call.
 //
-// A circuit.Group passed with WithGroup adds four instruments' worth of
-// series of its own (breakers held, not closed, evictions, overflows, with
-// attribute group) and per-breaker series only for its keys that are not
-// closed, so that a million tenants do not become a million series.
+// A circuit.Group passed with WithGroup adds the four group instruments
+// (breakers held, not closed, evictions, overflows; attribute group) and
+// per-breaker series only for its keys that are not closed, so that a
+// million tenants do not become a million series.
 //
 // The package is named after its folder; import it under another name
 // (circuitotel, say) next to go.opentelemetry.io/otel.
