@@ -1,6 +1,9 @@
 package sim_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,23 +34,7 @@ import (
 //	t2: 2s, 5s, 8s succeed: its breaker never sees a failure
 //	no call is rejected; t2 gets 3 full answers of 3
 func TestTenantsHandComputed(t *testing.T) {
-	sc := sim.Scenario{
-		Name: "tenants", Duration: 10 * time.Second, Interval: 5 * time.Second,
-		Rate: 1, Arrivals: "uniform", Workers: 1,
-		Tenants: &sim.Tenants{Count: 3, Failing: 2},
-		Phases: []sim.Phase{
-			{Start: 0, Latency: 100 * ms, Fault: true},
-			{Start: 6 * time.Second, Latency: 100 * ms},
-		},
-	}
-	cfg := circuit.Config{
-		Name: "tiny", ErrorRateThreshold: 0.5, MinRequests: 2, WindowSize: 10, LatencyPercentile: 0.95,
-		OpenTimeout: 2 * time.Second, HalfOpenMaxProbes: 1, SuccessThreshold: 1,
-	}
-	res, err := sim.Run(sc, cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := threeTenants(t)
 	if res.Grouped == nil {
 		t.Fatal("no grouped run")
 	}
@@ -96,6 +83,73 @@ func TestTenantsHandComputed(t *testing.T) {
 	}
 	if len(trips) != 2 || !trips[3100*ms] || !trips[4100*ms] {
 		t.Errorf("group trips at %v, want 3.1s (tenant 0) and 4.1s (tenant 1)", trips)
+	}
+}
+
+// threeTenants runs the scenario of TestTenantsHandComputed.
+func threeTenants(t *testing.T) *sim.Result {
+	t.Helper()
+	sc := sim.Scenario{
+		Name: "tenants", Duration: 10 * time.Second, Interval: 5 * time.Second,
+		Rate: 1, Arrivals: "uniform", Workers: 1,
+		Tenants: &sim.Tenants{Count: 3, Failing: 2},
+		Phases: []sim.Phase{
+			{Start: 0, Latency: 100 * ms, Fault: true},
+			{Start: 6 * time.Second, Latency: 100 * ms},
+		},
+	}
+	cfg := circuit.Config{
+		Name: "tiny", ErrorRateThreshold: 0.5, MinRequests: 2, WindowSize: 10, LatencyPercentile: 0.95,
+		OpenTimeout: 2 * time.Second, HalfOpenMaxProbes: 1, SuccessThreshold: 1,
+	}
+	res, err := sim.Run(sc, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// The report ends with the three runs side by side, and the JSON carries
+// the grouped run and each run's tenant figures.
+func TestTenantsReport(t *testing.T) {
+	res := threeTenants(t)
+	var text bytes.Buffer
+	if err := sim.WriteText(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{ // the hand-computed figures of TestTenantsHandComputed
+		"tenants                                no breaker    one breaker group by tenant\n",
+		"goodput of the good tenant (/s)               0.3            0.1             0.3\n",
+		"good tenants' calls rejected                    0              2               0\n",
+		"tenants refused a call (of 3)                   0              2               0\n",
+		"opens (every breaker)                           0              2               2\n",
+		"; 3 tenants, 2 failing in the fault",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := sim.WriteJSON(&js, res); err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Runs []struct {
+			Tenants *struct{ GoodRejected, Refused int }
+		}
+		Grouped *struct {
+			Label   string
+			Tenants *struct{ GoodOffered, GoodRejected int }
+		}
+	}
+	if err := json.Unmarshal(js.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Runs) != 2 || v.Runs[1].Tenants == nil || v.Runs[1].Tenants.GoodRejected != 2 || v.Runs[1].Tenants.Refused != 2 {
+		t.Errorf("JSON runs = %+v, want the shared breaker's 2 rejected, 2 refused", v.Runs)
+	}
+	if g := v.Grouped; g == nil || g.Label != "group by tenant" || g.Tenants == nil || g.Tenants.GoodOffered != 3 || g.Tenants.GoodRejected != 0 {
+		t.Errorf("JSON grouped = %+v, want the group run with 3 good requests, none rejected", g)
 	}
 }
 

@@ -196,7 +196,11 @@ func writeTenantComparison(ew *errWriter, res *Result) {
 	row := func(name string, f func(s *Summary) string) {
 		ew.printf("%-36s %12s %14s %15s\n", name, f(&runs[0].Summary), f(&runs[1].Summary), f(&runs[2].Summary))
 	}
-	row(fmt.Sprintf("goodput of the %d good tenants (/s)", good), func(s *Summary) string { return fmt.Sprintf("%.1f", s.GoodTenantGoodput) })
+	goodName := fmt.Sprintf("the %d good tenants", good)
+	if good == 1 {
+		goodName = "the good tenant"
+	}
+	row(fmt.Sprintf("goodput of %s (/s)", goodName), func(s *Summary) string { return fmt.Sprintf("%.1f", s.GoodTenantGoodput) })
 	row("  during the fault", func(s *Summary) string { return fmt.Sprintf("%.1f", s.GoodTenantFaultGoodput) })
 	row("good tenants' calls rejected", func(s *Summary) string { return fmt.Sprint(s.GoodTenantRejected) })
 	row(fmt.Sprintf("tenants refused a call (of %d)", tn.Count), func(s *Summary) string { return fmt.Sprint(s.Refused) })
