@@ -27,7 +27,9 @@ import (
 // With a parent (WithGroupParent), every call through Execute also passes
 // through the parent breaker, which sees the outcomes of every key: a
 // whole dependency going down opens the parent, one bad key opens only its
-// own breaker. A key's rejection is not a failure for the parent.
+// own breaker. A key's rejection is not judged by the parent: it ends the
+// parent's call as Ignored, never a failure nor a success, and the caller
+// gets the key's *OpenError.
 type Group[K comparable, T any] struct {
 	t      *template[T] // shared by every breaker of the group
 	name   func(K) string
@@ -35,6 +37,8 @@ type Group[K comparable, T any] struct {
 	idle   time.Duration
 	parent *Breaker[T]
 	clock  Clock
+	// overName is the overflow breaker's name.
+	overName string
 
 	m     sync.Map     // K -> *Breaker[T]
 	count atomic.Int64 // breakers in m
@@ -54,6 +58,7 @@ type GroupOption interface {
 
 type groupSettings struct {
 	template []Option
+	overName string
 	name     any // func(K) string
 	max      int
 	idle     time.Duration
@@ -86,6 +91,13 @@ func WithKeyName[K comparable](name func(K) string) GroupOption {
 	return groupOptionFunc(func(s *groupSettings) { s.name = name })
 }
 
+// WithOverflowName sets the name of the group's overflow breaker, the one
+// that keys finding no room share; "overflow" unless set. Give each group a
+// different one when several are exported or registered together.
+func WithOverflowName(name string) GroupOption {
+	return groupOptionFunc(func(s *groupSettings) { s.overName = name })
+}
+
 // WithMaxBreakers sets how many breakers the group holds at most (the
 // overflow breaker aside). At least 1; DefaultMaxBreakers unless set.
 func WithMaxBreakers(n int) GroupOption { return groupOptionFunc(func(s *groupSettings) { s.max = n }) }
@@ -108,7 +120,7 @@ func WithGroupParent[T any](parent *Breaker[T]) GroupOption {
 // a template that New refuses) are reported, all of them, as one error
 // wrapping ErrInvalidConfig.
 func NewGroup[K comparable, T any](opts ...GroupOption) (*Group[K, T], error) {
-	s := groupSettings{max: DefaultMaxBreakers, idle: DefaultIdleTimeout}
+	s := groupSettings{max: DefaultMaxBreakers, idle: DefaultIdleTimeout, overName: "overflow"}
 	for _, o := range opts {
 		if o != nil {
 			o.applyGroup(&s)
@@ -145,7 +157,7 @@ func NewGroup[K comparable, T any](opts ...GroupOption) (*Group[K, T], error) {
 	if name == nil {
 		name = func(k K) string { return fmt.Sprint(k) }
 	}
-	return &Group[K, T]{t: probe.t, name: name, max: s.max, idle: s.idle, parent: parent, clock: probe.t.clock}, nil
+	return &Group[K, T]{t: probe.t, name: name, max: s.max, idle: s.idle, parent: parent, clock: probe.t.clock, overName: s.overName}, nil
 }
 
 // Get returns key's breaker, building it on first use. When the group is
@@ -179,7 +191,7 @@ func (g *Group[K, T]) overflowBreaker() *Breaker[T] {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.overflow == nil {
-		g.overflow = g.t.newBreaker("overflow")
+		g.overflow = g.t.newBreaker(g.overName)
 	}
 	return g.overflow
 }
@@ -269,8 +281,11 @@ func (g *Group[K, T]) Execute(ctx context.Context, key K, fn func(context.Contex
 	v, err := g.parent.Execute(ctx, func(ctx context.Context) (T, error) {
 		v, err := b.Execute(ctx, fn)
 		if errors.Is(err, ErrOpen) {
-			keyErr = err // the key's rejection: not the parent's failure
-			return v, nil
+			// The key's rejection says nothing about the dependency: end
+			// the parent's call as Ignored (an error matching
+			// context.Canceled always is), and answer with the rejection.
+			keyErr = err
+			return v, errKeyRejected
 		}
 		return v, err
 	})
@@ -320,3 +335,7 @@ func (g *Group[K, T]) Breakers() []View {
 	g.mu.Unlock()
 	return out
 }
+
+// errKeyRejected ends a parent's call whose key rejected it: it matches
+// context.Canceled, so the parent ignores the call.
+var errKeyRejected = fmt.Errorf("circuit: the key's breaker rejected the call: %w", context.Canceled)

@@ -80,6 +80,9 @@ func TestGroupBoundAndEviction(t *testing.T) {
 	clk.Add(time.Hour)
 	over := g.Get(999)
 	assert.Equal(t, "overflow", over.Name())
+	named := newGroup[int](t, clk, circuit.WithMaxBreakers(1), circuit.WithOverflowName("tenants/overflow"))
+	named.Get(1).Trip(circuit.ReasonManual)
+	assert.Equal(t, "tenants/overflow", named.Get(2).Name())
 	assert.Same(t, over, g.Get(998), "keys that found no room share one breaker")
 	m = g.Metrics()
 	assert.Equal(t, uint64(2), m.Overflows)
@@ -124,7 +127,10 @@ func TestGroupParent(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, circuit.Closed, parent.State(), "one bad key's rejections are not the parent's failures")
-	assert.Equal(t, uint64(1), parent.Metrics().Failures)
+	pm := parent.Metrics()
+	assert.Equal(t, uint64(1), pm.Failures)
+	assert.Equal(t, uint64(19), pm.Ignored, "nor its successes: the parent does not judge them")
+	assert.Equal(t, uint64(20), pm.Successes)
 	for k := 10; k < 20; k++ {
 		_, _ = g.Execute(context.Background(), k, fail) // the whole dependency fails
 	}
