@@ -9,7 +9,10 @@ import (
 // finish classifies a returned call and records its outcome.
 func (b *Breaker[T]) finish(tk ticket, start time.Duration, result T, err error) {
 	end := b.now()
-	kind := b.classify(tk, start, result, err)
+	kind := Success
+	if err != nil || b.t.classifier != nil {
+		kind = b.classify(tk, start, result, err)
+	}
 	if kind == Failure && err == nil {
 		err = ErrResultFailed
 	}
