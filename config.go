@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits that Validate enforces: they keep a Config from asking for an
@@ -31,6 +32,7 @@ const (
 // The zero Config is not valid; start from DefaultConfig.
 type Config struct {
 	// Name identifies the breaker in errors, transitions, metrics and logs.
+	// It must be valid UTF-8 (metric labels and JSON require it).
 	Name string
 
 	// ConsecutiveFailures trips the breaker after this many failures in a
@@ -158,6 +160,9 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(field string, value any, rule string) {
 		errs = append(errs, &ConfigError{Field: field, Value: value, Rule: rule})
+	}
+	if !utf8.ValidString(c.Name) {
+		bad("Name", c.Name, "must be valid UTF-8")
 	}
 	if c.ConsecutiveFailures < 0 {
 		bad("ConsecutiveFailures", c.ConsecutiveFailures, "must not be negative (0 disables)")

@@ -36,6 +36,7 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 		mutate func(*circuit.Config)
 		value  string
 	}{
+		{"Name", func(c *circuit.Config) { c.Name = "db\xff" }, `"db\xff"`},
 		{"ConsecutiveFailures", func(c *circuit.Config) { c.ConsecutiveFailures = -1 }, "-1"},
 		{"ErrorRateThreshold", func(c *circuit.Config) { c.ErrorRateThreshold = -0.1 }, "-0.1"},
 		{"ErrorRateThreshold", func(c *circuit.Config) { c.ErrorRateThreshold = 1.5 }, "1.5"},

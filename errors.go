@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Compare with errors.Is.
@@ -103,11 +104,16 @@ type ConfigError struct {
 	Rule  string // what the value must satisfy, such as "must be at least 1"
 }
 
-// Error returns "pkg: invalid config: Field = value: rule".
+// Error returns "pkg: invalid config: Field = value: rule", with a value
+// that is a string of invalid UTF-8 quoted.
 func (e *ConfigError) Error() string {
 	pkg := e.Pkg
 	if pkg == "" {
 		pkg = "circuit"
+	}
+	if s, ok := e.Value.(string); ok && !utf8.ValidString(s) {
+		// Quoted, so that the bad bytes show as escapes.
+		return fmt.Sprintf("%s: invalid config: %s = %q: %s", pkg, e.Field, s, e.Rule)
 	}
 	return fmt.Sprintf("%s: invalid config: %s = %v: %s", pkg, e.Field, e.Value, e.Rule)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/breakerlab/circuit"
 )
@@ -210,6 +211,7 @@ func invalidFields(c circuit.Config) (must, may []string) {
 			must = append(must, field)
 		}
 	}
+	bad(!utf8.ValidString(c.Name), "Name")
 	bad(c.ConsecutiveFailures < 0, "ConsecutiveFailures")
 	bad(math.IsNaN(c.ErrorRateThreshold) || c.ErrorRateThreshold < 0 || c.ErrorRateThreshold > 1, "ErrorRateThreshold")
 	bad(c.WindowSize < 0 || (c.WindowSize == 0 && c.WindowDuration == 0) || c.WindowSize > circuit.MaxWindowSize, "WindowSize")
