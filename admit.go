@@ -14,14 +14,15 @@ import (
 func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 	p := b.period.Load()
 	if p.exp != nil && !p.exp.fired.Load() {
-		if n := b.rejections.Add(1); n%64 != 0 {
+		i, n := p.rej.add()
+		if n%64 != 0 {
 			return ticket{}, 0, p.err
 		}
 		now := b.now()
 		if now < p.until {
 			return ticket{}, now, p.err
 		}
-		b.rejections.Add(^uint64(0)) // not a rejection after all
+		p.rej.undo(i) // not a rejection after all
 		return b.admitSlow(now)
 	}
 	switch p.state {
@@ -34,12 +35,12 @@ func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 		}
 		return ticket{gen: p.gen, seq: b.admitted.Add(1), slot: -1}, now, nil
 	case ForcedOpen:
-		b.rejections.Add(1)
+		p.rej.add()
 		return ticket{}, 0, p.err
 	case Open:
 		now := b.now()
 		if now < p.until {
-			b.rejections.Add(1)
+			p.rej.add()
 			return ticket{}, now, p.err
 		}
 		return b.admitSlow(now)
@@ -88,7 +89,7 @@ func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error)
 			err = p.err
 		}
 		if err != nil {
-			b.rejections.Add(1)
+			b.rejectCounter().add()
 		}
 		b.mu.Unlock()
 		return tk, now, err

@@ -85,9 +85,8 @@ type Breaker[T any] struct {
 	// writes: the counters and the mutex below.
 	_ [cacheLine]byte
 
-	rejections atomic.Uint64
-	fallbacks  atomic.Uint64
-	admitted   atomic.Uint64 // calls admitted; written on admission, beside mu, which the call takes to record
+	fallbacks atomic.Uint64
+	admitted  atomic.Uint64 // calls admitted; written on admission, beside mu, which the call takes to record
 
 	mu          sync.Mutex    // guards the fields below, and writes to period and hooks
 	last        time.Duration // latest time seen, so a clock set back cannot move state backwards
@@ -114,7 +113,8 @@ type Breaker[T any] struct {
 	lastFailAt  time.Duration
 	lastSuccAt  time.Duration
 	nextHookID  uint64
-	dl          *delivery // transitions waiting for the hooks; nil before the first
+	dl          *delivery      // transitions waiting for the hooks; nil before the first
+	rej         *rejectCounter // rejections; nil before the first (see rejectCounter)
 }
 
 // delivery is the queue of transitions owed to the hooks. It requires
@@ -143,9 +143,10 @@ type template[T any] struct {
 // period is one stay in a state. It is immutable once published.
 type period struct {
 	state State
-	gen   uint64        // increases with every period
-	until time.Duration // Open: when the period ends; Closed: when its ramp ends (0: no ramp)
-	err   *OpenError    // the rejection error: of Open and ForcedOpen periods, and of a ramp
+	gen   uint64         // increases with every period
+	until time.Duration  // Open: when the period ends; Closed: when its ramp ends (0: no ramp)
+	err   *OpenError     // the rejection error: of Open and ForcedOpen periods, and of a ramp
+	rej   *rejectCounter // the breaker's, for rejections without the lock: set in Open and ForcedOpen periods
 
 	// With the real clock, an open period's exp is marked by the shared
 	// expiry timer once until may have passed. While it is unmarked the

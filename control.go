@@ -98,7 +98,7 @@ func (b *Breaker[T]) OpenUntil(reason Reason, until time.Time) bool {
 				return false
 			}
 			// A new period in the same state: its own rejection error.
-			q := &period{state: Open, gen: p.gen + 1, until: u}
+			q := &period{state: Open, gen: p.gen + 1, until: u, rej: p.rej}
 			e := *p.err
 			e.RetryAt = b.at(u)
 			q.err = &e

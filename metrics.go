@@ -102,7 +102,7 @@ func (b *Breaker[T]) snapshot() Metrics {
 		LastTransitionAt:     b.at(b.lastTransAt),
 		Successes:            b.successes,
 		Failures:             b.failures,
-		Rejections:           b.rejections.Load(),
+		Rejections:           b.rej.load(),
 		Ignored:              b.ignored,
 		InFlight:             b.admitted.Load() - b.finished,
 		RampShare:            b.rampShareNow(),

@@ -89,6 +89,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 			p.until = addSat(at, b.openDuration())
 		}
 		p.err = &OpenError{Name: b.name, State: Open, Reason: reason, RetryAt: b.at(p.until), Cause: b.lastFailure}
+		p.rej = b.rejectCounter()
 		if b.t.expiries {
 			p.exp = scheduleExpiry(b.t.epoch.Add(p.until))
 		}
@@ -97,6 +98,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		p.err = &OpenError{Name: b.name, State: HalfOpen, Reason: reason, Cause: b.lastFailure}
 	case ForcedOpen:
 		p.err = &OpenError{Name: b.name, State: ForcedOpen, Reason: reason, Cause: b.lastFailure, hint: b.t.cfg.OpenTimeout}
+		p.rej = b.rejectCounter()
 	case Closed:
 		b.reopens = 0
 		if reason == ReasonProbesSucceeded && b.t.cfg.RampDuration > 0 {
