@@ -20,20 +20,34 @@ const (
 // compare-and-swap fails), and from then on in stripes, each on lines of
 // its own (pairs of lines, since x86 processors fetch lines in adjacent
 // pairs). A goroutine picks its stripe from the address of its stack,
-// which no two live goroutines share. The sum is exact; only how well the
+// which no two live goroutines share, mixed with a salt; when two
+// goroutines still collide on a stripe, the salt moves on, which deals
+// every goroutine a new stripe. The sum is exact; only how well the
 // goroutines spread is left to chance.
 //
 // A breaker allocates its counter when it first rejects a call (16 bytes),
-// and the stripes (1 KiB) only under contention, so the keys of a Group
-// that open one caller at a time stay small.
+// and the stripes (about 1 KiB) only under contention, so the keys of a
+// Group that open one caller at a time stay small.
 type rejectCounter struct {
 	base    atomic.Uint64
 	stripes atomic.Pointer[rejectStripeSet]
 }
 
-type rejectStripeSet [rejectStripes]struct {
-	n atomic.Uint64
-	_ [2*cacheLine - 8]byte
+type rejectStripeSet struct {
+	salt atomic.Uint64 // mixed into the choice of stripe; written only on a collision
+	_    [2*cacheLine - 8]byte
+	s    [rejectStripes]struct {
+		n atomic.Uint64
+		_ [2*cacheLine - 8]byte
+	}
+}
+
+// newRejectStripeSet returns stripes salted by their own address, so that
+// the same goroutines do not collide in every breaker.
+func newRejectStripeSet() *rejectStripeSet {
+	s := new(rejectStripeSet)
+	s.salt.Store(uint64(uintptr(unsafe.Pointer(s))) >> 10)
+	return s
 }
 
 // add counts a rejection, and returns where it went (for undo) and a
@@ -45,11 +59,19 @@ func (c *rejectCounter) add() (int, uint64) {
 		if c.base.CompareAndSwap(n, n+1) {
 			return -1, n + 1
 		}
-		c.stripes.CompareAndSwap(nil, new(rejectStripeSet))
+		c.stripes.CompareAndSwap(nil, newRejectStripeSet())
 		s = c.stripes.Load()
 	}
-	i := stripe()
-	return i, s[i].n.Add(1)
+	salt := s.salt.Load()
+	i := stripe(salt)
+	n := s.s[i].n.Load()
+	if s.s[i].n.CompareAndSwap(n, n+1) {
+		return i, n + 1
+	}
+	// Another goroutine counts on this stripe too: deal new stripes,
+	// once per collision however many goroutines saw it.
+	s.salt.CompareAndSwap(salt, salt+1)
+	return i, s.s[i].n.Add(1)
 }
 
 // undo takes back a rejection that add counted at i.
@@ -58,7 +80,7 @@ func (c *rejectCounter) undo(i int) {
 		c.base.Add(^uint64(0))
 		return
 	}
-	c.stripes.Load()[i].n.Add(^uint64(0))
+	c.stripes.Load().s[i].n.Add(^uint64(0))
 }
 
 // load returns the number of rejections.
@@ -68,22 +90,22 @@ func (c *rejectCounter) load() uint64 {
 	}
 	n := c.base.Load()
 	if s := c.stripes.Load(); s != nil {
-		for i := range s {
-			n += s[i].n.Load()
+		for i := range s.s {
+			n += s.s[i].n.Load()
 		}
 	}
 	return n
 }
 
-// stripe picks the calling goroutine's stripe from its stack address,
-// without writing anything shared. Goroutine stacks are multiples of 2 KiB
-// and usually neighbours, so the address in units of 2 KiB goes through a
-// Fibonacci hash, which spreads neighbouring values over all the stripes.
-// A stack that moves (grows) may change stripes, which only moves where
-// later counts go.
-func stripe() int {
+// stripe picks the calling goroutine's stripe from its stack address and
+// salt, without writing anything shared. Goroutine stacks are multiples of
+// 2 KiB and usually neighbours, so the address in units of 2 KiB, mixed
+// with the salt, goes through a Fibonacci hash, which spreads neighbouring
+// values over all the stripes. A stack that moves (grows) may change
+// stripes, which only moves where later counts go.
+func stripe(salt uint64) int {
 	var local byte
-	x := uint64(uintptr(unsafe.Pointer(&local))) >> 11
+	x := uint64(uintptr(unsafe.Pointer(&local)))>>11 ^ salt*0xbf58476d1ce4e5b9
 	return int((x * 0x9e3779b97f4a7c15) >> (64 - stripeBits))
 }
 
