@@ -8,9 +8,9 @@ import (
 // admit decides whether a call starting now may run, and returns the time
 // it started. While closed, and while open before the period ends, it takes
 // no lock. While an open period's expiry is unmarked it rejects the call
-// without reading the clock, except on every 64th rejection, so that a
-// timer delayed by a saturated scheduler delays half-open by at most a few
-// dozen rejections.
+// without reading the clock, except on every 64th rejection (per stripe of
+// the rejection counter, see rejectCounter), so that a timer delayed by a
+// saturated scheduler delays half-open by at most a few hundred rejections.
 func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 	p := b.period.Load()
 	if p.exp != nil && !p.exp.fired.Load() {
