@@ -59,12 +59,7 @@ func parseConfig(path string, data []byte, base circuit.Config) (circuit.Config,
 // inputErrors turns the *circuit.ConfigErrors of a failed decoding into
 // InputErrors under path.
 func inputErrors(path string, err error) error {
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
+	list := errorList(err)
 	var errs []error
 	for _, e := range list {
 		var ce *circuit.ConfigError
@@ -88,12 +83,7 @@ func configErrors(path string, c circuit.Config, raw map[string]json.RawMessage)
 	if err == nil {
 		return nil
 	}
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
+	list := errorList(err)
 	var errs []error
 	for _, e := range list {
 		var ce *circuit.ConfigError

@@ -43,17 +43,20 @@ func (e *InputError) Error() string {
 	return b.String()
 }
 
+// errorList returns the errors that err joins (errors.Join), or err alone.
+func errorList(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 // setFile fills in the file name of every InputError in err.
 func setFile(err error, file string) error {
 	if err == nil {
 		return nil
 	}
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
+	list := errorList(err)
 	for _, e := range list {
 		var ie *InputError
 		if errors.As(e, &ie) {
