@@ -5,8 +5,8 @@ import (
 	"unsafe"
 )
 
-// rejectStripes is the number of counters a contended rejectCounter
-// spreads over.
+// A contended rejectCounter spreads over rejectStripes counters, and
+// stripe picks one with stripeBits bits of a hash.
 const (
 	stripeBits    = 3
 	rejectStripes = 1 << stripeBits
@@ -33,6 +33,8 @@ type rejectCounter struct {
 	stripes atomic.Pointer[rejectStripeSet]
 }
 
+// rejectStripeSet is the striped form of a rejectCounter: the salt on
+// lines of its own, read on every count, then the stripes.
 type rejectStripeSet struct {
 	salt atomic.Uint64 // mixed into the choice of stripe; written only on a collision
 	_    [2*cacheLine - 8]byte
