@@ -54,6 +54,7 @@ func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 // hook is not charged to the call's latency or its probe deadline, and a
 // hook that ends the goroutine cannot take a slot with it.
 func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error) {
+	asked, gateOK := false, true // the probe gate, asked outside the lock
 	for {
 		b.mu.Lock()
 		now = b.advance(now)
@@ -77,10 +78,17 @@ func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error)
 		case Disabled:
 			tk.seq = b.admitted.Add(1)
 		case HalfOpen:
-			if b.probes == nil {
-				b.probes = &probeLease{slots: b.t.cfg.HalfOpenMaxProbes}
+			if g := b.gate.Load(); g != nil && !asked {
+				b.mu.Unlock()
+				asked, gateOK = true, b.askGate(*g)
+				continue
 			}
-			if tk.slot = b.probes.claim(now); tk.slot < 0 {
+			if b.probes == nil {
+				b.probes = &probeLease{slots: b.cfg.HalfOpenMaxProbes}
+			}
+			if !gateOK {
+				err = b.gateErr(p, now)
+			} else if tk.slot = b.probes.claim(now); tk.slot < 0 {
 				err = b.halfOpenErr(p)
 			} else {
 				tk.seq = b.admitted.Add(1)
@@ -119,7 +127,7 @@ func (b *Breaker[T]) deliverBeforeCall() {
 func (b *Breaker[T]) halfOpenErr(p *period) *OpenError {
 	l := b.probes
 	oldest, _ := l.oldest()
-	retryAt := b.at(addSat(oldest, b.t.cfg.probeTimeout()))
+	retryAt := b.at(addSat(oldest, b.cfg.probeTimeout()))
 	if l.err == nil || l.errGen != p.gen || !l.err.RetryAt.Equal(retryAt) {
 		e := *p.err
 		e.RetryAt = retryAt
@@ -150,7 +158,7 @@ func (l *probeLease) claim(now time.Duration) int {
 			l.at[i] = never
 		}
 	}
-	if l.n == len(l.at) {
+	if l.n >= l.slots {
 		return -1
 	}
 	for i, at := range l.at {
@@ -161,6 +169,15 @@ func (l *probeLease) claim(now time.Duration) int {
 		}
 	}
 	return -1
+}
+
+// resize makes n slots available, keeping the probes that hold one: with
+// fewer slots than probes, none is admitted until enough have reported.
+func (l *probeLease) resize(n int) {
+	l.slots = n
+	for l.at != nil && len(l.at) < n {
+		l.at = append(l.at, never)
+	}
 }
 
 // release frees slot i.
@@ -206,7 +223,7 @@ func (c *Config) rampShare(from, now time.Duration) float64 {
 // now. It requires b.mu.
 func (b *Breaker[T]) rampAdmits(now time.Duration) bool {
 	b.rampSeen++
-	if float64(b.rampPassed) < b.t.cfg.rampShare(b.rampFrom, now)*float64(b.rampSeen) {
+	if float64(b.rampPassed) < b.cfg.rampShare(b.rampFrom, now)*float64(b.rampSeen) {
 		b.rampPassed++
 		return true
 	}

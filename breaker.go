@@ -79,7 +79,10 @@ type Breaker[T any] struct {
 	name        string       // Config.Name
 	period      atomic.Pointer[period]
 	hooks       atomic.Pointer[[]hookEntry] // copy-on-write; nil while there are none
+	observers   atomic.Pointer[[]observer]  // copy-on-write; nil while there are none (see Observe)
+	gate        atomic.Pointer[func() bool] // consulted before a probe is admitted; nil: none (see SetProbeGate)
 	slowCheckAt atomic.Int64                // when admission should next take the lock to look at calls in flight (see slowWatch)
+	callTimeout atomic.Int64                // Config.CallTimeout, read by calls outside the lock
 
 	// The padding keeps the words above off the line that every call
 	// writes: the counters and the mutex below.
@@ -88,7 +91,8 @@ type Breaker[T any] struct {
 	fallbacks atomic.Uint64
 	admitted  atomic.Uint64 // calls admitted; written on admission, beside mu, which the call takes to record
 
-	mu          sync.Mutex    // guards the fields below, and writes to period and hooks
+	mu          sync.Mutex    // guards the fields below, and writes to period, hooks, observers, gate, callTimeout
+	cfg         *Config       // the template's, until Reconfigure gives the breaker its own
 	last        time.Duration // latest time seen, so a clock set back cannot move state backwards
 	since       time.Duration // when the current state began
 	win         *window       // nil until the first outcome: most keys of a big Group wait long for theirs
@@ -98,6 +102,7 @@ type Breaker[T any] struct {
 	slow        *slowWatch    // calls in flight, for the latency criterion; nil until the first look
 	reopens     int           // reopenings from half-open since the last close, for OpenBackoff
 	openUntil   time.Duration // if set, the end of the next open period, instead of openDuration (OpenUntil)
+	recovered   bool          // set by Close around setState: the closing counts as a recovery, so the ramp applies
 	rampFrom    time.Duration // when the current ramp began
 	rampSeen    uint64        // calls that reached admission during the ramp
 	rampPassed  uint64        // of which admitted
@@ -220,6 +225,7 @@ var closedAtStart = &period{state: Closed}
 func (t *template[T]) newBreaker(name string) *Breaker[T] {
 	b := &Breaker[T]{
 		t:          t,
+		cfg:        &t.cfg,
 		name:       name,
 		lastFailAt: never,
 		lastSuccAt: never,
@@ -241,6 +247,7 @@ func (t *template[T]) newBreaker(name string) *Breaker[T] {
 		b.hooks.Store(&hooks)
 	}
 	b.period.Store(closedAtStart)
+	b.callTimeout.Store(int64(t.cfg.CallTimeout))
 	b.slowCheckAt.Store(math.MaxInt64)
 	if t.cfg.LatencyThreshold > 0 {
 		b.slowCheckAt.Store(0)
@@ -276,10 +283,13 @@ func typeName[T any]() string {
 // Name returns Config.Name.
 func (b *Breaker[T]) Name() string { return b.name }
 
-// Config returns a copy of the validated Config the breaker was built
-// with; changing the copy changes nothing.
+// Config returns a copy of the breaker's validated Config: the one it was
+// built with, or the last one Reconfigure applied. Changing the copy
+// changes nothing.
 func (b *Breaker[T]) Config() Config {
-	c := b.t.cfg
+	b.mu.Lock()
+	c := *b.cfg
+	b.mu.Unlock()
 	c.Name = b.name
 	return c
 }
@@ -342,6 +352,9 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	}
 	tk, start, err := b.admit()
 	if err != nil {
+		if obs := b.observers.Load(); obs != nil {
+			b.observeRejected(*obs, err)
+		}
 		if b.t.fallback != nil {
 			return b.callFallback(ctx, err)
 		}
@@ -362,9 +375,9 @@ func (b *Breaker[T]) callFallback(ctx context.Context, err error) (T, error) {
 // run calls fn for an admitted call and records its outcome, including the
 // outcome of a panic or runtime.Goexit, so that no probe slot is ever lost.
 func (b *Breaker[T]) run(ctx context.Context, fn func(context.Context) (T, error), tk ticket, start time.Duration) (v T, err error) {
-	if b.t.cfg.CallTimeout > 0 {
+	if d := time.Duration(b.callTimeout.Load()); d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = b.t.clock.WithTimeout(ctx, b.t.cfg.CallTimeout)
+		ctx, cancel = b.t.clock.WithTimeout(ctx, d)
 		defer cancel()
 	}
 	returned := false

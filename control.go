@@ -168,7 +168,7 @@ func (b *Breaker[T]) Reset() {
 		old := b.period.Load()
 		b.period.Store(&period{state: Closed, gen: old.gen + 1})
 		b.win.reset()
-		if b.t.cfg.LatencyThreshold > 0 {
+		if b.cfg.LatencyThreshold > 0 {
 			b.watch().reset(now, b.admitted.Load())
 			b.slowCheckAt.Store(int64(now))
 		}

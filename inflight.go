@@ -155,7 +155,7 @@ func (w *slowWatch) slow(now time.Duration) int {
 // start of a later closed period. It requires b.mu.
 func (b *Breaker[T]) watch() *slowWatch {
 	if b.slow == nil {
-		w := newSlowWatch(b.t.cfg.LatencyThreshold)
+		w := newSlowWatch(b.cfg.LatencyThreshold)
 		b.slow = &w
 	}
 	return b.slow

@@ -116,7 +116,7 @@ func (b *Breaker[T]) snapshot() Metrics {
 		AvgLatency:           b.win.avgLatency(),
 		SlowInFlight:         b.slowInFlight(),
 		P95Latency:           b.win.percentile(0.95),
-		PercentileLatency:    b.win.percentile(b.t.cfg.LatencyPercentile),
+		PercentileLatency:    b.win.percentile(b.cfg.LatencyPercentile),
 		LastFailure:          b.lastFailure,
 		LastFailureAt:        b.at(b.lastFailAt),
 		LastSuccessAt:        b.at(b.lastSuccAt),
@@ -137,7 +137,7 @@ func (b *Breaker[T]) slowInFlight() int {
 // rampShareNow is Metrics.RampShare. It requires b.mu.
 func (b *Breaker[T]) rampShareNow() float64 {
 	if p := b.period.Load(); p.state == Closed && p.until != 0 && b.last < p.until {
-		return b.t.cfg.rampShare(b.rampFrom, b.last)
+		return b.cfg.rampShare(b.rampFrom, b.last)
 	}
 	return 1
 }

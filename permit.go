@@ -43,6 +43,9 @@ var permitRecords = sync.Pool{New: func() any { return new(permitRecord) }}
 func (b *Breaker[T]) Allow() (Permit[T], error) {
 	tk, start, err := b.admit()
 	if err != nil {
+		if obs := b.observers.Load(); obs != nil {
+			b.observeRejected(*obs, err)
+		}
 		return Permit[T]{}, err
 	}
 	rec := permitRecords.Get().(*permitRecord)

@@ -16,7 +16,7 @@ func (b *Breaker[T]) finish(tk ticket, start time.Duration, result T, err error)
 	if kind == Failure && err == nil {
 		err = ErrResultFailed
 	}
-	if c := b.t.cfg.CallTimeout; c > 0 && kind != Failure && end-start >= c && !errors.Is(err, context.Canceled) {
+	if c := time.Duration(b.callTimeout.Load()); c > 0 && kind != Failure && end-start >= c && !errors.Is(err, context.Canceled) {
 		// A call that outlived its timeout failed, whatever it returned;
 		// only the caller's own cancellation stays unjudged.
 		kind = Failure
@@ -107,13 +107,16 @@ func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, e
 		}
 	}
 	b.unlockAndDeliver()
+	if obs := b.observers.Load(); obs != nil {
+		b.observeRecorded(*obs, start, end, kind, err)
+	}
 }
 
 // count adds an outcome to the window and the consecutive counts. It
 // requires b.mu.
 func (b *Breaker[T]) count(now, lat time.Duration, failed bool) {
 	if b.win == nil {
-		b.win = newWindow(b.t.cfg.WindowSize, b.t.cfg.WindowDuration, b.t.cfg.LatencyThreshold)
+		b.win = newWindow(b.cfg.WindowSize, b.cfg.WindowDuration, b.cfg.LatencyThreshold)
 	}
 	b.win.add(now, lat, failed)
 	if failed {
@@ -129,7 +132,7 @@ func (b *Breaker[T]) count(now, lat time.Duration, failed bool) {
 // holds. It requires b.mu.
 func (b *Breaker[T]) recordClosed(now, lat time.Duration, failed bool) {
 	b.count(now, lat, failed)
-	c := &b.t.cfg
+	c := b.cfg
 	enough := b.win.n >= c.MinRequests
 	switch {
 	case c.ConsecutiveFailures > 0 && b.consecFail >= c.ConsecutiveFailures:
@@ -146,11 +149,11 @@ func (b *Breaker[T]) recordProbe(now, lat time.Duration, failed bool) {
 	switch {
 	case failed:
 		b.setState(Open, now, ReasonProbeFailed)
-	case b.t.cfg.LatencyThreshold > 0 && lat >= b.t.cfg.LatencyThreshold:
+	case b.cfg.LatencyThreshold > 0 && lat >= b.cfg.LatencyThreshold:
 		b.setState(Open, now, ReasonLatency)
 	default:
 		b.consecSucc++
-		if b.consecSucc >= b.t.cfg.SuccessThreshold {
+		if b.consecSucc >= b.cfg.SuccessThreshold {
 			b.setState(Closed, now, ReasonProbesSucceeded)
 		}
 	}

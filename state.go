@@ -124,10 +124,14 @@ const (
 	// extended) with OpenUntil because the dependency asked for time,
 	// such as an HTTP 429 or 503 with a Retry-After header.
 	ReasonRetryAfter
-	// ReasonFleet: the breaker was opened with OpenUntil because another
-	// replica of the service opened its breaker for the same dependency
-	// (see a fleet coordinator).
+	// ReasonFleet: the breaker was opened (OpenUntil, Trip) or closed
+	// (Close) by a fleet coordinator, because of what other replicas of
+	// the service saw of the same dependency.
 	ReasonFleet
+	// ReasonReconfigured: Reconfigure replaced the breaker's Config. Its
+	// Transition has From equal to To, says in Detail what changed and
+	// what was cleared, and is not counted in Metrics.Transitions.
+	ReasonReconfigured
 )
 
 var reasonNames = [...]string{
@@ -149,6 +153,7 @@ var reasonNames = [...]string{
 	ReasonRamp:                "ramp",
 	ReasonRetryAfter:          "retry-after",
 	ReasonFleet:               "fleet",
+	ReasonReconfigured:        "reconfigured",
 }
 
 // String returns the reason in kebab case, such as "error-rate", and
@@ -197,6 +202,9 @@ type Transition struct {
 	// still show the period that first tripped it; the probe shows in
 	// LastFailure (a failure) or Reason (ReasonLatency for a slow one).
 	Metrics Metrics
+	// Detail is empty, except in a ReasonReconfigured event, where it says
+	// which fields changed and what the breaker cleared.
+	Detail string
 }
 
 // Outcome is how a breaker counts a finished call.

@@ -28,7 +28,7 @@ func (b *Breaker[T]) advance(now time.Duration) time.Duration {
 			if !ok {
 				return now
 			}
-			deadline := addSat(oldest, b.t.cfg.probeTimeout())
+			deadline := addSat(oldest, b.cfg.probeTimeout())
 			if now < deadline {
 				return now
 			}
@@ -63,7 +63,7 @@ func (b *Breaker[T]) checkSlow(now time.Duration) {
 		return
 	}
 	held, heldSlow := b.win.held(now)
-	c := &b.t.cfg
+	c := b.cfg
 	n, slow := held+s, heldSlow+s
 	if n >= c.MinRequests && slow >= n-rank(c.LatencyPercentile, n)+1 {
 		b.setState(Open, now, ReasonSlowCalls)
@@ -97,16 +97,16 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		// Its RetryAt is filled in per oldest probe by halfOpenErr.
 		p.err = &OpenError{Name: b.name, State: HalfOpen, Reason: reason, Cause: b.lastFailure}
 	case ForcedOpen:
-		p.err = &OpenError{Name: b.name, State: ForcedOpen, Reason: reason, Cause: b.lastFailure, hint: b.t.cfg.OpenTimeout}
+		p.err = &OpenError{Name: b.name, State: ForcedOpen, Reason: reason, Cause: b.lastFailure, hint: b.cfg.OpenTimeout}
 		p.rej = b.rejectCounter()
 	case Closed:
 		b.reopens = 0
-		if reason == ReasonProbesSucceeded && b.t.cfg.RampDuration > 0 {
-			p.until = addSat(at, b.t.cfg.RampDuration)
+		if (reason == ReasonProbesSucceeded || b.recovered) && b.cfg.RampDuration > 0 {
+			p.until = addSat(at, b.cfg.RampDuration)
 			p.err = &OpenError{Name: b.name, State: Closed, Reason: ReasonRamp, RetryAt: b.at(p.until), Cause: b.lastFailure}
 			b.rampFrom, b.rampSeen, b.rampPassed = at, 0, 0
 		}
-		if b.t.cfg.LatencyThreshold > 0 {
+		if b.cfg.LatencyThreshold > 0 {
 			b.watch().reset(at, b.admitted.Load())
 			b.slowCheckAt.Store(int64(at))
 		}
@@ -129,10 +129,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 		if to == Open {
 			t.RetryAt = b.at(p.until)
 		}
-		if b.dl == nil {
-			b.dl = new(delivery)
-		}
-		b.dl.pending = append(b.dl.pending, t)
+		b.queue(t)
 	}
 	b.consecFail, b.consecSucc = 0, 0
 	if to == Closed {
@@ -145,7 +142,7 @@ func (b *Breaker[T]) setState(to State, at time.Duration, reason Reason) {
 // close and capped by OpenTimeoutMax, then spread by ±OpenJitter. It
 // requires b.mu.
 func (b *Breaker[T]) openDuration() time.Duration {
-	c := &b.t.cfg
+	c := b.cfg
 	d := float64(c.OpenTimeout)
 	if c.OpenBackoff > 1 && b.reopens > 0 {
 		d *= math.Pow(c.OpenBackoff, float64(b.reopens))
@@ -163,4 +160,12 @@ func (b *Breaker[T]) openDuration() time.Duration {
 		d *= 1 + c.OpenJitter*(2*u()-1)
 	}
 	return time.Duration(max(min(d, float64(MaxOpenTimeout)), 1))
+}
+
+// queue adds t to the transitions owed to the hooks. It requires b.mu.
+func (b *Breaker[T]) queue(t Transition) {
+	if b.dl == nil {
+		b.dl = new(delivery)
+	}
+	b.dl.pending = append(b.dl.pending, t)
 }

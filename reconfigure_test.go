@@ -1,0 +1,116 @@
+package circuit_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/breakerlab/circuit"
+)
+
+func TestReconfigureKeepsTheWindowWhenItCan(t *testing.T) {
+	h := newHarness(t, circuit.WithErrorRateThreshold(0.9), circuit.WithWindowSize(10), circuit.WithMinRequests(4))
+	h.ok()
+	h.ok()
+	h.fail()
+	h.fail() // 50%: under 0.9
+	require.Equal(t, circuit.Closed, h.b.State())
+
+	c := h.b.Config()
+	c.ErrorRateThreshold = 0.5
+	require.NoError(t, h.b.Reconfigure(c))
+	tr := h.last()
+	assert.Equal(t, circuit.ReasonReconfigured, tr.Reason)
+	assert.Equal(t, circuit.Closed, tr.From)
+	assert.Equal(t, circuit.Closed, tr.To)
+	assert.Equal(t, "changed ErrorRateThreshold 0.9->0.5; kept the window", tr.Detail)
+	assert.Zero(t, h.b.Metrics().Transitions, "a reconfiguration is not a state change")
+	assert.Equal(t, 0.5, h.b.Config().ErrorRateThreshold)
+	assert.Equal(t, "dep", h.b.Config().Name)
+
+	h.fail() // 3 of 5: the new threshold holds on the kept window
+	assert.Equal(t, circuit.Open, h.b.State())
+	assert.Equal(t, circuit.ReasonErrorRate, h.last().Reason)
+}
+
+func TestReconfigureClearsAWindowOfAnotherShape(t *testing.T) {
+	h := newHarness(t, circuit.WithErrorRateThreshold(0.5), circuit.WithWindowSize(10), circuit.WithMinRequests(4))
+	h.fail()
+	h.fail()
+	h.fail()
+	c := h.b.Config()
+	c.WindowSize = 20
+	require.NoError(t, h.b.Reconfigure(c))
+	assert.Equal(t, "changed WindowSize 10->20; cleared the window (3 outcomes)", h.last().Detail)
+	assert.Zero(t, h.b.Metrics().WindowRequests)
+	h.fail() // one outcome in the new window: under MinRequests
+	assert.Equal(t, circuit.Closed, h.b.State())
+}
+
+func TestReconfigureRejectsBadConfig(t *testing.T) {
+	h := newHarness(t)
+	before := h.b.Config()
+	bad := before
+	bad.WindowSize = -1
+	bad.OpenTimeout = 0
+	err := h.b.Reconfigure(bad)
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "WindowSize")
+	assert.ErrorContains(t, err, "OpenTimeout")
+	renamed := before
+	renamed.Name = "other"
+	err = h.b.Reconfigure(renamed)
+	require.ErrorIs(t, err, circuit.ErrInvalidConfig)
+	assert.ErrorContains(t, err, `"dep"`)
+	assert.Equal(t, before, h.b.Config(), "nothing changed")
+	require.NoError(t, h.b.Reconfigure(before))
+	assert.Empty(t, h.transitions(), "an equal Config is not a reconfiguration")
+}
+
+func TestReconfigureAppliesToTheNextOpenPeriodAndProbes(t *testing.T) {
+	h := newHarness(t, circuit.WithOpenTimeout(time.Second), circuit.WithHalfOpenMaxProbes(1), circuit.WithProbeTimeout(time.Minute))
+	h.toHalfOpen(time.Second)
+	p1, err := h.b.Allow()
+	require.NoError(t, err)
+	_, err = h.b.Allow()
+	require.ErrorIs(t, err, circuit.ErrOpen, "one probe slot")
+
+	c := h.b.Config()
+	c.HalfOpenMaxProbes = 2
+	c.OpenTimeout = 5 * time.Second
+	require.NoError(t, h.b.Reconfigure(c))
+	p2, err := h.b.Allow()
+	require.NoError(t, err, "a second slot, at once")
+	p2.Done(0, errBoom) // reopens with the new OpenTimeout
+	p1.Done(1, nil)     // stale
+	tr := h.last()
+	require.Equal(t, circuit.Open, tr.To)
+	assert.Equal(t, 5*time.Second, tr.RetryAt.Sub(tr.At))
+}
+
+func TestReconfigureLatencyThreshold(t *testing.T) {
+	h := newHarness(t, circuit.WithLatencyThreshold(time.Second), circuit.WithMinRequests(2), circuit.WithLatencyPercentile(0.5))
+	p, err := h.b.Allow()
+	require.NoError(t, err)
+	h.clock.Add(2 * time.Second)
+	require.Equal(t, circuit.Closed, h.b.State(), "one slow call in flight: under MinRequests")
+	c := h.b.Config()
+	c.LatencyThreshold = 0
+	require.NoError(t, h.b.Reconfigure(c))
+	assert.Equal(t, "changed LatencyThreshold 1s->0s; cleared 1 slow calls in flight", h.last().Detail)
+	h.clock.Add(2 * time.Second)
+	assert.Equal(t, circuit.Closed, h.b.State(), "no latency criterion any more")
+	p.Done(1, nil)
+	assert.Equal(t, circuit.Closed, h.b.State())
+
+	c.LatencyThreshold = time.Second
+	require.NoError(t, h.b.Reconfigure(c))
+	_, err = h.call(3*time.Second, nil)
+	require.NoError(t, err)
+	_, err = h.call(3*time.Second, nil)
+	require.NoError(t, err)
+	assert.Equal(t, circuit.Open, h.b.State(), "the new threshold trips on the next outcome")
+	assert.Equal(t, circuit.ReasonLatency, h.last().Reason)
+}
