@@ -9,7 +9,8 @@ type Config struct {
 	// own; DefaultGroupMaxKeys unless set.
 	GroupMaxKeys int
 
-	groups []namedGroup // WithGroup, in the order added
+	groups []namedGroup  // WithGroup, in the order added
+	fleet  []func() bool // WithFleetCoordinator, each time given; valid with at most one
 }
 
 // Option configures an exporter. Both exporters name it as their own
@@ -35,7 +36,7 @@ func NewConfig(pkg string, opts []Option) (Config, error) {
 			o.apply(&c)
 		}
 	}
-	errs := c.checkGroups(pkg)
+	errs := append(c.checkGroups(pkg), c.checkFleet(pkg)...)
 	if err := CheckBuckets(pkg, c.Buckets); err != nil {
 		errs = append([]error{err}, errs...)
 	}

@@ -52,8 +52,9 @@ type Family struct {
 	// or a {annotation}, which the OpenTelemetry Prometheus exporter drops.
 	Unit string
 	Help string
-	// Labels are the label names, always LabelName first. Values are passed
-	// in this order.
+	// Labels are the label names: LabelName first for a breaker's
+	// families, LabelGroup alone for a group's, none for the fleet's.
+	// Values are passed in this order.
 	Labels []string
 }
 
@@ -89,8 +90,7 @@ const ReasonUnknown = "unknown"
 // threshold is read from one bucket exactly, not interpolated.
 var LatencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}
 
-// The families of a breaker. Every exporter publishes all of them but
-// FleetCoordinatorUp.
+// The families of a breaker. Every exporter publishes all of them.
 var (
 	State = &Family{
 		Name: "circuit_breaker_state", Instrument: "circuit_breaker_state", Kind: Gauge, Unit: "{breaker}",
@@ -142,13 +142,6 @@ var (
 		Help:   "Duration of the calls admitted by the circuit breaker, successful or not, as observed by the exporter's latency recorder.",
 		Labels: []string{LabelName},
 	}
-	// FleetCoordinatorUp is reserved for the fleet module, which does not
-	// exist yet; the alert rules already use it.
-	FleetCoordinatorUp = &Family{
-		Name: "circuit_breaker_fleet_coordinator_up", Instrument: "circuit_breaker_fleet_coordinator_up", Kind: Gauge, Unit: "",
-		Help:   "1 while this replica reaches the fleet coordinator that shares breaker state, 0 when it does not (exported once the fleet module exists).",
-		Labels: []string{},
-	}
 )
 
 // The families of a group as a whole (WithGroup), labelled by the group's
@@ -179,6 +172,18 @@ var (
 // GroupFamilies lists the group families, in the order they are emitted
 // for a group.
 var GroupFamilies = []*Family{GroupBreakers, GroupNotClosed, GroupEvictions, GroupOverflows}
+
+// FleetCoordinatorUp is the one family of the fleet coordinator that shares
+// breaker state across replicas (the redis module), published once per
+// collection, without labels, only when the exporter is given
+// WithFleetCoordinator: an exporter does not import that module.
+var FleetCoordinatorUp = &Family{
+	Name: "circuit_breaker_fleet_coordinator_up", Instrument: "circuit_breaker_fleet_coordinator_up", Kind: Gauge, Unit: "",
+	Help: "1 while this replica reaches the fleet coordinator that shares breaker state, 0 when it does not.",
+}
+
+// FleetFamilies lists the fleet families, in the order they are emitted.
+var FleetFamilies = []*Family{FleetCoordinatorUp}
 
 // Families lists the families every exporter publishes, in the order
 // they are emitted for a breaker.

@@ -18,14 +18,14 @@ import (
 
 // all returns every family of the schema.
 func all() []*schema.Family {
-	return slices.Concat(schema.Families, schema.GroupFamilies, []*schema.Family{schema.FleetCoordinatorUp})
+	return slices.Concat(schema.Families, schema.GroupFamilies, schema.FleetFamilies)
 }
 
 // TestFamilies checks the rules that make the two exporters agree: the
 // instrument name is the Prometheus name without a counter's "_total", a
 // unit the OpenTelemetry Prometheus exporter turns into a suffix is
 // already at the end of the name, and the breaker's name is the first
-// label.
+// label (the group's for a group family; a fleet family has none).
 func TestFamilies(t *testing.T) {
 	seen := map[string]bool{}
 	for _, f := range all() {
@@ -58,12 +58,19 @@ func TestFamilies(t *testing.T) {
 				t.Errorf("%s: unit %q is neither s, 1 nor an {annotation}", f.Name, f.Unit)
 			}
 		}
-		first := schema.LabelName
-		if slices.Contains(schema.GroupFamilies, f) {
-			first = schema.LabelGroup
-		}
-		if f != schema.FleetCoordinatorUp && (len(f.Labels) == 0 || f.Labels[0] != first) {
-			t.Errorf("%s: labels %v do not start with %q", f.Name, f.Labels, first)
+		switch {
+		case slices.Contains(schema.FleetFamilies, f):
+			if len(f.Labels) != 0 {
+				t.Errorf("%s: labels %v, want none: it is one series per replica", f.Name, f.Labels)
+			}
+		case slices.Contains(schema.GroupFamilies, f):
+			if !slices.Equal(f.Labels, []string{schema.LabelGroup}) {
+				t.Errorf("%s: labels %v, want only %q", f.Name, f.Labels, schema.LabelGroup)
+			}
+		default:
+			if len(f.Labels) == 0 || f.Labels[0] != schema.LabelName {
+				t.Errorf("%s: labels %v do not start with %q", f.Name, f.Labels, schema.LabelName)
+			}
 		}
 		if f.Help == "" {
 			t.Errorf("%s has no help", f.Name)
@@ -174,7 +181,8 @@ func TestWatches(t *testing.T) {
 }
 
 // TestDocTable checks docs/metrics.md against the schema: one table row
-// per family with its name, kind, unit and labels, and the bucket list.
+// per family with its name, kind, unit and labels, the option that
+// publishes a fleet family, and the bucket list.
 func TestDocTable(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "metrics.md"))
 	if err != nil {
@@ -190,7 +198,7 @@ func TestDocTable(t *testing.T) {
 		for i := range cells {
 			cells[i] = strings.TrimSpace(cells[i])
 		}
-		rows[strings.Trim(cells[1], "`")] = cells[2:5]
+		rows[strings.Trim(cells[1], "`")] = cells[2:6]
 	}
 	all := all()
 	if len(rows) != len(all) {
@@ -210,8 +218,12 @@ func TestDocTable(t *testing.T) {
 		if len(f.Labels) > 0 {
 			labels = "`" + strings.Join(f.Labels, "`, `") + "`"
 		}
-		if got, want := strings.Join(row, " | "), f.Kind.String()+" | "+unit+" | "+labels; got != want {
+		if got, want := strings.Join(row[:3], " | "), f.Kind.String()+" | "+unit+" | "+labels; got != want {
 			t.Errorf("%s: row %q, want %q", f.Name, got, want)
+		}
+		// A fleet family exists only with the option: its row names it.
+		if slices.Contains(schema.FleetFamilies, f) && !strings.Contains(row[3], "`WithFleetCoordinator`") {
+			t.Errorf("%s: row %q does not name `WithFleetCoordinator`", f.Name, row[3])
 		}
 	}
 	var b []string
