@@ -34,6 +34,12 @@
 //	circuit_breaker_group_evictions_total{group}               counter
 //	circuit_breaker_group_overflows_total{group}               counter, lookups that got the overflow breaker
 //
+// A service whose breakers share state through the fleet coordinator (the
+// redis module) passes its health with WithFleetCoordinator, and gets one
+// series without labels:
+//
+//	circuit_breaker_fleet_coordinator_up                       gauge, 1 while this replica reaches the coordinator, 0 when not
+//
 // Every series of a breaker is present from the first scrape, zeros
 // included, so its initial state is visible and rate() has a starting
 // point. The package is named after its folder; import it under another
@@ -42,6 +48,7 @@ package prometheus
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/breakerlab/circuit"
 	"github.com/breakerlab/circuit/internal/schema"
@@ -66,8 +73,9 @@ const (
 
 // descs holds the descriptor of each constant family of the schema.
 var descs = func() map[*schema.Family]*prom.Desc {
-	m := make(map[*schema.Family]*prom.Desc, len(schema.Families)+len(schema.GroupFamilies))
-	for _, f := range append(schema.GroupFamilies, schema.Families...) {
+	all := slices.Concat(schema.FleetFamilies, schema.GroupFamilies, schema.Families)
+	m := make(map[*schema.Family]*prom.Desc, len(all))
+	for _, f := range all {
 		if f.Kind != schema.Histogram {
 			m[f] = prom.NewDesc(f.Name, f.Help, f.Labels, nil)
 		}
@@ -145,9 +153,15 @@ func NewFromSource(src Source, opts ...Option) (*Collector, error) {
 	}, nil
 }
 
-// Describe sends the descriptors of the schema's families. It implements
+// Describe sends the descriptors of the schema's families, the fleet
+// coordinator's only with WithFleetCoordinator. It implements
 // prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prom.Desc) {
+	if c != nil && c.cfg.Fleet() {
+		for _, f := range schema.FleetFamilies {
+			ch <- descs[f]
+		}
+	}
 	for _, f := range append(schema.GroupFamilies, schema.Families...) {
 		if d := descs[f]; d != nil {
 			ch <- d
@@ -164,6 +178,8 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 	if c == nil || c.src == nil {
 		return
 	}
+	fleet := emitter{ch: ch}
+	c.cfg.FleetSamples(fleet.send)
 	g := emitter{ch: ch}
 	c.cfg.GroupSamples(g.send)
 	views := c.cfg.Views(c.src.Breakers())

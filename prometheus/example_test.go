@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -171,4 +172,31 @@ func ExampleWithGroup() {
 	// circuit_breaker_group_not_closed billing 1
 	// circuit_breaker_group_overflows_total billing 0
 	// circuit_breaker_state billing/tenant-42 open 1
+}
+
+// ExampleWithFleetCoordinator exports whether this replica reaches the
+// fleet coordinator that shares breaker state. An atomic.Bool stands in for
+// the coordinator here; with the redis module, pass
+// func() bool { return coord.Health().Up }.
+func ExampleWithFleetCoordinator() {
+	var reachable atomic.Bool
+	c, err := circuitprom.NewFromSource(monitor.NewRegistry(), circuitprom.WithFleetCoordinator(reachable.Load))
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg := prom.NewRegistry()
+	reg.MustRegister(c)
+	for _, up := range []bool{true, false} {
+		reachable.Store(up)
+		mfs, err := reg.Gather()
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, mf := range mfs {
+			fmt.Println(mf.GetName(), mf.GetMetric()[0].GetGauge().GetValue())
+		}
+	}
+	// Output:
+	// circuit_breaker_fleet_coordinator_up 1
+	// circuit_breaker_fleet_coordinator_up 0
 }
