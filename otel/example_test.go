@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"sort"
+	"sync/atomic"
 
 	"github.com/breakerlab/circuit"
 	"github.com/breakerlab/circuit/monitor"
@@ -159,4 +160,36 @@ func ExampleWithGroup() {
 	// circuit_breaker_group_breakers{group=billing-api} 3
 	// circuit_breaker_group_not_closed{group=billing-api} 1
 	// per-key series: 1 map[GET /reports/{id}:true]
+}
+
+// ExampleWithFleetCoordinator observes whether this replica reaches the
+// fleet coordinator that shares breaker state. An atomic.Bool stands in for
+// the coordinator here; with the redis module, pass
+// func() bool { return coord.Health().Up }.
+func ExampleWithFleetCoordinator() {
+	var reachable atomic.Bool
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	exp, err := circuitotel.RegisterSource(mp, monitor.NewRegistry(), circuitotel.WithFleetCoordinator(reachable.Load))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer exp.Unregister()
+
+	for _, up := range []bool{true, false} {
+		reachable.Store(up)
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			log.Fatal(err)
+		}
+		for _, m := range rm.ScopeMetrics[0].Metrics {
+			if g, ok := m.Data.(metricdata.Gauge[float64]); ok && m.Name == "circuit_breaker_fleet_coordinator_up" {
+				fmt.Println(m.Name, g.DataPoints[0].Value)
+			}
+		}
+	}
+	// Output:
+	// circuit_breaker_fleet_coordinator_up 1
+	// circuit_breaker_fleet_coordinator_up 0
 }

@@ -42,3 +42,20 @@ func WithGroup(name string, g Group) Option { return schema.WithGroup(name, g) }
 // outage that opens every key adds at most n series per family. At least 1;
 // DefaultGroupMaxKeys unless set.
 func WithGroupMaxKeys(n int) Option { return schema.WithGroupMaxKeys(n) }
+
+// WithFleetCoordinator observes circuit_breaker_fleet_coordinator_up, one
+// gauge without attributes: 1 while up returns true, 0 while it returns
+// false. Without this option the instrument is not created. The
+// collection callback calls up once per collection, outside any lock of
+// the Exporter, possibly from concurrent collections, so up must be safe
+// for concurrent use, and quick: it should read what the coordinator
+// already knows, not make a round trip. This module does not import the
+// fleet coordinator's (that would bring its Redis client to every user), so
+// pass its health as a func:
+//
+//	circuitotel.WithFleetCoordinator(func() bool { return coord.Health().Up })
+//
+// A nil up, or the option given more than once (the gauge has no
+// attributes: one coordinator per Exporter), is a FleetCoordinator config
+// error.
+func WithFleetCoordinator(up func() bool) Option { return schema.WithFleetCoordinator(up) }

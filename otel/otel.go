@@ -31,6 +31,10 @@
 // per-breaker series only for its keys that are not closed, so that a
 // million tenants do not become a million series.
 //
+// A service whose breakers share state through the fleet coordinator (the
+// redis module) passes its health with WithFleetCoordinator, and gets the
+// gauge circuit_breaker_fleet_coordinator_up, without attributes.
+//
 // The package is named after its folder; import it under another name
 // (circuitotel, say) next to go.opentelemetry.io/otel.
 package otel
@@ -40,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/breakerlab/circuit"
 	"github.com/breakerlab/circuit/internal/schema"
@@ -141,7 +146,11 @@ func RegisterSource(mp metric.MeterProvider, src Source, opts ...Option) (*Expor
 	m := mp.Meter(ScopeName)
 	e := &Exporter{src: src, cfg: cfg, observed: make(map[*schema.Family]metric.Observable)}
 	var list []metric.Observable
-	for _, f := range append(schema.GroupFamilies, schema.Families...) {
+	families := slices.Concat(schema.GroupFamilies, schema.Families)
+	if cfg.Fleet() {
+		families = slices.Concat(schema.FleetFamilies, families)
+	}
+	for _, f := range families {
 		desc, unit := metric.WithDescription(f.Help), metric.WithUnit(f.Unit)
 		var ins metric.Observable
 		switch {
@@ -198,6 +207,7 @@ func (e *Exporter) observe(ctx context.Context, o metric.Observer, views []circu
 			o.ObserveFloat64(ins, v, opt)
 		}
 	}
+	e.cfg.FleetSamples(emit)
 	e.cfg.GroupSamples(emit)
 	for i, v := range views {
 		if err := ctx.Err(); err != nil {
