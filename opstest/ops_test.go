@@ -191,9 +191,8 @@ var expected = map[string]struct {
 		absent: []map[string]string{{"name": "payments"}}},
 	"CircuitBreakerIneffective": {present: []want{w(is(1), "name", "legacy", "state", "closed")},
 		absent: []map[string]string{{"name": "payments"}}},
-	// Not exported until the fleet module exists: the expression must
-	// parse and return nothing.
-	"CircuitBreakerFleetCoordinatorDown": {},
+	// The service's coordinator went down after both jobs saw it up.
+	"CircuitBreakerFleetCoordinatorDown": {present: []want{w(is(0))}},
 }
 
 // check compares a query's result for one job with its expectations and
@@ -284,6 +283,17 @@ func TestOperations(t *testing.T) {
 	for _, d := range []opstest.Dep{svc.Payments, svc.Flaky, svc.Legacy, svc.Search} {
 		stateSeen(d, circuit.Closed)
 	}
+	// The fleet coordinator is up, as both exporters report it, and then
+	// goes down: the alert expression finds both jobs at 0 below, and
+	// alerting finds its alert pending for each.
+	eventually(t, 20*time.Second, func() (bool, string) {
+		got, err := prom.query(`circuit_breaker_fleet_coordinator_up == 1`)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(got) == len(jobs), fmt.Sprintf("coordinator up: %v", got)
+	})
+	svc.CoordinatorUp.Store(false)
 
 	// legacy: 60 calls, half of them failing; it never trips.
 	for i := 0; i < 60; i++ {
@@ -389,10 +399,11 @@ func sameNames(t *testing.T, prom *server) {
 // alerting checks that the server loaded every rule, evaluates them
 // without error, and has the alerts of the scenario active for both jobs.
 func alerting(t *testing.T, prom *server) {
-	want := map[string]string{ // alert -> breaker
-		"CircuitBreakerStuckOpen":   "search",
-		"CircuitBreakerFlapping":    "flaky",
-		"CircuitBreakerIneffective": "legacy",
+	want := map[string]string{ // alert -> breaker ("": the alert has no name label)
+		"CircuitBreakerStuckOpen":            "search",
+		"CircuitBreakerFlapping":             "flaky",
+		"CircuitBreakerIneffective":          "legacy",
+		"CircuitBreakerFleetCoordinatorDown": "",
 	}
 	eventually(t, 20*time.Second, func() (bool, string) {
 		var rules struct {

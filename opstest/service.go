@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -49,6 +50,11 @@ type Dep struct {
 type Service struct {
 	Addr                            string // host:port of its HTTP server
 	Payments, Flaky, Legacy, Search Dep
+	// CoordinatorUp stands in for the health of a fleet coordinator (the
+	// redis module's Health().Up): both exporters report it as
+	// circuit_breaker_fleet_coordinator_up. Start sets it; the test clears
+	// it to bring the coordinator down.
+	CoordinatorUp atomic.Bool
 
 	prom *circuitprom.Collector
 	otel *circuitotel.Exporter
@@ -56,8 +62,9 @@ type Service struct {
 	srv  *http.Server
 }
 
-// Start builds the breakers, registers them with both exporters, and
-// serves PathProm and PathOTel on 127.0.0.1 at a port the system picks.
+// Start builds the breakers, registers them with both exporters (with
+// CoordinatorUp as the fleet coordinator's health, true), and serves
+// PathProm and PathOTel on 127.0.0.1 at a port the system picks.
 //
 //   - payments: trips after 3 failures in a row, 30s open, closes after one
 //     good probe, 1s latency threshold, with a fallback;
@@ -84,9 +91,10 @@ func Start() (*Service, error) {
 	if s.Search, err = newDep("search", circuit.WithOpenTimeout(time.Hour)); err != nil {
 		return nil, err
 	}
-	views := []circuit.View{s.Payments, s.Flaky, s.Legacy, s.Search}
+	views := fixed{s.Payments, s.Flaky, s.Legacy, s.Search}
+	s.CoordinatorUp.Store(true)
 
-	if s.prom, err = circuitprom.New(views...); err != nil {
+	if s.prom, err = circuitprom.NewFromSource(views, circuitprom.WithFleetCoordinator(s.CoordinatorUp.Load)); err != nil {
 		return nil, err
 	}
 	promReg := prom.NewRegistry()
@@ -98,7 +106,7 @@ func Start() (*Service, error) {
 		return nil, fmt.Errorf("otel prometheus exporter: %w", err)
 	}
 	s.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
-	if s.otel, err = circuitotel.Register(s.mp, views...); err != nil {
+	if s.otel, err = circuitotel.RegisterSource(s.mp, views, circuitotel.WithFleetCoordinator(s.CoordinatorUp.Load)); err != nil {
 		return nil, err
 	}
 
@@ -115,6 +123,11 @@ func Start() (*Service, error) {
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }
+
+// fixed is the Service's breakers, as the Source both exporters take.
+type fixed []circuit.View
+
+func (f fixed) Breakers() []circuit.View { return f }
 
 func newDep(name string, opts ...circuit.Option) (Dep, error) {
 	mock := clock.NewMock()
