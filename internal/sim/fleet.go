@@ -139,13 +139,15 @@ type FleetRun struct {
 
 	// Probes is the calls admitted in half-open, FaultProbes those made
 	// while the dependency was down. HalfOpens counts the half-open
-	// periods that began while it was down, every replica's. A fleet-wide
-	// round is one half-open period of every replica, so ProbesPerRound,
-	// FaultProbes × Replicas / HalfOpens, is the probes the dead
+	// periods that began while it was down, every replica's, and
+	// HalfOpenReplicas the replicas that had one. A fleet-wide round is
+	// one half-open period of each of those replicas, so ProbesPerRound,
+	// FaultProbes × HalfOpenReplicas / HalfOpens, is the probes the dead
 	// dependency got per round: 1 when one replica probes for all, about
-	// Replicas when each probes alone. It is 0 when HalfOpens is.
+	// one per replica when each probes alone. It is 0 when HalfOpens is.
 	Probes, FaultProbes int
 	HalfOpens           int
+	HalfOpenReplicas    int
 	ProbesPerRound      float64
 
 	// ClosedAfter is when the last breaker closed again (0 if every one
@@ -301,6 +303,7 @@ type fleetReplica struct {
 	rng *rand.Rand // its arrivals
 
 	opened    bool          // has opened since the fault's start
+	halfOpen  bool          // has gone half-open during the fault
 	firstOpen time.Duration // when it first did
 	lastClose time.Duration // its last transition to closed
 
@@ -460,6 +463,10 @@ func (s *fleetSim) heard(i int, t circuit.Transition) {
 	case circuit.HalfOpen:
 		if s.faulty(at) {
 			s.out.HalfOpens++
+			if !r.halfOpen {
+				r.halfOpen = true
+				s.out.HalfOpenReplicas++
+			}
 		}
 	case circuit.Closed:
 		r.lastClose = at
@@ -536,7 +543,7 @@ func (s *fleetSim) finish() {
 		o.ClosedAfter = lastClosed
 	}
 	if o.HalfOpens > 0 {
-		o.ProbesPerRound = float64(o.FaultProbes) * float64(len(s.reps)) / float64(o.HalfOpens)
+		o.ProbesPerRound = float64(o.FaultProbes) * float64(o.HalfOpenReplicas) / float64(o.HalfOpens)
 	}
 	if s.co != nil {
 		o.Rounds = s.co.rounds

@@ -68,63 +68,70 @@ func optDuration(d time.Duration, ok bool) string {
 // changed, mode against mode, in the result's own numbers.
 func FleetReading(res *FleetResult) string {
 	alone, fleet, shared := &res.Runs[PerReplica], &res.Runs[Coordinated], &res.Runs[SharedWindow]
-	n := res.Scenario.Replicas
+	n, cfg := res.Scenario.Replicas, res.Config
 	var b strings.Builder
 	add := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
-	add("Alone, the %d breakers let %d calls through to the dead dependency, %s; ", n, alone.FailedCalls,
-		perReplica(alone.FailedCalls, n))
-	add("coordination cut that to %d", fleet.FailedCalls)
-	if shared.FailedCalls == fleet.FailedCalls {
-		add(" (the shared window changed nothing: the breakers tripped on their own first). ")
-	} else {
-		add(", and the shared window to %d. ", shared.FailedCalls)
+	if !alone.Opened && !fleet.Opened && !shared.Opened {
+		add("No breaker opened in any mode, nor did the shared window: there was too little traffic to meet the "+
+			"thresholds, and the %d replicas made all %d of their calls to the dead dependency.", n, alone.FailedCalls)
+		return b.String()
+	}
+	add("Alone, the %d breakers let %d calls through to the dead dependency (%.1f per replica); "+
+		"with the coordinator %d, and with the shared window too %d. ",
+		n, alone.FailedCalls, float64(alone.FailedCalls)/float64(n), fleet.FailedCalls, shared.FailedCalls)
+
+	switch {
+	case alone.AllOpened:
+		add("The last replica opened %s after the first alone, %s after it with the coordinator (the propagation delay is %v). ",
+			spread(alone), spread(fleet), res.Scenario.Propagation)
+	case alone.Opened:
+		add("Alone, some replicas never opened (too little traffic to fail %s); with the coordinator the last "+
+			"opened %s after the first. ", tripWord(cfg), spread(fleet))
+	default:
+		add("No breaker opened on its own. ")
 	}
 	switch {
-	case !alone.Opened:
-		add("No breaker opened on its own during the fault")
-		if shared.Opened {
-			add(", but the shared window opened the fleet %s after the fault began", optDuration(shared.FirstOpen, true))
-		}
-		add(". ")
-	case !alone.AllOpened:
-		add("Alone, some replicas never opened (too little traffic to fail %s); ", tripWord(res.Config))
-		add("coordinated, the last opened %s after the first. ", spread(fleet))
-	default:
-		add("The last replica opened %s after the first alone, %s after it coordinated (the propagation delay is %v). ",
-			spread(alone), spread(fleet), res.Scenario.Propagation)
-	}
-	if alone.Opened && shared.Opened && shared.FirstOpen < fleet.FirstOpen {
-		add("The shared window opened the fleet %s into the fault, before any breaker had opened on its own (%s). ",
+	case shared.Opened && !fleet.Opened:
+		add("The shared window opened the whole fleet %s into the fault. ", optDuration(shared.FirstOpen, true))
+	case shared.Opened && shared.FirstOpen < fleet.FirstOpen:
+		add("The shared window opened the fleet %s into the fault, before any breaker opened on its own (%s). ",
 			optDuration(shared.FirstOpen, true), optDuration(fleet.FirstOpen, true))
 	}
-	if alone.HalfOpens > 0 && fleet.HalfOpens > 0 {
-		add("While it was down the dependency got %.1f probes per half-open round alone and %.1f coordinated; ",
-			alone.ProbesPerRound, fleet.ProbesPerRound)
-	}
-	add("%d probes in all alone, %d coordinated. ", alone.Probes, fleet.Probes)
-	switch {
-	case alone.Closed && fleet.Closed:
-		add("After it recovered the fleet was closed again in %s alone, %s coordinated, having turned away %d and %d calls",
-			optDuration(alone.ClosedAfter, true), optDuration(fleet.ClosedAfter, true), alone.RejectedAfter, fleet.RejectedAfter)
-		if fleet.RejectedAfter > alone.RejectedAfter {
-			add(": every replica waits while the one prober")
-			if k := res.Config.SuccessThreshold; k > 1 {
-				add(" passes %d probes with its own traffic", k)
-			} else {
-				add(" sends its probe with its own traffic")
-			}
-		}
-		add(".")
-	default:
-		add("After it recovered, a breaker was still not closed at the end of the run (%s alone, %s coordinated).",
-			optDuration(alone.ClosedAfter, alone.Closed), optDuration(fleet.ClosedAfter, fleet.Closed))
-	}
-	return b.String()
-}
 
-func perReplica(calls, n int) string {
-	return fmt.Sprintf("%.1f per replica", float64(calls)/float64(n))
+	// Compare per-replica breakers with the coordinated mode that acted.
+	co, label := fleet, "with the coordinator"
+	if !fleet.Opened {
+		co, label = shared, "with the shared window"
+	}
+	if alone.HalfOpens > 0 && co.HalfOpens > 0 {
+		add("While it was down the dependency got %.1f probes per half-open round alone, %.1f %s; ",
+			alone.ProbesPerRound, co.ProbesPerRound, label)
+	}
+	add("%d probes in all alone, %d %s. ", alone.Probes, co.Probes, label)
+
+	last := func(r *FleetRun) string {
+		if !r.Closed {
+			return "a breaker was still not closed when the run ended"
+		}
+		return "the last breaker closed " + optDuration(r.ClosedAfter, true) + " later"
+	}
+	if alone.Opens == 0 {
+		add("After it recovered, %s %s; %d calls were turned away meanwhile", label, last(co), co.RejectedAfter)
+	} else {
+		add("After it recovered, alone %s; %s, %s. They turned away %d and %d calls meanwhile",
+			last(alone), label, last(co), alone.RejectedAfter, co.RejectedAfter)
+	}
+	if co.RejectedAfter > alone.RejectedAfter {
+		add(": every replica waits while the one prober")
+		if k := cfg.SuccessThreshold; k > 1 {
+			add(" passes %d probes with its own traffic", k)
+		} else {
+			add(" sends its probe with its own traffic")
+		}
+	}
+	add(".")
+	return b.String()
 }
 
 func spread(r *FleetRun) string {
@@ -172,6 +179,7 @@ type jsonFleetRun struct {
 	Probes         int              `json:"probes"`
 	FaultProbes    int              `json:"probesInFault"`
 	HalfOpens      int              `json:"halfOpensInFault"`
+	HalfOpenReps   int              `json:"halfOpenReplicas"`
 	ProbesPerRound *float64         `json:"probesPerRound"`
 	ClosedAfterMs  *float64         `json:"closedAfterMs"` // from the fault's end
 	Opens          int              `json:"opens"`
@@ -206,7 +214,7 @@ func WriteFleetJSON(w io.Writer, res *FleetResult) error {
 			Mode: r.Mode.String(), Requests: r.Requests, Calls: r.Calls, FailedCalls: r.FailedCalls,
 			Rejected: r.Rejected, RejectedAfter: r.RejectedAfter,
 			FirstOpenMs: msPtr(r.FirstOpen, r.Opened), AllOpenMs: msPtr(r.AllOpen, r.AllOpened),
-			Probes: r.Probes, FaultProbes: r.FaultProbes, HalfOpens: r.HalfOpens,
+			Probes: r.Probes, FaultProbes: r.FaultProbes, HalfOpens: r.HalfOpens, HalfOpenReps: r.HalfOpenReplicas,
 			ClosedAfterMs: msPtr(r.ClosedAfter, r.Closed), Opens: r.Opens, FleetOpens: r.FleetOpens,
 		}
 		if r.HalfOpens > 0 {

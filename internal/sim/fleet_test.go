@@ -89,8 +89,13 @@ func checkFleetInvariants(t *testing.T, res *sim.FleetResult) {
 		if probes != r.Probes {
 			t.Errorf("%v: the rounds' probers sent %d probes, the run counted %d: someone probed without the lease", m, probes, r.Probes)
 		}
-		if r.HalfOpens > 0 && r.ProbesPerRound != float64(r.FaultProbes)*float64(fs.Replicas)/float64(r.HalfOpens) {
-			t.Errorf("%v: ProbesPerRound %g != %d × %d / %d", m, r.ProbesPerRound, r.FaultProbes, fs.Replicas, r.HalfOpens)
+		if r.HalfOpens > 0 && r.ProbesPerRound != float64(r.FaultProbes)*float64(r.HalfOpenReplicas)/float64(r.HalfOpens) {
+			t.Errorf("%v: ProbesPerRound %g != %d × %d / %d", m, r.ProbesPerRound, r.FaultProbes, r.HalfOpenReplicas, r.HalfOpens)
+		}
+		// Every replica goes half-open in every round.
+		if r.HalfOpens%fs.Replicas != 0 || (r.HalfOpens > 0 && r.HalfOpenReplicas != fs.Replicas) {
+			t.Errorf("%v: %d half-open periods over %d replicas: want a multiple of %d over every replica",
+				m, r.HalfOpens, r.HalfOpenReplicas, fs.Replicas)
 		}
 	}
 }
