@@ -10,6 +10,8 @@
 //	circuitsim [-scenario NAME|FILE] [-preset NAME] [-config FILE]
 //	           [-ramp D] [-ramp-start F]
 //	           [-seed N] [-interval D] [-svg FILE] [-json] [-list]
+//	circuitsim fleet [-replicas N] [-rate R] [-propagation D] [-seed N]
+//	           [-fault-start D] [-fault-end D] [...]  (docs/fleet-sim.md)
 //
 // With no flags it runs the db-slowdown scenario. Bad input (an unknown
 // flag, scenario or preset, a malformed or invalid file, or a scenario
@@ -44,6 +46,9 @@ const (
 // run is the whole command, testable: it parses args, runs the simulation
 // and writes the report, and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "fleet" {
+		return runFleet(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("circuitsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	scenarioFlag := fs.String("scenario", sim.DefaultScenario,
