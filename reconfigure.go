@@ -81,6 +81,9 @@ func (b *Breaker[T]) Reconfigure(c Config) error {
 		}
 		if len(b.hookList()) > 0 {
 			t := Transition{Name: b.name, From: s, To: s, Reason: ReasonReconfigured, At: b.at(now), Metrics: b.snapshot(), Detail: detail}
+			if s == Open {
+				t.RetryAt = b.at(b.period.Load().until) // as in every Transition to Open
+			}
 			b.queue(t)
 		}
 		return true

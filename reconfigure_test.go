@@ -114,3 +114,21 @@ func TestReconfigureLatencyThreshold(t *testing.T) {
 	assert.Equal(t, circuit.Open, h.b.State(), "the new threshold trips on the next outcome")
 	assert.Equal(t, circuit.ReasonLatency, h.last().Reason)
 }
+
+// Found by the model test: the ReasonReconfigured event of a breaker that
+// is open has To == Open, so, like every Transition to Open, it carries
+// the end of the open period in RetryAt (it was zero), which a hook that
+// schedules on RetryAt relies on.
+func TestReconfigureWhileOpenCarriesRetryAt(t *testing.T) {
+	h := newHarness(t, circuit.WithOpenTimeout(10*time.Second))
+	require.True(t, h.b.Trip(circuit.ReasonManual))
+	opened := h.last()
+	h.clock.Add(time.Second)
+	c := h.b.Config()
+	c.OpenTimeout = time.Minute // for the next open period, not this one
+	require.NoError(t, h.b.Reconfigure(c))
+	tr := h.last()
+	require.Equal(t, circuit.ReasonReconfigured, tr.Reason)
+	assert.Equal(t, circuit.Open, tr.To)
+	assert.True(t, tr.RetryAt.Equal(opened.RetryAt), "RetryAt = %v, want the open period's end %v", tr.RetryAt, opened.RetryAt)
+}
