@@ -45,8 +45,8 @@ func (b *Breaker[T]) Reconfigure(c Config) error {
 		}
 		var cleared []string
 		if old.WindowSize != c.WindowSize || old.WindowDuration != c.WindowDuration || old.LatencyThreshold != c.LatencyThreshold {
-			if b.win.outcomes() > 0 {
-				cleared = append(cleared, fmt.Sprintf("the window (%d outcomes)", b.win.outcomes()))
+			if n, _ := b.win.held(now); n > 0 { // held first expires what has aged out
+				cleared = append(cleared, fmt.Sprintf("the window (%d outcomes)", n))
 			}
 			b.win = nil // built again, to the new Config, by the next outcome
 		}

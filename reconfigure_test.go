@@ -132,3 +132,19 @@ func TestReconfigureWhileOpenCarriesRetryAt(t *testing.T) {
 	assert.Equal(t, circuit.Open, tr.To)
 	assert.True(t, tr.RetryAt.Equal(opened.RetryAt), "RetryAt = %v, want the open period's end %v", tr.RetryAt, opened.RetryAt)
 }
+
+// Found by the model test: Detail counted the outcomes that had aged out
+// of a time window but were not yet dropped from it, so it reported
+// clearing outcomes that Metrics no longer showed.
+func TestReconfigureCountsOnlyOutcomesStillInTheWindow(t *testing.T) {
+	h := newHarness(t, circuit.WithWindowDuration(time.Minute), circuit.WithWindowSize(10))
+	h.fail()
+	h.clock.Add(30 * time.Second)
+	h.fail()
+	require.Equal(t, 2, h.b.Metrics().WindowRequests)
+	h.clock.Add(30 * time.Second) // the first failure leaves the window now (nothing looks until Reconfigure)
+	c := h.b.Config()
+	c.WindowSize = 20
+	require.NoError(t, h.b.Reconfigure(c))
+	assert.Equal(t, "changed WindowSize 10->20; cleared the window (1 outcomes)", h.last().Detail)
+}
