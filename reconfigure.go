@@ -17,7 +17,9 @@ import (
 // entirely by the old Config or entirely by the new one. The state, its
 // period, the consecutive counts and the lifetime counts are kept; the new
 // thresholds are first applied to the next outcome recorded, and the new
-// OpenTimeout to the next open period. The window is kept when the new
+// OpenTimeout to the next open period. A new ProbeTimeout applies to the
+// probes in flight: one that has already run that long times out at once,
+// after the ReasonReconfigured event. The window is kept when the new
 // Config has the same WindowSize, WindowDuration and LatencyThreshold, and
 // cleared otherwise; a new LatencyThreshold also stops counting the calls
 // now in flight as slow, and a new ramp setting ends a ramp in progress.
@@ -85,6 +87,14 @@ func (b *Breaker[T]) Reconfigure(c Config) error {
 				t.RetryAt = b.at(b.period.Load().until) // as in every Transition to Open
 			}
 			b.queue(t)
+		}
+		if s == HalfOpen {
+			// A probe that has already run the new ProbeTimeout times out
+			// now: left to advance, its reopening would be dated back to
+			// when the old ProbeTimeout was still in force.
+			if oldest, ok := b.probes.oldest(); ok && now >= addSat(oldest, b.cfg.probeTimeout()) {
+				b.setState(Open, now, ReasonProbeTimeout)
+			}
 		}
 		return true
 	})

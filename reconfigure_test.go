@@ -148,3 +148,32 @@ func TestReconfigureCountsOnlyOutcomesStillInTheWindow(t *testing.T) {
 	require.NoError(t, h.b.Reconfigure(c))
 	assert.Equal(t, "changed WindowSize 10->20; cleared the window (1 outcomes)", h.last().Detail)
 }
+
+// Found by the model test: a probe in flight that had already run longer
+// than a new, shorter ProbeTimeout reopened the breaker at the next look,
+// dated back to its admission plus the new ProbeTimeout: before the
+// reconfiguration that caused it, and before the event that announced
+// it. It times out at the reconfiguration instead.
+func TestReconfigureShorterProbeTimeoutTimesOutAtTheChange(t *testing.T) {
+	h := newHarness(t, circuit.WithOpenTimeout(time.Second), circuit.WithProbeTimeout(time.Minute))
+	h.toHalfOpen(time.Second)
+	p, err := h.b.Allow()
+	require.NoError(t, err)
+	h.clock.Add(10 * time.Second)
+	changed := h.clock.Now()
+	c := h.b.Config()
+	c.ProbeTimeout = 5 * time.Second
+	require.NoError(t, h.b.Reconfigure(c))
+	assert.Equal(t, circuit.Open, h.b.State())
+	tr := h.transitions()
+	require.GreaterOrEqual(t, len(tr), 2)
+	reconf, reopen := tr[len(tr)-2], tr[len(tr)-1]
+	assert.Equal(t, circuit.ReasonReconfigured, reconf.Reason)
+	assert.Equal(t, circuit.HalfOpen, reconf.To)
+	assert.Equal(t, circuit.ReasonProbeTimeout, reopen.Reason)
+	assert.Equal(t, circuit.HalfOpen, reopen.From)
+	assert.True(t, reopen.At.Equal(changed), "reopened at %v, want at the reconfiguration %v", reopen.At, changed)
+	assert.True(t, reopen.RetryAt.Equal(changed.Add(time.Second)))
+	p.Done(0, nil) // stale: decides nothing
+	assert.Equal(t, circuit.Open, h.b.State())
+}
