@@ -318,6 +318,43 @@ func FuzzSequence(f *testing.F) {
 		byte(opExec), byte(outDeadline), byte(opAdvance), 5, byte(opAllow), 0, byte(opAllow), 0,
 		byte(opTrip), 0, byte(opDone), 1, byte(opAdvance), 9, byte(opReset), 0,
 		byte(opExec), byte(outPanic), byte(opState), 0})
+	// Reconfigure amid probes: three probe slots, then one while three
+	// probes are in flight (the ProbeTimeout kept): no probe is admitted
+	// until two have reported, and three successes close the breaker.
+	f.Add([]byte{1, 0, 4, 0, 0, 0, 9, 0, 2, 0,
+		byte(opExec), byte(outFail), byte(opAdvance), 10, byte(opAllow), 0,
+		byte(opReconfigure), reconfProbesUp, byte(opAllow), 0, byte(opAllow), 0,
+		byte(opReconfigure), reconfProbesDown + 2*numReconf, byte(opAllow), 0,
+		byte(opDone), byte(outOK), byte(opAllow), 0, byte(opDone), 1*byte(numOutcomes) + byte(outOK),
+		byte(opAllow), 0, byte(opDone), 2*byte(numOutcomes) + byte(outOK), byte(opState), 0})
+	// Reconfigure the latency criterion with slow calls in flight: the
+	// window and the slow calls are forgotten, a call in flight is judged
+	// slow by the new threshold, and back to the base clears it again.
+	f.Add([]byte{0, 5, 9, 2, 9, 0, 19, 0, 0, 0,
+		byte(opExec), byte(outOK), byte(opExec), byte(outOK), byte(opExec), byte(outOK),
+		byte(opAllow), 0, byte(opAllow), 0, byte(opAdvance), 15, byte(opMetrics), 0,
+		byte(opReconfigure), reconfLatency, byte(opState), 0,
+		byte(opDone), byte(outOK), byte(opExec), byte(outOK),
+		byte(opReconfigure), reconfBase, byte(opMetrics), 0})
+	// Reconfigure during a ramp (it ends), with a call in flight across a
+	// shorter CallTimeout (it fails by the new one), then thresholds that
+	// keep the window, two refused Configs and the base under an empty
+	// Name.
+	f.Add([]byte{2, 0, 4, 32, 244, 12, 4, 0, 0, 0,
+		byte(opExec), byte(outFail), byte(opExec), byte(outFail), byte(opAdvance), 5,
+		byte(opExec), byte(outOK), byte(opExec), byte(outOK), byte(opExec), byte(outOK), byte(opExec), byte(outOK),
+		byte(opAdvance), 3, byte(opMetrics), 0, byte(opReconfigure), reconfRamp, byte(opExec), byte(outOK),
+		byte(opAllow), 0, byte(opReconfigure), reconfCallTimeout, byte(opAdvance), 3,
+		byte(opDone), byte(outOK), byte(opReconfigure), reconfThresholds, byte(opExec), byte(outFail),
+		byte(opMetrics), 0, byte(opReconfigure), reconfInvalid, byte(opReconfigure), reconfInvalid + numReconf,
+		byte(opReconfigure), reconfBase + numReconf, byte(opState), 0})
+	// Reconfigure to a shorter ProbeTimeout while a probe has run longer:
+	// it times out at the reconfiguration, not back when the old
+	// ProbeTimeout was in force; then a probe closes the breaker.
+	f.Add([]byte{1, 0, 4, 0, 0, 0, 9, 0, 0, 0,
+		byte(opExec), byte(outFail), byte(opAdvance), 10, byte(opReconfigure), reconfProbesUp,
+		byte(opAllow), 0, byte(opAdvance), 15, byte(opReconfigure), reconfBase, byte(opState), 0,
+		byte(opAdvance), 10, byte(opExec), byte(outOK), byte(opDone), byte(outOK), byte(opMetrics), 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, fallback, ops := decodeSequence(data)
 		runSequence(t, cfg, fallback, ops)
@@ -388,6 +425,8 @@ func decodeSequence(data []byte) (circuit.Config, bool, []op) {
 			o.Arg = a / int(numOutcomes)
 		case opAdvance:
 			o.Lat = time.Duration(a%64) * time.Millisecond
+		case opReconfigure:
+			o.Arg = a // a variant of the base Config: see reconfigured
 		}
 		ops = append(ops, o)
 	}

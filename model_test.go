@@ -137,17 +137,21 @@ const (
 	opForceOpen                 // ForceOpen: hold it open
 	opDisable                   // Disable
 	opOpenUntil                 // OpenUntil(ReasonRetryAfter, now + Lat)
+	opReconfigure               // Reconfigure(reconfigured(base, Arg)), or Reconfigure(*Cfg)
 	numOpKinds
 )
 
-var opNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "endOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "tripHealth", "subscribe", "unsubscribe", "forceOpen", "disable", "openUntil"}
+var opNames = [...]string{"exec", "allow", "done", "advance", "trip", "reset", "endOpen", "state", "metrics", "execDoneCtx", "execNilFn", "execNilCtx", "tripHealth", "subscribe", "unsubscribe", "forceOpen", "disable", "openUntil", "reconfigure"}
 
-// op is one step. Lat is a latency or clock advance; Arg picks a token.
+// op is one step. Lat is a latency or clock advance; Arg picks a token, a
+// subscription or a Reconfigure variant. Cfg, if set, is the Config an
+// opReconfigure passes instead of a variant (step tables use it).
 type op struct {
 	Kind opKind
 	Out  outcome
 	Lat  time.Duration
 	Arg  int
+	Cfg  *circuit.Config
 }
 
 func (o op) String() string {
@@ -160,6 +164,11 @@ func (o op) String() string {
 		return fmt.Sprintf("advance(%v)", o.Lat)
 	case opOpenUntil:
 		return fmt.Sprintf("openUntil(+%v)", o.Lat)
+	case opReconfigure:
+		if o.Cfg != nil {
+			return fmt.Sprintf("reconfigure(%+v)", *o.Cfg)
+		}
+		return fmt.Sprintf("reconfigure(%s)", reconfName(o.Arg))
 	}
 	return opNames[o.Kind]
 }
@@ -169,6 +178,10 @@ func sequenceGoString(cfg circuit.Config, fallback bool, ops []op) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "cfg := %#v\nfallback := %v\nops := []op{\n", cfg, fallback)
 	for _, o := range ops {
+		if o.Cfg != nil {
+			fmt.Fprintf(&sb, "\t{Kind: %d, Cfg: &%#v}, // %v\n", o.Kind, *o.Cfg, o)
+			continue
+		}
 		fmt.Fprintf(&sb, "\t{Kind: %d, Out: %d, Lat: %d, Arg: %d}, // %v\n", o.Kind, o.Out, int64(o.Lat), o.Arg, o)
 	}
 	sb.WriteString("}\n")
@@ -189,10 +202,11 @@ type modelSample struct {
 // modelCall is an admitted call: the period it was admitted in, when, and
 // whether it holds a probe slot.
 type modelCall struct {
-	id    int
-	gen   int
-	start time.Duration
-	probe bool
+	id          int
+	gen         int
+	start       time.Duration
+	probe       bool
+	callTimeout time.Duration // Config.CallTimeout at admission (the one that counts is the one at the end)
 }
 
 type modelTransition struct {
@@ -201,6 +215,7 @@ type modelTransition struct {
 	at       time.Duration
 	retryAt  time.Duration // To Open: the end of the open period
 	metrics  circuit.Metrics
+	detail   string // ReasonReconfigured: what changed and what was cleared
 }
 
 type model struct {
@@ -218,6 +233,10 @@ type model struct {
 	reason  circuit.Reason // OpenError.Reason of the current period's rejections
 	// forcedUntil is OpenUntil's end for the open period it starts.
 	forcedUntil time.Duration
+	// forcedHint is what a ForcedOpen rejection's RetryAfter says: the
+	// OpenTimeout in force when the breaker was held open (the period's
+	// rejection error is built once).
+	forcedHint time.Duration
 
 	// The ramp of a recovered closed period (0: none): when it began and
 	// ends, and the calls it has seen and admitted.
@@ -243,7 +262,10 @@ type model struct {
 	successes, failures, rejections, ignored, fallbacks uint64
 	admitted, finished                                  uint64
 	pairs                                               [5][5]uint64
-	transitions                                         []modelTransition
+	transitions                                         []modelTransition // what the hooks hear: state changes and reconfigurations
+	changes                                             uint64            // state changes: Metrics.Transitions
+	lastReason                                          circuit.Reason    // of the last state change
+	lastChangeAt                                        time.Duration     // when the last state change took effect
 	lastFailure                                         error
 	lastFailAt, lastSuccAt                              time.Duration
 	failedOnce, succeededOnce                           bool
@@ -394,6 +416,7 @@ func (m *model) enter(to circuit.State, at time.Duration, reason circuit.Reason)
 	m.probes = map[int]time.Duration{}
 	tr := modelTransition{from: from, to: to, reason: reason, at: at}
 	m.reason, m.rampUntil = reason, 0
+	m.changes, m.lastReason, m.lastChangeAt = m.changes+1, reason, at
 	switch to {
 	case circuit.Open:
 		if from == circuit.HalfOpen {
@@ -408,8 +431,10 @@ func (m *model) enter(to circuit.State, at time.Duration, reason circuit.Reason)
 		}
 		tr.retryAt = m.until
 		m.cause = m.lastFailure
-	case circuit.HalfOpen, circuit.ForcedOpen:
+	case circuit.HalfOpen:
 		m.cause = m.lastFailure
+	case circuit.ForcedOpen:
+		m.cause, m.forcedHint = m.lastFailure, m.cfg.OpenTimeout
 	case circuit.Closed:
 		m.reopens = 0
 		if reason == circuit.ReasonProbesSucceeded && m.cfg.RampDuration > 0 {
@@ -436,7 +461,7 @@ func (m *model) enter(to circuit.State, at time.Duration, reason circuit.Reason)
 func (m *model) admit(now time.Duration) (c modelCall, ok bool) {
 	m.advance(now)
 	m.nextID++
-	c = modelCall{id: m.nextID, gen: m.gen, start: now}
+	c = modelCall{id: m.nextID, gen: m.gen, start: now, callTimeout: m.cfg.CallTimeout}
 	switch m.state {
 	case circuit.Open, circuit.ForcedOpen:
 		m.rejections++
@@ -623,6 +648,122 @@ func (m *model) hold(now time.Duration, to circuit.State, reason circuit.Reason)
 	return true
 }
 
+// reconfigure replaces the Config at now, as Reconfigure documents it, and
+// reports whether anything changed. The state, its period and the counts
+// stay; the window empties if its shape (WindowSize, WindowDuration) or
+// LatencyThreshold changes; a new LatencyThreshold also forgets the calls
+// in flight and, closed, starts looking at calls in flight afresh; a new
+// ramp setting ends a ramp in progress. Every later decision reads the new
+// Config: the thresholds at the next outcome, probe slots at the next
+// admission, the probe deadline of the probes in flight, CallTimeout when
+// a call in flight ends, the open period's length at the next open. A
+// probe that has already run the new ProbeTimeout times out at once: a
+// transition is never dated before the change that caused it. The hooks
+// hear of it as a transition from the state to itself, which is not a
+// state change.
+func (m *model) reconfigure(now time.Duration, c circuit.Config) bool {
+	m.advance(now)
+	c.Name = m.cfg.Name
+	old := m.cfg
+	changed := configChanges(old, c)
+	if len(changed) == 0 {
+		reconfCoverage[covEqual].Add(1)
+		return false
+	}
+	var cleared []string
+	if c.WindowSize != old.WindowSize || c.WindowDuration != old.WindowDuration || c.LatencyThreshold != old.LatencyThreshold {
+		if n := len(m.window()); n > 0 {
+			cleared = append(cleared, fmt.Sprintf("the window (%d outcomes)", n))
+			reconfCoverage[covWindowCleared].Add(1)
+		}
+		m.samples = nil
+	} else if len(m.window()) > 0 {
+		reconfCoverage[covWindowKept].Add(1)
+	}
+	if c.LatencyThreshold != old.LatencyThreshold {
+		if n := m.slowInFlight(); n > 0 {
+			cleared = append(cleared, fmt.Sprintf("%d slow calls in flight", n))
+			reconfCoverage[covSlowCleared].Add(1)
+		}
+		m.slowStart, m.checkpoints, m.lastLook = m.seq, nil, m.now
+		m.slowCheckAt = 1<<63 - 1
+		if c.LatencyThreshold > 0 && m.state == circuit.Closed {
+			m.slowCheckAt = m.now
+		}
+	}
+	rampChanged := c.RampDuration != old.RampDuration || c.RampStart != old.RampStart
+	if m.state == circuit.Closed && m.rampUntil != 0 && rampChanged {
+		m.rampUntil = 0
+		cleared = append(cleared, "the ramp in progress")
+		reconfCoverage[covRampEnded].Add(1)
+	}
+	if m.state == circuit.HalfOpen && len(m.probes) > c.HalfOpenMaxProbes {
+		reconfCoverage[covProbesOverSlots].Add(1)
+	}
+	if m.state == circuit.HalfOpen && len(m.probes) >= old.HalfOpenMaxProbes && c.HalfOpenMaxProbes > old.HalfOpenMaxProbes {
+		reconfCoverage[covProbeSlotsAdded].Add(1)
+	}
+	m.cfg = c
+	detail := "changed " + strings.Join(changed, ", ")
+	if len(cleared) > 0 {
+		detail += "; cleared " + strings.Join(cleared, ", ")
+	} else {
+		detail += "; kept the window"
+	}
+	tr := modelTransition{from: m.state, to: m.state, reason: circuit.ReasonReconfigured, at: m.now, detail: detail, metrics: m.metrics()}
+	if m.state == circuit.Open {
+		tr.retryAt = m.until
+		reconfCoverage[covWhileOpen].Add(1)
+	}
+	m.transitions = append(m.transitions, tr)
+	if m.state == circuit.HalfOpen && len(m.probes) > 0 {
+		oldest := time.Duration(1<<63 - 1)
+		for _, a := range m.probes {
+			oldest = min(oldest, a)
+		}
+		if m.now >= oldest+m.probeTimeout() {
+			m.enter(circuit.Open, m.now, circuit.ReasonProbeTimeout)
+			reconfCoverage[covProbeTimedOut].Add(1)
+		}
+	}
+	return true
+}
+
+// configChanges lists the fields in which a and b differ, in the order
+// Config declares them, as "Field old->new".
+func configChanges(a, b circuit.Config) []string {
+	fields := []struct {
+		name     string
+		old, new any
+	}{
+		{"Name", a.Name, b.Name},
+		{"ConsecutiveFailures", a.ConsecutiveFailures, b.ConsecutiveFailures},
+		{"ErrorRateThreshold", a.ErrorRateThreshold, b.ErrorRateThreshold},
+		{"WindowSize", a.WindowSize, b.WindowSize},
+		{"WindowDuration", a.WindowDuration, b.WindowDuration},
+		{"MinRequests", a.MinRequests, b.MinRequests},
+		{"LatencyThreshold", a.LatencyThreshold, b.LatencyThreshold},
+		{"LatencyPercentile", a.LatencyPercentile, b.LatencyPercentile},
+		{"OpenTimeout", a.OpenTimeout, b.OpenTimeout},
+		{"OpenBackoff", a.OpenBackoff, b.OpenBackoff},
+		{"OpenTimeoutMax", a.OpenTimeoutMax, b.OpenTimeoutMax},
+		{"OpenJitter", a.OpenJitter, b.OpenJitter},
+		{"ProbeTimeout", a.ProbeTimeout, b.ProbeTimeout},
+		{"HalfOpenMaxProbes", a.HalfOpenMaxProbes, b.HalfOpenMaxProbes},
+		{"SuccessThreshold", a.SuccessThreshold, b.SuccessThreshold},
+		{"RampDuration", a.RampDuration, b.RampDuration},
+		{"RampStart", a.RampStart, b.RampStart},
+		{"CallTimeout", a.CallTimeout, b.CallTimeout},
+	}
+	var out []string
+	for _, f := range fields {
+		if f.old != f.new {
+			out = append(out, fmt.Sprintf("%s %v->%v", f.name, f.old, f.new))
+		}
+	}
+	return out
+}
+
 // rampShare is the share a ramp admits at m.now: linear from RampStart.
 func (m *model) rampShare() float64 {
 	c := m.cfg
@@ -717,7 +858,7 @@ func (m *model) metrics() circuit.Metrics {
 		Ignored:              m.ignored,
 		InFlight:             m.admitted - m.finished,
 		Fallbacks:            m.fallbacks,
-		Transitions:          uint64(len(m.transitions)),
+		Transitions:          m.changes,
 		TransitionCounts:     m.pairs,
 		ConsecutiveFailures:  m.consecFail,
 		ConsecutiveSuccesses: m.consecSucc,
@@ -732,9 +873,8 @@ func (m *model) metrics() circuit.Metrics {
 	if m.state == circuit.Closed && m.rampUntil != 0 && m.now < m.rampUntil {
 		mt.RampShare = m.rampShare()
 	}
-	if n := len(m.transitions); n > 0 {
-		last := m.transitions[n-1]
-		mt.LastReason, mt.LastTransitionAt = last.reason, m.at(last.at)
+	if m.changes > 0 {
+		mt.LastReason, mt.LastTransitionAt = m.lastReason, m.at(m.lastChangeAt)
 	}
 	if n := len(win); n > 0 {
 		sum := new(big.Int)
@@ -781,14 +921,19 @@ type sequence struct {
 	b            *circuit.Breaker[int]
 	model        *model
 
-	hooked     []circuit.Transition // delivered to the hook, in order
-	fallbackEr error                // the error the fallback last received
-	askedBad   string               // set if the classifier was asked about nil or Canceled
-	tokens     []*permitToken
-	calls      uint64 // Execute and Allow calls that reached admission
-	lastSince  time.Time
-	rejectErr  map[int]error // the rejection error seen in each period
-	subs       []*subscription
+	hooked       []circuit.Transition // delivered to the hook, in order
+	hooksChecked int                  // how many of hooked checkHooks has compared with the model
+	fallbackEr   error                // the error the fallback last received
+	askedBad     string               // set if the classifier was asked about nil or Canceled
+	tokens       []*permitToken
+	calls        uint64 // Execute and Allow calls that reached admission
+	lastSince    time.Time
+	rejectErr    map[int]error // the rejection error seen in each period
+	subs         []*subscription
+	// The bounds over every Config the breaker has had: the most probe
+	// slots, and the longest an open period may last.
+	maxProbes   int
+	longestOpen time.Duration
 }
 
 // runSequence builds a breaker from cfg and runs ops against it and the
@@ -846,7 +991,22 @@ func newSequence(t failer, cfg circuit.Config, fallback bool) *sequence {
 	h.b = b
 	h.model = newModel(cfg, h.clk.Now(), newJitter())
 	h.lastSince = h.clk.Now()
+	h.noteConfig(cfg)
 	return h
+}
+
+// noteConfig widens the bounds that hold whatever Config the breaker had
+// when a period began to cover c.
+func (h *sequence) noteConfig(c circuit.Config) {
+	h.maxProbes = max(h.maxProbes, c.HalfOpenMaxProbes)
+	longest := c.OpenTimeout
+	if c.OpenBackoff > 1 {
+		longest = circuit.MaxOpenTimeout
+		if c.OpenTimeoutMax > 0 {
+			longest = c.OpenTimeoutMax
+		}
+	}
+	h.longestOpen = max(h.longestOpen, time.Duration(float64(longest)*(1+c.OpenJitter)))
 }
 
 // do appends ops to the sequence and applies them one by one, as
@@ -876,7 +1036,7 @@ func newJitter() func() float64 {
 // never a transition's) and ReasonFleet (a coordinator's).
 var transitionReasons = func() []circuit.Reason {
 	var rs []circuit.Reason
-	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonFleet; r++ {
+	for r := circuit.ReasonConsecutiveFailures; r <= circuit.ReasonReconfigured; r++ {
 		if r != circuit.ReasonRamp && r != circuit.ReasonFleet {
 			rs = append(rs, r)
 		}
@@ -887,6 +1047,29 @@ var transitionReasons = func() []circuit.Reason {
 // reasonCoverage counts the transitions the model runs produced, by Reason,
 // so that TestModel can prove its generator reaches every one.
 var reasonCoverage [32]atomic.Int64
+
+// The situations a Reconfigure meets that the model runs must reach, or
+// the reconfigure op proves less than it seems to: counted in
+// reconfCoverage, and checked by TestModel as reasonCoverage is.
+const (
+	covEqual               = iota // an equal Config: nothing delivered
+	covInvalid                    // an invalid Config, refused
+	covWindowKept                 // new thresholds over a kept window that holds outcomes
+	covWindowCleared              // a window that held outcomes cleared
+	covSlowCleared                // slow calls in flight no longer counted
+	covRampEnded                  // a ramp in progress ended
+	covWhileOpen                  // reconfigured while open: the event carries RetryAt
+	covProbesOverSlots            // fewer probe slots than probes in flight
+	covProbeSlotsAdded            // more probe slots while all were taken
+	covProbeTimedOut              // a probe past the new ProbeTimeout timed out at once
+	covCallTimeoutInFlight        // a call in flight judged by a CallTimeout changed since its admission
+	numReconfCov
+)
+
+var reconfCovNames = [numReconfCov]string{"equal", "invalid", "window-kept", "window-cleared", "slow-cleared", "ramp-ended",
+	"while-open", "probes-over-slots", "probe-slots-added", "probe-timed-out", "call-timeout-in-flight"}
+
+var reconfCoverage [numReconfCov]atomic.Int64
 
 func (h *sequence) fail(format string, args ...any) {
 	h.t.Helper()
@@ -953,6 +1136,44 @@ func (h *sequence) apply(o op) {
 		h.subscribe()
 	case opUnsubscribe:
 		h.unsubscribe(o.Arg)
+	case opReconfigure:
+		h.reconfigure(o)
+	}
+}
+
+// reconfigure passes the op's Config, or its variant of the base Config, to
+// Reconfigure. A valid one is applied to the model too; an invalid one must
+// be refused with a *ConfigError naming the bad field, and change nothing.
+func (h *sequence) reconfigure(o op) {
+	h.t.Helper()
+	var c circuit.Config
+	var badField string
+	if o.Cfg != nil {
+		c = *o.Cfg
+		if c.Name != "" && c.Name != h.cfg.Name {
+			badField = "Name"
+		} else if ces := configErrors(c.Validate()); len(ces) > 0 {
+			badField = ces[0].Field
+		}
+	} else {
+		c, badField = reconfigured(h.cfg, o.Arg)
+	}
+	err := h.b.Reconfigure(c)
+	if badField != "" {
+		var ce *circuit.ConfigError
+		if !errors.Is(err, circuit.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field != badField {
+			h.fail("Reconfigure = %v, want an invalid-config error naming %s", err, badField)
+		}
+		reconfCoverage[covInvalid].Add(1)
+	} else {
+		if err != nil {
+			h.fail("Reconfigure(%+v) = %v, want nil", c, err)
+		}
+		h.model.reconfigure(h.clk.elapsed(), c)
+		h.noteConfig(c)
+	}
+	if got := h.b.Config(); got != h.model.cfg {
+		h.fail("Config() = %+v, want %+v", got, h.model.cfg)
 	}
 }
 
@@ -1085,7 +1306,7 @@ func (h *sequence) checkRejection(c modelCall, err error, v int) {
 	}
 	wantAfter := max(retry.Sub(h.clk.Now()), 0)
 	if m.state == circuit.ForcedOpen {
-		wantAfter = m.cfg.OpenTimeout
+		wantAfter = m.forcedHint
 	}
 	if got := oe.RetryAfter(h.clk.Now()); got != wantAfter {
 		h.fail("OpenError.RetryAfter = %v, want %v", got, wantAfter)
@@ -1142,7 +1363,11 @@ func (h *sequence) done(o op) {
 		return // a rejected Allow's Permit, or a second Done: ignored
 	}
 	tk.called = true
-	kind, err := h.model.judge(h.clk.elapsed()-tk.call.start, out.kind(), out.recorded())
+	lat := h.clk.elapsed() - tk.call.start
+	kind, err := h.model.judge(lat, out.kind(), out.recorded())
+	if c := tk.call.callTimeout; c != h.model.cfg.CallTimeout && (kind == kindFailure) != (c > 0 && lat >= c || out.kind() == kindFailure) {
+		reconfCoverage[covCallTimeoutInFlight].Add(1)
+	}
 	h.model.record(tk.call, h.clk.elapsed(), kind, err)
 }
 
@@ -1192,17 +1417,18 @@ func (h *sequence) outstanding() uint64 {
 	return n
 }
 
-// checkHooks checks the transitions delivered so far against the model's.
-// The model applies time-only transitions eagerly and the breaker lazily,
-// so between full checks the delivered list need only be a prefix.
+// checkHooks checks the transitions delivered since the last check against
+// the model's (neither list changes once appended to). The model applies
+// time-only transitions eagerly and the breaker lazily, so between full
+// checks the delivered list need only be a prefix.
 func (h *sequence) checkHooks(all bool) {
 	h.t.Helper()
 	want := h.model.transitions
 	if len(h.hooked) > len(want) || (all && len(h.hooked) != len(want)) {
 		h.fail("hooks got %d transitions, model has %d:\n got %s\nwant %s", len(h.hooked), len(want), fmtTransitions(h.hooked), fmtModelTransitions(want))
 	}
-	for i, got := range h.hooked {
-		w := want[i]
+	for i := h.hooksChecked; i < len(h.hooked); i++ {
+		got, w := h.hooked[i], want[i]
 		if got.From != w.from || got.To != w.to || got.Reason != w.reason || !got.At.Equal(h.model.at(w.at)) || got.Name != h.cfg.Name {
 			h.fail("transition %d = %v->%v (%v) at %v, want %v->%v (%v) at %v", i,
 				got.From, got.To, got.Reason, got.At.Sub(h.model.epoch), w.from, w.to, w.reason, w.at)
@@ -1217,7 +1443,17 @@ func (h *sequence) checkHooks(all bool) {
 		if d := diffMetrics(got.Metrics, w.metrics); d != "" {
 			h.fail("transition %d (%v->%v, %v) metrics differ:%s", i, w.from, w.to, w.reason, d)
 		}
+		if got.Detail != w.detail {
+			h.fail("transition %d (%v->%v, %v) Detail = %q, want %q", i, w.from, w.to, w.reason, got.Detail, w.detail)
+		}
+		// Delivered in the order they happened, each dated when it took
+		// effect: never before the one delivered before it.
+		if i > 0 && got.At.Before(h.hooked[i-1].At) {
+			h.fail("transition %d (%v->%v, %v) at %v is dated before transition %d at %v", i, got.From, got.To, got.Reason,
+				got.At.Sub(h.model.epoch), i-1, h.hooked[i-1].At.Sub(h.model.epoch))
+		}
 	}
+	h.hooksChecked = len(h.hooked)
 }
 
 // checkAll compares everything observable, calling State first or
@@ -1249,11 +1485,17 @@ func (h *sequence) checkAll(stateFirst bool) {
 		h.fail("conservation: successes+failures+rejections+canceled = %d, want %d calls made - %d outstanding",
 			total, h.calls, h.outstanding())
 	}
-	if len(h.model.probes) > h.cfg.HalfOpenMaxProbes {
+	if len(h.model.probes) > h.maxProbes {
 		h.fail("model bug: %d probes in flight", len(h.model.probes))
+	}
+	if got := h.b.Config(); got != h.model.cfg {
+		h.fail("Config() = %+v, want %+v", got, h.model.cfg)
 	}
 	prev := circuit.Closed
 	for i, tr := range h.hooked {
+		if tr.Reason == circuit.ReasonReconfigured && tr.From != tr.To {
+			h.fail("hook transition %d is a reconfiguration from %v to %v", i, tr.From, tr.To)
+		}
 		if tr.From != prev {
 			h.fail("hook transition %d goes %v->%v, but the previous one ended in %v", i, tr.From, tr.To, prev)
 		}
@@ -1263,15 +1505,8 @@ func (h *sequence) checkAll(stateFirst bool) {
 		h.fail("the last transition delivered ends in %v, but the state is %v", prev, s)
 	}
 	// No wedge, independently of the model: an open period never lasts
-	// longer than its longest possible length.
-	longest := h.cfg.OpenTimeout
-	if h.cfg.OpenBackoff > 1 {
-		longest = circuit.MaxOpenTimeout
-		if h.cfg.OpenTimeoutMax > 0 {
-			longest = h.cfg.OpenTimeoutMax
-		}
-	}
-	longest = time.Duration(float64(longest) * (1 + h.cfg.OpenJitter))
+	// longer than its longest possible length under any Config it had.
+	longest := h.longestOpen
 	if s == circuit.Open && !h.clk.Now().Before(mt.StateSince.Add(longest)) && !h.clk.Now().Before(h.openUntilEnd) {
 		h.fail("still open at %v, %v after it opened at %v", h.clk.Now(), longest, mt.StateSince)
 	}
@@ -1473,6 +1708,177 @@ func genConfig(t *rapid.T) circuit.Config {
 	return c
 }
 
+// The variants of a sequence's base Config that an opReconfigure passes
+// to Reconfigure: Arg%numReconf picks one, and the bits of Arg/numReconf
+// pick a flavour: bit 0 leaves the Name empty (Reconfigure accepts that
+// for the breaker's own), bit 1 takes the other direction where a variant
+// has two. Each changes what its name says, relative to the base, so a
+// sequence that reconfigures twice moves between two of them.
+const (
+	reconfBase           = iota // the base Config again
+	reconfThresholds            // every threshold and the open period's length, one way: the window is kept
+	reconfThresholds2           // the same, the other way, and the percentile
+	reconfProbesUp              // two more probe slots, and probes may run twice as long
+	reconfProbesDown            // one probe slot, and (bit 1 clear) probes may run a third as long
+	reconfWindowSize            // another WindowSize: the window is cleared
+	reconfWindowDuration        // another WindowDuration, or a count window for a time one: cleared
+	reconfLatency               // another LatencyThreshold (bit 1: none): the window and the slow watch are cleared
+	reconfCallTimeout           // another CallTimeout (bit 1: none, or a longer one)
+	reconfRamp                  // another ramp (bit 1: none, or another length): a ramp in progress ends
+	reconfInvalid               // an invalid Config (bit 0: another Name): refused, nothing changes
+	numReconf
+)
+
+var reconfNames = [numReconf]string{"base", "thresholds", "thresholds2", "probesUp", "probesDown", "windowSize", "windowDuration", "latency", "callTimeout", "ramp", "invalid"}
+
+func reconfName(arg int) string {
+	arg = max(arg, 0)
+	return fmt.Sprintf("%s/%d", reconfNames[arg%numReconf], arg/numReconf%4)
+}
+
+// reconfigured returns variant arg of base (see reconfBase), and the field
+// Reconfigure must name in its error, "" if the variant is valid.
+func reconfigured(base circuit.Config, arg int) (circuit.Config, string) {
+	arg = max(arg, 0)
+	c := base
+	emptyName, other := arg/numReconf&1 != 0, arg/numReconf&2 != 0
+	probeTimeout := base.ProbeTimeout
+	if probeTimeout == 0 {
+		probeTimeout = base.OpenTimeout
+	}
+	// capMin keeps MinRequests within a WindowSize.
+	capMin := func() {
+		if c.WindowSize > 0 {
+			c.MinRequests = min(c.MinRequests, c.WindowSize)
+		}
+	}
+	switch arg % numReconf {
+	case reconfThresholds:
+		c.ConsecutiveFailures = base.ConsecutiveFailures%4 + 1
+		c.ErrorRateThreshold = 0.5
+		if base.ErrorRateThreshold > 0 {
+			c.ErrorRateThreshold = base.ErrorRateThreshold / 2
+		}
+		c.MinRequests = base.MinRequests / 2
+		if c.MinRequests == base.MinRequests {
+			c.MinRequests = 1
+		}
+		capMin()
+		c.SuccessThreshold = base.SuccessThreshold + 1
+		c.OpenTimeout = 2 * base.OpenTimeout
+		c.OpenBackoff = 2
+		if base.OpenBackoff > 1 {
+			c.OpenBackoff = 0
+		}
+		c.OpenTimeoutMax = 3 * base.OpenTimeout
+		if base.OpenTimeoutMax > 0 {
+			c.OpenTimeoutMax = 0
+		}
+	case reconfThresholds2:
+		c.ConsecutiveFailures = 2
+		if base.ConsecutiveFailures > 0 {
+			c.ConsecutiveFailures = 0
+		}
+		c.ErrorRateThreshold = 0.25
+		if base.ErrorRateThreshold > 0 {
+			c.ErrorRateThreshold = 0
+		}
+		c.MinRequests = base.MinRequests + 3
+		if base.WindowSize > 0 {
+			c.MinRequests = base.WindowSize
+		}
+		c.LatencyPercentile = 0.5
+		if base.LatencyPercentile == 0.5 {
+			c.LatencyPercentile = 0.9
+		}
+		c.SuccessThreshold = 2
+		if base.SuccessThreshold > 1 {
+			c.SuccessThreshold = 1
+		}
+		c.OpenTimeout = max(base.OpenTimeout/2, 1)
+		c.OpenJitter = 0.5
+		if base.OpenJitter > 0 {
+			c.OpenJitter = 0
+		}
+		c.OpenBackoff = 1.5
+		if base.OpenBackoff == 1.5 {
+			c.OpenBackoff = 3
+		}
+	case reconfProbesUp:
+		c.HalfOpenMaxProbes = base.HalfOpenMaxProbes + 2
+		c.ProbeTimeout = 2 * probeTimeout
+	case reconfProbesDown:
+		c.HalfOpenMaxProbes = 1
+		if !other {
+			c.ProbeTimeout = max(probeTimeout/3, 1)
+		}
+	case reconfWindowSize:
+		c.WindowSize = base.WindowSize + 3
+		if other && base.WindowSize > 3 {
+			c.WindowSize = base.WindowSize - 3
+		}
+		capMin()
+	case reconfWindowDuration:
+		switch {
+		case base.WindowDuration == 0 && other:
+			c.WindowDuration, c.WindowSize = 20*time.Millisecond, 0 // a bucketed time window
+		case base.WindowDuration == 0:
+			c.WindowDuration = 20 * time.Millisecond
+		case other:
+			c.WindowDuration, c.WindowSize = 0, max(base.WindowSize, 4) // a count window
+		default:
+			c.WindowDuration = 2 * base.WindowDuration
+		}
+		capMin()
+	case reconfLatency:
+		switch {
+		case base.LatencyThreshold == 0:
+			c.LatencyThreshold = max(base.OpenTimeout/4, 1)
+		case other:
+			c.LatencyThreshold = 0
+		default:
+			c.LatencyThreshold = max(base.LatencyThreshold/2, 1)
+		}
+	case reconfCallTimeout:
+		switch {
+		case base.CallTimeout == 0 && other:
+			c.CallTimeout = base.OpenTimeout
+		case base.CallTimeout == 0:
+			c.CallTimeout = max(base.OpenTimeout/4, 1)
+		case other:
+			c.CallTimeout = 0
+		default:
+			c.CallTimeout = max(base.CallTimeout/2, 1)
+		}
+	case reconfRamp:
+		switch {
+		case base.RampDuration == 0:
+			c.RampDuration, c.RampStart = base.OpenTimeout, 0
+			if other {
+				c.RampStart = 0.5
+			}
+		case other:
+			c.RampDuration, c.RampStart = 0, 0
+		default:
+			c.RampStart = 0.9
+			if base.RampStart == 0.9 {
+				c.RampStart = 0.1
+			}
+		}
+	case reconfInvalid:
+		if emptyName {
+			c.Name = "other" // Reconfigure cannot rename a breaker
+			return c, "Name"
+		}
+		c.WindowSize = -1
+		return c, "WindowSize"
+	}
+	if emptyName {
+		c.Name = ""
+	}
+	return c, ""
+}
+
 // genOpKinds weights the operations: mostly calls and clock moves.
 var genOpKinds = []opKind{
 	opExec, opExec, opExec, opExec, opExec, opExec,
@@ -1481,15 +1887,60 @@ var genOpKinds = []opKind{
 	opTrip, opReset, opEndOpen, opState, opMetrics, opMetrics,
 	opExecDoneCtx, opExecNilFn, opExecNilCtx,
 	opTripHealth, opSubscribe, opUnsubscribe, opForceOpen, opDisable, opOpenUntil,
+	opReconfigure, opReconfigure,
 }
 
-func genOp(t *rapid.T) op {
-	o := op{Kind: rapid.SampledFrom(genOpKinds).Draw(t, "kind")}
+// genReconfigureConfig is genConfig made for the sequences about
+// Reconfigure: several probe slots, probes that close it quickly, and
+// often a ramp and a latency criterion, so that reconfigurations meet
+// probes in flight, ramps in progress and slow calls in flight.
+func genReconfigureConfig(t *rapid.T) circuit.Config {
+	c := genConfig(t)
+	c.HalfOpenMaxProbes = rapid.IntRange(2, 3).Draw(t, "reconfigureProbes")
+	c.SuccessThreshold = rapid.IntRange(1, 2).Draw(t, "reconfigureSuccessThreshold")
+	if rapid.Bool().Draw(t, "reconfigureRamp") {
+		c.RampDuration = time.Duration(rapid.IntRange(10, 60).Draw(t, "reconfigureRampMs")) * time.Millisecond
+	}
+	if rapid.Bool().Draw(t, "reconfigureLatency") {
+		c.LatencyThreshold = time.Duration(rapid.IntRange(1, 20).Draw(t, "reconfigureLatencyMs")) * time.Millisecond
+	}
+	return c
+}
+
+// genReconfigureOpKinds weights the operations for the sequences about
+// Reconfigure: many reconfigurations, with probes in flight, during ramps
+// and with slow calls in flight, which the usual mix seldom combines.
+// rapid draws the earlier entries of a list more often than the later,
+// so the kinds this mix is about come first, and again later.
+var genReconfigureOpKinds = []opKind{
+	opReconfigure, opAllow, opAdvance, opExec, opDone,
+	opReconfigure, opAllow, opAdvance, opExec, opDone,
+	opTrip, opEndOpen, opReset, opState, opMetrics,
+}
+
+// opMix is a distribution of operations: the kinds, weighted by
+// repetition, the outcomes of calls, and the longest latency (ms).
+type opMix struct {
+	kinds  []opKind
+	outs   []outcome
+	maxLat int
+}
+
+var (
+	// genOps is the usual mix: every outcome alike.
+	genOps = opMix{genOpKinds, []outcome{outOK, outFail, outBenign, outDeadline, outCanceled, outWrappedCanceled, outPanic, outSkip, outBadResult}, 50}
+	// genReconfigureOps favours quick successes, so that probes often
+	// close the breaker and a ramp follows.
+	genReconfigureOps = opMix{genReconfigureOpKinds, []outcome{outOK, outOK, outOK, outOK, outFail, outFail, outBenign, outDeadline, outCanceled, outPanic, outSkip, outBadResult}, 20}
+)
+
+func (mix opMix) gen(t *rapid.T) op {
+	o := op{Kind: rapid.SampledFrom(mix.kinds).Draw(t, "kind")}
 	switch o.Kind {
 	case opExec, opDone:
-		o.Out = outcome(rapid.IntRange(0, int(numOutcomes)-1).Draw(t, "outcome"))
+		o.Out = rapid.SampledFrom(mix.outs).Draw(t, "outcome")
 		if o.Kind == opExec {
-			o.Lat = time.Duration(rapid.IntRange(0, 50).Draw(t, "latencyMs")) * time.Millisecond
+			o.Lat = time.Duration(rapid.IntRange(0, mix.maxLat).Draw(t, "latencyMs")) * time.Millisecond
 		}
 		o.Arg = rapid.IntRange(0, 7).Draw(t, "token")
 	case opAdvance:
@@ -1498,6 +1949,12 @@ func genOp(t *rapid.T) op {
 		o.Arg = rapid.IntRange(0, 3).Draw(t, "subscription")
 	case opOpenUntil:
 		o.Lat = time.Duration(rapid.IntRange(0, 60).Draw(t, "untilMs")) * time.Millisecond
+	case opReconfigure:
+		// Earlier entries come more often: the variants that need a
+		// situation to meet (a ramp, probes in flight) first.
+		v := rapid.SampledFrom([]int{reconfRamp, reconfProbesDown, reconfProbesUp, reconfLatency, reconfBase, reconfThresholds,
+			reconfCallTimeout, reconfWindowSize, reconfWindowDuration, reconfThresholds2, reconfInvalid}).Draw(t, "reconfigure")
+		o.Arg = v + numReconf*rapid.IntRange(0, 3).Draw(t, "reconfigureFlavour")
 	}
 	return o
 }
@@ -1511,7 +1968,8 @@ const modelChecks = 1000
 // the breaker and the reference model, modelChecks of them per subtest
 // (or -rapid.checks; rapid runs a fifth with -short), and shrinks any
 // failure to a minimal sequence, printed as a Go literal for a regression
-// test.
+// test. The short and long subtests mix every operation; the reconfigure
+// subtest is about Reconfigure, amid probes, ramps and slow calls.
 func TestModel(t *testing.T) {
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "rapid.checks" })
@@ -1523,21 +1981,24 @@ func TestModel(t *testing.T) {
 		t.Cleanup(func() { _ = flag.Set("rapid.checks", old) })
 	}
 	for _, tc := range []struct {
-		name string
-		max  int
+		name     string
+		min, max int
+		ops      opMix
+		cfg      func(*rapid.T) circuit.Config
 	}{
-		{"short", 40}, // many configs, quick trips and recoveries
-		{"long", 300}, // long runs: windows wrap, many periods
+		{"short", 1, 40, genOps, genConfig},                               // many configs, quick trips and recoveries
+		{"long", 1, 300, genOps, genConfig},                               // long runs: windows wrap, many periods
+		{"reconfigure", 20, 150, genReconfigureOps, genReconfigureConfig}, // Config changes amid probes, ramps and slow calls
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
-				cfg := genConfig(t)
+				cfg := tc.cfg(t)
 				if err := cfg.Validate(); err != nil {
 					t.Fatalf("generated an invalid config: %v", err)
 				}
 				fallback := rapid.Bool().Draw(t, "fallback")
-				n := rapid.IntRange(1, tc.max).Draw(t, "steps")
-				ops := rapid.SliceOfN(rapid.Custom(genOp), n, n).Draw(t, "ops")
+				n := rapid.IntRange(tc.min, tc.max).Draw(t, "steps")
+				ops := rapid.SliceOfN(rapid.Custom(tc.ops.gen), n, n).Draw(t, "ops")
 				runSequence(t, cfg, fallback, ops)
 			})
 		})
@@ -1547,12 +2008,23 @@ func TestModel(t *testing.T) {
 		seen = append(seen, fmt.Sprintf("%v=%d", r, reasonCoverage[r].Load()))
 	}
 	t.Logf("transitions by reason: %s", strings.Join(seen, " "))
+	seen = seen[:0]
+	for i, name := range reconfCovNames {
+		seen = append(seen, fmt.Sprintf("%s=%d", name, reconfCoverage[i].Load()))
+	}
+	t.Logf("reconfigurations: %s", strings.Join(seen, " "))
 	if !explicit && !testing.Short() {
-		// The generator must reach every transition, or the comparison
-		// proves less than it seems to.
+		// The generator must reach every transition, and every situation
+		// a reconfiguration meets, or the comparison proves less than it
+		// seems to.
 		for _, r := range transitionReasons {
 			if reasonCoverage[r].Load() == 0 {
 				t.Errorf("no sequence produced a %v transition", r)
+			}
+		}
+		for i, name := range reconfCovNames {
+			if reconfCoverage[i].Load() == 0 {
+				t.Errorf("no sequence reconfigured a breaker in situation %s", name)
 			}
 		}
 	}

@@ -17,7 +17,9 @@ import (
 // entirely by the old Config or entirely by the new one. The state, its
 // period, the consecutive counts and the lifetime counts are kept; the new
 // thresholds are first applied to the next outcome recorded, and the new
-// OpenTimeout to the next open period. The window is kept when the new
+// OpenTimeout to the next open period. A new ProbeTimeout applies to the
+// probes in flight: one that has already run that long times out at once,
+// after the ReasonReconfigured event. The window is kept when the new
 // Config has the same WindowSize, WindowDuration and LatencyThreshold, and
 // cleared otherwise; a new LatencyThreshold also stops counting the calls
 // now in flight as slow, and a new ramp setting ends a ramp in progress.
@@ -45,8 +47,8 @@ func (b *Breaker[T]) Reconfigure(c Config) error {
 		}
 		var cleared []string
 		if old.WindowSize != c.WindowSize || old.WindowDuration != c.WindowDuration || old.LatencyThreshold != c.LatencyThreshold {
-			if b.win.outcomes() > 0 {
-				cleared = append(cleared, fmt.Sprintf("the window (%d outcomes)", b.win.outcomes()))
+			if n, _ := b.win.held(now); n > 0 { // held first expires what has aged out
+				cleared = append(cleared, fmt.Sprintf("the window (%d outcomes)", n))
 			}
 			b.win = nil // built again, to the new Config, by the next outcome
 		}
@@ -81,7 +83,18 @@ func (b *Breaker[T]) Reconfigure(c Config) error {
 		}
 		if len(b.hookList()) > 0 {
 			t := Transition{Name: b.name, From: s, To: s, Reason: ReasonReconfigured, At: b.at(now), Metrics: b.snapshot(), Detail: detail}
+			if s == Open {
+				t.RetryAt = b.at(b.period.Load().until) // as in every Transition to Open
+			}
 			b.queue(t)
+		}
+		if s == HalfOpen {
+			// A probe that has already run the new ProbeTimeout times out
+			// now: left to advance, its reopening would be dated back to
+			// when the old ProbeTimeout was still in force.
+			if oldest, ok := b.probes.oldest(); ok && now >= addSat(oldest, b.cfg.probeTimeout()) {
+				b.setState(Open, now, ReasonProbeTimeout)
+			}
 		}
 		return true
 	})

@@ -114,3 +114,66 @@ func TestReconfigureLatencyThreshold(t *testing.T) {
 	assert.Equal(t, circuit.Open, h.b.State(), "the new threshold trips on the next outcome")
 	assert.Equal(t, circuit.ReasonLatency, h.last().Reason)
 }
+
+// Found by the model test: the ReasonReconfigured event of a breaker that
+// is open has To == Open, so, like every Transition to Open, it carries
+// the end of the open period in RetryAt (it was zero), which a hook that
+// schedules on RetryAt relies on.
+func TestReconfigureWhileOpenCarriesRetryAt(t *testing.T) {
+	h := newHarness(t, circuit.WithOpenTimeout(10*time.Second))
+	require.True(t, h.b.Trip(circuit.ReasonManual))
+	opened := h.last()
+	h.clock.Add(time.Second)
+	c := h.b.Config()
+	c.OpenTimeout = time.Minute // for the next open period, not this one
+	require.NoError(t, h.b.Reconfigure(c))
+	tr := h.last()
+	require.Equal(t, circuit.ReasonReconfigured, tr.Reason)
+	assert.Equal(t, circuit.Open, tr.To)
+	assert.True(t, tr.RetryAt.Equal(opened.RetryAt), "RetryAt = %v, want the open period's end %v", tr.RetryAt, opened.RetryAt)
+}
+
+// Found by the model test: Detail counted the outcomes that had aged out
+// of a time window but were not yet dropped from it, so it reported
+// clearing outcomes that Metrics no longer showed.
+func TestReconfigureCountsOnlyOutcomesStillInTheWindow(t *testing.T) {
+	h := newHarness(t, circuit.WithWindowDuration(time.Minute), circuit.WithWindowSize(10))
+	h.fail()
+	h.clock.Add(30 * time.Second)
+	h.fail()
+	require.Equal(t, 2, h.b.Metrics().WindowRequests)
+	h.clock.Add(30 * time.Second) // the first failure leaves the window now (nothing looks until Reconfigure)
+	c := h.b.Config()
+	c.WindowSize = 20
+	require.NoError(t, h.b.Reconfigure(c))
+	assert.Equal(t, "changed WindowSize 10->20; cleared the window (1 outcomes)", h.last().Detail)
+}
+
+// Found by the model test: a probe in flight that had already run longer
+// than a new, shorter ProbeTimeout reopened the breaker at the next look,
+// dated back to its admission plus the new ProbeTimeout: before the
+// reconfiguration that caused it, and before the event that announced
+// it. It times out at the reconfiguration instead.
+func TestReconfigureShorterProbeTimeoutTimesOutAtTheChange(t *testing.T) {
+	h := newHarness(t, circuit.WithOpenTimeout(time.Second), circuit.WithProbeTimeout(time.Minute))
+	h.toHalfOpen(time.Second)
+	p, err := h.b.Allow()
+	require.NoError(t, err)
+	h.clock.Add(10 * time.Second)
+	changed := h.clock.Now()
+	c := h.b.Config()
+	c.ProbeTimeout = 5 * time.Second
+	require.NoError(t, h.b.Reconfigure(c))
+	assert.Equal(t, circuit.Open, h.b.State())
+	tr := h.transitions()
+	require.GreaterOrEqual(t, len(tr), 2)
+	reconf, reopen := tr[len(tr)-2], tr[len(tr)-1]
+	assert.Equal(t, circuit.ReasonReconfigured, reconf.Reason)
+	assert.Equal(t, circuit.HalfOpen, reconf.To)
+	assert.Equal(t, circuit.ReasonProbeTimeout, reopen.Reason)
+	assert.Equal(t, circuit.HalfOpen, reopen.From)
+	assert.True(t, reopen.At.Equal(changed), "reopened at %v, want at the reconfiguration %v", reopen.At, changed)
+	assert.True(t, reopen.RetryAt.Equal(changed.Add(time.Second)))
+	p.Done(0, nil) // stale: decides nothing
+	assert.Equal(t, circuit.Open, h.b.State())
+}

@@ -20,34 +20,36 @@ import (
 type act int
 
 const (
-	doLook       act = iota // nothing: the row only reads the state
-	doOK                    // Execute; fn takes lat and succeeds
-	doFail                  // Execute; fn takes lat and fails
-	doAllow                 // Allow; the Permit is kept, numbered from 0 (rejected ones too)
-	doDoneOK                // Permit number permit reports a success
-	doDoneFail              // Permit number permit reports a failure
-	doTrip                  // Trip(ReasonManual)
-	doTripHealth            // Trip(ReasonHealthCheck)
-	doEndOpen               // EndOpen(ReasonHealthRecovered)
-	doReset                 // Reset
-	doForceOpen             // ForceOpen
-	doDisable               // Disable
+	doLook        act = iota // nothing: the row only reads the state
+	doOK                     // Execute; fn takes lat and succeeds
+	doFail                   // Execute; fn takes lat and fails
+	doAllow                  // Allow; the Permit is kept, numbered from 0 (rejected ones too)
+	doDoneOK                 // Permit number permit reports a success
+	doDoneFail               // Permit number permit reports a failure
+	doTrip                   // Trip(ReasonManual)
+	doTripHealth             // Trip(ReasonHealthCheck)
+	doEndOpen                // EndOpen(ReasonHealthRecovered)
+	doReset                  // Reset
+	doForceOpen              // ForceOpen
+	doDisable                // Disable
+	doReconfigure            // Reconfigure the breaker's Config as changed by reconf
 )
 
-var actNames = [...]string{"look", "ok", "fail", "allow", "doneOK", "doneFail", "trip", "tripHealth", "endOpen", "reset", "forceOpen", "disable"}
+var actNames = [...]string{"look", "ok", "fail", "allow", "doneOK", "doneFail", "trip", "tripHealth", "endOpen", "reset", "forceOpen", "disable", "reconfigure"}
 
 func (a act) String() string { return actNames[a] }
 
 // step is one row of a state-machine table: wait, act, then expect.
 type step struct {
-	wait     time.Duration  // move the clock by this first
-	do       act            // then do this
-	lat      time.Duration  // how long the call takes (doOK, doFail)
-	permit   int            // which Permit reports (doDoneOK, doDoneFail)
-	rejected bool           // the call or Allow is rejected with ErrOpen
-	noop     bool           // the control changes nothing and returns false
-	state    circuit.State  // the state after the row
-	reason   circuit.Reason // if set: the reason of the last transition so far
+	wait     time.Duration         // move the clock by this first
+	do       act                   // then do this
+	lat      time.Duration         // how long the call takes (doOK, doFail)
+	permit   int                   // which Permit reports (doDoneOK, doDoneFail)
+	rejected bool                  // the call or Allow is rejected with ErrOpen
+	noop     bool                  // the control changes nothing and returns false
+	reconf   func(*circuit.Config) // changes the current Config for Reconfigure (doReconfigure)
+	state    circuit.State         // the state after the row
+	reason   circuit.Reason        // if set: the reason of the last transition so far
 	// check, if set, makes more assertions on the breaker after the row;
 	// err is the error the row's call or Allow returned.
 	check func(t *testing.T, h *harness, err error)
@@ -58,8 +60,9 @@ func (s step) String() string {
 }
 
 // ops is the row as operations of the model runner, ending in a full
-// comparison of the breaker with the model.
-func (s step) ops() []op {
+// comparison of the breaker with the model; cfg is the Config a
+// doReconfigure row passes.
+func (s step) ops(cfg circuit.Config) []op {
 	var ops []op
 	if s.wait > 0 {
 		ops = append(ops, op{Kind: opAdvance, Lat: s.wait})
@@ -87,6 +90,8 @@ func (s step) ops() []op {
 		ops = append(ops, op{Kind: opForceOpen})
 	case doDisable:
 		ops = append(ops, op{Kind: opDisable})
+	case doReconfigure:
+		ops = append(ops, op{Kind: opReconfigure, Cfg: &cfg})
 	}
 	return append(ops, op{Kind: opState})
 }
@@ -107,6 +112,7 @@ func runSteps(t *testing.T, steps []step, opts ...circuit.Option) *harness {
 		// The breaker, directly.
 		h.clock.Add(s.wait)
 		var err error
+		var cfg circuit.Config
 		switch s.do {
 		case doOK, doFail:
 			var want error
@@ -146,6 +152,10 @@ func runSteps(t *testing.T, steps []step, opts ...circuit.Option) *harness {
 			assert.Equal(t, !s.noop, h.b.ForceOpen(), row)
 		case doDisable:
 			assert.Equal(t, !s.noop, h.b.Disable(), row)
+		case doReconfigure:
+			cfg = h.b.Config()
+			s.reconf(&cfg)
+			require.NoError(t, h.b.Reconfigure(cfg), row)
 		}
 		require.Equal(t, s.state, h.b.State(), row)
 		if s.reason != circuit.ReasonNone {
@@ -156,7 +166,7 @@ func runSteps(t *testing.T, steps []step, opts ...circuit.Option) *harness {
 		}
 
 		// The same row through the model runner.
-		seq.do(s.ops()...)
+		seq.do(s.ops(cfg)...)
 		require.Equal(t, s.state, seq.model.state, "model: %s", row)
 		if s.reason != circuit.ReasonNone {
 			tr := seq.model.transitions
@@ -571,4 +581,71 @@ func TestClockSetBackwardsDoesNotMoveStateBackwards(t *testing.T) {
 	assert.False(t, h.b.Metrics().StateSince.Before(since))
 	h.clock.Set(since.Add(10 * time.Second))
 	assert.Equal(t, circuit.HalfOpen, h.b.State())
+}
+
+// Probe slots change while probes are in flight: more slots admit more
+// probes at once; fewer admit none until enough probes have reported,
+// and the probes already in flight still count towards closing.
+func TestReconfigureProbeSlotsWhileProbing(t *testing.T) {
+	slots := func(n int) func(*circuit.Config) {
+		return func(c *circuit.Config) { c.HalfOpenMaxProbes = n }
+	}
+	detail := func(want string) func(*testing.T, *harness, error) {
+		return func(t *testing.T, h *harness, _ error) {
+			tr := h.last()
+			assert.Equal(t, want, tr.Detail)
+			assert.Equal(t, tr.From, tr.To)
+			assert.Equal(t, uint64(2), h.b.Metrics().Transitions, "not a state change")
+		}
+	}
+	steps := append(halfOpenRows(time.Second),
+		step{do: doAllow, state: circuit.HalfOpen},                 // permit 0
+		step{do: doAllow, rejected: true, state: circuit.HalfOpen}, // permit 1: one slot
+		step{do: doReconfigure, reconf: slots(3), state: circuit.HalfOpen, reason: circuit.ReasonReconfigured,
+			check: detail("changed HalfOpenMaxProbes 1->3; kept the window")},
+		step{do: doAllow, state: circuit.HalfOpen},                 // permit 2
+		step{do: doAllow, state: circuit.HalfOpen},                 // permit 3
+		step{do: doAllow, rejected: true, state: circuit.HalfOpen}, // permit 4: three slots taken
+		step{do: doReconfigure, reconf: slots(1), state: circuit.HalfOpen, reason: circuit.ReasonReconfigured,
+			check: detail("changed HalfOpenMaxProbes 3->1; kept the window")},
+		step{do: doDoneOK, permit: 0, state: circuit.HalfOpen},
+		step{do: doAllow, rejected: true, state: circuit.HalfOpen}, // permit 5: two in flight, one slot
+		step{do: doDoneOK, permit: 2, state: circuit.HalfOpen},
+		step{do: doAllow, rejected: true, state: circuit.HalfOpen}, // permit 6: one in flight, one slot
+		step{do: doDoneOK, permit: 3, state: circuit.Closed, reason: circuit.ReasonProbesSucceeded},
+	)
+	runSteps(t, steps, circuit.WithOpenTimeout(time.Second), circuit.WithProbeTimeout(time.Minute),
+		circuit.WithSuccessThreshold(3))
+}
+
+// A new LatencyThreshold clears the window and forgets the slow calls in
+// flight: a call admitted before the change is not counted while it runs,
+// is judged by the new threshold when it ends, and the new threshold
+// trips the breaker on the new window alone.
+func TestReconfigureLatencyThresholdWithSlowCallsInFlight(t *testing.T) {
+	metrics := func(window, slow int) func(*testing.T, *harness, error) {
+		return func(t *testing.T, h *harness, _ error) {
+			m := h.b.Metrics()
+			assert.Equal(t, window, m.WindowRequests, "WindowRequests")
+			assert.Equal(t, slow, m.SlowInFlight, "SlowInFlight")
+		}
+	}
+	runSteps(t, []step{
+		{do: doOK, state: circuit.Closed},
+		{do: doOK, state: circuit.Closed},
+		{do: doFail, state: circuit.Closed},
+		{do: doAllow, state: circuit.Closed}, // permit 0
+		{wait: 2 * time.Second, state: circuit.Closed, check: metrics(3, 1)},
+		{do: doReconfigure, reconf: func(c *circuit.Config) { c.LatencyThreshold = 3 * time.Second }, state: circuit.Closed,
+			reason: circuit.ReasonReconfigured, check: func(t *testing.T, h *harness, err error) {
+				assert.Equal(t, "changed LatencyThreshold 1s->3s; cleared the window (3 outcomes), 1 slow calls in flight", h.last().Detail)
+				metrics(0, 0)(t, h, err)
+			}},
+		{wait: 3 * time.Second, state: circuit.Closed, check: metrics(0, 0)},   // in flight 5s, admitted before the change
+		{do: doDoneOK, permit: 0, state: circuit.Closed, check: metrics(1, 0)}, // 5s: slow by the new threshold
+		{do: doOK, lat: 3 * time.Second, state: circuit.Closed},
+		{do: doOK, lat: time.Second, state: circuit.Closed},
+		{do: doOK, lat: 3 * time.Second, state: circuit.Open, reason: circuit.ReasonLatency}, // 3 of 4 at least 3s
+	}, circuit.WithLatencyThreshold(time.Second), circuit.WithLatencyPercentile(0.5), circuit.WithWindowSize(10),
+		circuit.WithMinRequests(4), circuit.WithErrorRateThreshold(0.9))
 }
