@@ -16,15 +16,12 @@ func (b *Breaker[T]) finish(tk ticket, start time.Duration, result T, err error)
 	if kind == Failure && err == nil {
 		err = ErrResultFailed
 	}
-	if c := time.Duration(b.callTimeout.Load()); c > 0 && kind != Failure && end-start >= c && !errors.Is(err, context.Canceled) {
-		// A call that outlived its timeout failed, whatever it returned;
-		// only the caller's own cancellation stays unjudged.
-		kind = Failure
-		if err == nil {
-			err = context.DeadlineExceeded
-		}
-	}
-	b.record(tk, start, end, kind, err)
+	// A call that outlived its CallTimeout failed, whatever it returned;
+	// only the caller's own cancellation stays unjudged. record judges it
+	// under the lock, by the Config that judges the rest of the outcome;
+	// errors.Is may call the error's own Is method, so it runs here.
+	timeoutApplies := kind != Failure && (err == nil || !errors.Is(err, context.Canceled))
+	b.recordJudged(tk, start, end, kind, err, timeoutApplies)
 }
 
 // classify decides how a returned call counts. It runs outside the lock,
@@ -72,8 +69,20 @@ func (b *Breaker[T]) abort(tk ticket, start time.Duration, r any) {
 // record books the outcome of a call admitted with tk, which started at
 // start and ended at end.
 func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, err error) {
+	b.recordJudged(tk, start, end, kind, err, false)
+}
+
+// recordJudged is record, where timeoutApplies says that the outcome is a
+// Failure if the call took at least the CallTimeout in force.
+func (b *Breaker[T]) recordJudged(tk ticket, start, end time.Duration, kind Outcome, err error, timeoutApplies bool) {
 	lat := max(end-start, 0)
 	b.mu.Lock()
+	if c := b.cfg.CallTimeout; timeoutApplies && c > 0 && lat >= c {
+		kind = Failure
+		if err == nil {
+			err = context.DeadlineExceeded
+		}
+	}
 	if b.slow != nil {
 		b.slow.finish(tk.seq) // first: a call that has ended is not in flight
 	}
