@@ -102,7 +102,7 @@ type jsonSweep struct {
 	FaultEndMs     *float64         `json:"faultEndMs"`
 	RejectWeight   float64          `json:"rejectWeight"`
 	Cost           string           `json:"cost"`
-	Configurations int              `json:"configurations"` // in the sweep; Ranking holds the first -top
+	Configurations int              `json:"configurations"` // in the sweep; Ranking holds the first top
 	Recommended    string           `json:"recommended"`
 	Tied           int              `json:"tiedForLowest"`
 	NoBreaker      jsonSweepRun     `json:"noBreaker"`
