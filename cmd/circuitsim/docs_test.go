@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -129,5 +131,94 @@ func TestDocsShowTheTenantComparison(t *testing.T) {
 	block = block[:strings.Index(block, "```\n")]
 	if !strings.Contains(out, block) {
 		t.Errorf("docs/simulator.md's tenant comparison is not the command's:\n%s\nwant it within:\n%s", block, out)
+	}
+}
+
+// The simulator's page quotes sweeps as console blocks, each a command
+// ("$ go run ./cmd/circuitsim -sweep ...") and its output: each must be
+// what that command prints today.
+func TestDocsShowTheSweep(t *testing.T) {
+	page, err := os.ReadFile("../../docs/simulator.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const open = "\n```console\n$ go run ./cmd/circuitsim "
+	rest, found := string(page), 0
+	for {
+		i := strings.Index(rest, open)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(open):]
+		cmdLine, block, _ := strings.Cut(rest, "\n")
+		block = block[:strings.Index(block, "```\n")]
+		args, err := shellWords(cmdLine)
+		if err != nil {
+			t.Fatalf("docs/simulator.md: %q: %v", cmdLine, err)
+		}
+		if !slices.Contains(args, "-sweep") {
+			continue
+		}
+		found++
+		code, out, errOut := runCmd(t, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", cmdLine, code, errOut)
+		}
+		if block != out {
+			t.Errorf("docs/simulator.md's output of %q differs from the command's, first at line %d:\ndocs: %q\nrun:  %q",
+				cmdLine, diffLine(block, out), lineAt(block, diffLine(block, out)), lineAt(out, diffLine(block, out)))
+		}
+	}
+	if found == 0 {
+		t.Error("docs/simulator.md quotes no sweep")
+	}
+}
+
+// shellWords splits a command line as a POSIX shell would for the simple
+// quoting the docs use: words separated by spaces, single quotes keeping
+// what they enclose as it is.
+func shellWords(s string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	inWord, quoted := false, false
+	for _, r := range s {
+		switch {
+		case quoted && r == '\'':
+			quoted = false
+		case quoted:
+			w.WriteRune(r)
+		case r == '\'':
+			quoted, inWord = true, true
+		case r == ' ':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+			}
+			inWord = false
+		case strings.ContainsRune(`"\$`+"`", r):
+			return nil, fmt.Errorf("unsupported shell character %q", r)
+		default:
+			w.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quoted {
+		return nil, fmt.Errorf("unterminated quote")
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words, nil
+}
+
+func TestShellWords(t *testing.T) {
+	got, err := shellWords(`-sweep -grid 'A=1,2;B=3s'  -top 0 x''y`)
+	if want := []string{"-sweep", "-grid", "A=1,2;B=3s", "-top", "0", "xy"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("shellWords = %q, %v; want %q", got, err, want)
+	}
+	for _, bad := range []string{`-grid 'A=1`, `-grid "A=1"`, `$HOME`} {
+		if _, err := shellWords(bad); err == nil {
+			t.Errorf("shellWords(%q): no error", bad)
+		}
 	}
 }

@@ -12,12 +12,19 @@
 //	           [-seed N] [-interval D] [-svg FILE] [-json] [-list]
 //	circuitsim fleet [-replicas N] [-rate R] [-propagation D] [-seed N]
 //	           [-fault-start D] [-fault-end D] [...]  (docs/fleet-sim.md)
+//	circuitsim -sweep [-grid SPEC | -grid-file FILE] [-top N]
+//	           [-reject-weight W] [-scenario NAME|FILE] [-preset NAME]
+//	           [-config FILE] [-seed N] [-json]
 //
-// With no flags it runs the db-slowdown scenario. Bad input (an unknown
-// flag, scenario or preset, a malformed or invalid file, or a scenario
+// With no flags it runs the db-slowdown scenario. With -sweep it runs the
+// scenario through many breaker configs instead, the presets and a grid
+// of values on top of the scenario's config (or -preset, -config), and
+// ranks them by the cost of their mistakes: good calls rejected, times
+// -reject-weight, plus failed requests. Bad input (an unknown
+// flag, scenario or preset, a malformed or invalid file or grid, or a run
 // predicted to take over a minute) prints an error naming the file, the
 // field and the value, and exits with status 2. docs/simulator.md explains
-// the report, the scenario files and the limits.
+// the report, the sweep, the scenario files and the limits.
 package main
 
 import (
@@ -64,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	svgFile := fs.String("svg", "", "also write an SVG chart to `FILE`")
 	jsonOut := fs.Bool("json", false, "print the result as JSON instead of the text report")
 	list := fs.Bool("list", false, "list the built-in scenarios and presets, and exit")
+	sw := addSweepFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: circuitsim [flags] [SCENARIO]\n\n"+
 			"Simulates one service calling one dependency, with and without a circuit breaker.\n\nflags:\n")
@@ -143,6 +151,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if *sw.on {
+		return runSweep(fs, sw, sc, cfg, *seed, *jsonOut, stdout, stderr)
+	}
+	for _, f := range []string{"grid", "grid-file", "top", "reject-weight"} {
+		if isSet(fs, f) {
+			return bad("-%s: needs -sweep", f)
+		}
+	}
+
 	res, err := sim.Run(sc, cfg, *seed)
 	if err != nil {
 		return bad("%v", err)
@@ -162,6 +179,85 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		fmt.Fprintf(stderr, "circuitsim: wrote the chart to %s\n", *svgFile)
+	}
+	return exitOK
+}
+
+// sweepFlags are the flags of -sweep.
+type sweepFlags struct {
+	on       *bool
+	grid     *string
+	gridFile *string
+	top      *int
+	weight   *float64
+}
+
+func addSweepFlags(fs *flag.FlagSet) *sweepFlags {
+	return &sweepFlags{
+		on: fs.Bool("sweep", false,
+			"run the scenario through the presets and the -grid configs, and rank them by the cost of their mistakes"),
+		grid: fs.String("grid", "",
+			"with -sweep: `SPEC` of values to combine on top of the base config, as in 'ErrorRateThreshold=0.2,0.5;OpenTimeout=5s,30s'"),
+		gridFile: fs.String("grid-file", "",
+			"with -sweep: JSON `FILE` of the grid, as in {\"ErrorRateThreshold\": [0.2, 0.5], \"OpenTimeout\": [\"5s\", \"30s\"]}"),
+		top: fs.Int("top", 10, "with -sweep: show the best `N` configs (0: all)"),
+		weight: fs.Float64("reject-weight", 1,
+			"with -sweep: the cost of one good call rejected, in failed requests (`W` >= 0); cost = W × good calls rejected + failed requests"),
+	}
+}
+
+// runSweep is run with -sweep: it builds the candidates from base, the
+// presets and the grid, sweeps them over sc and writes the ranking.
+func runSweep(fs *flag.FlagSet, sw *sweepFlags, sc sim.Scenario, base circuit.Config, seed uint64, jsonOut bool, stdout, stderr io.Writer) int {
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "circuitsim: "+format+"\n", a...)
+		return exitBadInput
+	}
+	for _, f := range []string{"svg", "ramp", "ramp-start"} {
+		if isSet(fs, f) {
+			return bad("-%s: not with -sweep: the sweep ranks breaker configs (vary RampDuration and RampStart in the grid)", f)
+		}
+	}
+	if *sw.top < 0 {
+		return bad("-top %d: must be 0 (all) or more", *sw.top)
+	}
+	if w := *sw.weight; !(w >= 0 && w <= sim.MaxRejectWeight) {
+		return bad("-reject-weight %g: must be between 0 and %g (the cost of a good call rejected, in failed requests)", w, float64(sim.MaxRejectWeight))
+	}
+	var grid sim.Grid
+	var err error
+	switch {
+	case isSet(fs, "grid") && isSet(fs, "grid-file"):
+		return bad("-grid and -grid-file: give one grid")
+	case isSet(fs, "grid"):
+		if grid, err = sim.ParseGrid(*sw.grid); err != nil {
+			return bad("-grid: %v", err)
+		}
+	case isSet(fs, "grid-file"):
+		data, err := os.ReadFile(*sw.gridFile)
+		if err != nil {
+			return bad("-grid-file: %v", err)
+		}
+		if grid, err = sim.ParseGridJSON(*sw.gridFile, data); err != nil {
+			return bad("-grid-file: %v", err)
+		}
+	}
+	cands, err := sim.Candidates(base, grid)
+	if err != nil {
+		return bad("-sweep: %v", err)
+	}
+	res, err := sim.Sweep(sc, cands, seed, *sw.weight)
+	if err != nil {
+		return bad("-sweep: %v", err)
+	}
+	if jsonOut {
+		err = sim.WriteSweepJSON(stdout, res, *sw.top)
+	} else {
+		err = sim.WriteSweepText(stdout, res, *sw.top)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "circuitsim: writing the report: %v\n", err)
+		return exitFailure
 	}
 	return exitOK
 }

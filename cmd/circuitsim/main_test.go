@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -201,7 +202,8 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"unknown flag", []string{"-bogus"}, []string{"-bogus", "-scenario", "-preset", "-config", "-seed", "-svg", "-json", "-list"}},
+		{"unknown flag", []string{"-bogus"}, []string{"-bogus", "-scenario", "-preset", "-config", "-seed", "-svg", "-json", "-list",
+			"-sweep", "-grid", "-grid-file", "-top", "-reject-weight"}},
 		{"bad seed", []string{"-seed", "abc"}, []string{"-seed", "abc"}},
 		{"unknown scenario", []string{"-scenario", "db-slow"}, []string{`"db-slow"`, "brownout, db-slowdown, error-burst, flaky, flapping, noisy-tenant, retry-storm, slow-recovery"}},
 		{"unknown scenario argument", []string{"errorburst"}, []string{`"errorburst"`, "valid: brownout, db-slowdown"}},
@@ -253,5 +255,186 @@ func TestHelp(t *testing.T) {
 	code, _, errOut := runCmd(t, "-h")
 	if code != 0 || !strings.Contains(errOut, "usage: circuitsim") {
 		t.Errorf("-h: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// sweepJSON is the part of -sweep -json the tests read.
+type sweepJSON struct {
+	Scenario       string
+	Configurations int
+	Recommended    string
+	Tied           int `json:"tiedForLowest"`
+	NoBreaker      struct {
+		Cost    float64
+		Summary struct{ Offered int }
+	}
+	Ranking []struct {
+		Rank              int
+		Recommended       bool
+		Name              string
+		Cost              float64
+		GoodCallsRejected int
+		FailedRequests    int
+		Config            json.RawMessage
+		Summary           struct {
+			Offered    int
+			FalseOpens int
+			Opens      int
+		}
+	}
+}
+
+func TestSweep(t *testing.T) {
+	code, out, errOut := runCmd(t, "-sweep", "-scenario", "flaky", "-grid", "ConsecutiveFailures=1,5;OpenTimeout=10s,30s", "-top", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// The base, 6 presets, and 4 combinations of which one is the base.
+	for _, want := range []string{
+		"sweep of flaky: 10 configurations, the same traffic (seed 1, 10m0s) through each",
+		"fault:  none (every open is a false open)",
+		"cost:   1 × good calls rejected + failed requests, lowest first",
+		"rank      cost  rejected  failed  detect  false  recover  configuration",
+		"1*        4718         0    4718       -      0        -  base = ConsecutiveFailures=5 OpenTimeout=30s\n",
+		"(7 more not shown)",
+		"no breaker, for reference",
+		"* recommended: base = ConsecutiveFailures=5 OpenTimeout=30s, the lowest cost, tied with",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if errOut != "" {
+		t.Errorf("stderr: %q", errOut)
+	}
+
+	// Every configuration: the two that trip on one failure come last.
+	code, out, errOut = runCmd(t, "-sweep", "-scenario", "flaky", "-grid", "ConsecutiveFailures=1,5;OpenTimeout=10s,30s", "-top", "0", "-json")
+	if code != 0 {
+		t.Fatalf("-json: exit %d: %s", code, errOut)
+	}
+	var v sweepJSON
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if v.Scenario != "flaky" || v.Configurations != 10 || len(v.Ranking) != 10 || v.Recommended != v.Ranking[0].Name || !v.Ranking[0].Recommended {
+		t.Fatalf("JSON = %+v", v)
+	}
+	for i, e := range v.Ranking {
+		if e.Summary.Offered != v.NoBreaker.Summary.Offered || e.Summary.Offered == 0 {
+			t.Errorf("%s: %d requests offered, the run without a breaker %d: not the same traffic",
+				e.Name, e.Summary.Offered, v.NoBreaker.Summary.Offered)
+		}
+		touchy := strings.Contains(e.Name, "ConsecutiveFailures=1")
+		if touchy != (i >= 8) {
+			t.Errorf("rank %d is %s", e.Rank, e.Name)
+		}
+		if touchy && (e.Summary.FalseOpens == 0 || e.GoodCallsRejected == 0 || e.Cost <= v.NoBreaker.Cost) {
+			t.Errorf("%s: %d false opens, %d good calls rejected, cost %g (no breaker %g)",
+				e.Name, e.Summary.FalseOpens, e.GoodCallsRejected, e.Cost, v.NoBreaker.Cost)
+		}
+	}
+
+	// A ranked config, saved, is a -config file: the single run agrees.
+	last := v.Ranking[9]
+	cfg := writeFile(t, "cfg.json", string(last.Config))
+	code, out, errOut = runCmd(t, "-scenario", "flaky", "-config", cfg, "-json")
+	if code != 0 {
+		t.Fatalf("-config from the sweep: exit %d: %s", code, errOut)
+	}
+	var single struct {
+		Runs []struct {
+			Summary struct {
+				FalseOpens        int
+				GoodCallsRejected int
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &single); err != nil {
+		t.Fatal(err)
+	}
+	if s := single.Runs[1].Summary; s.FalseOpens != last.Summary.FalseOpens || s.GoodCallsRejected != last.GoodCallsRejected {
+		t.Errorf("%s run alone: %d false opens, %d good calls rejected; in the sweep %d, %d",
+			last.Name, s.FalseOpens, s.GoodCallsRejected, last.Summary.FalseOpens, last.GoodCallsRejected)
+	}
+}
+
+// The file form of the grid gives the same sweep as the flag form, and a
+// sweep prints the same twice.
+func TestSweepGridFile(t *testing.T) {
+	file := writeFile(t, "grid.json", `{"ErrorRateThreshold": [0.2, 0.5], "MinRequests": [10, 50], "OpenTimeout": "5s"}`)
+	args := []string{"-sweep", "-scenario", "error-burst", "-preset", "core", "-reject-weight", "0.5", "-top", "0"}
+	code, fromFile, errOut := runCmd(t, append(args, "-grid-file", file)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, fromFlag, _ := runCmd(t, append(args, "-grid", "ErrorRateThreshold=0.2,0.5;MinRequests=10,50;OpenTimeout=5s")...)
+	if fromFile != fromFlag {
+		t.Errorf("-grid-file and -grid differ:\n%s\n%s", fromFile, fromFlag)
+	}
+	if _, again, _ := runCmd(t, append(args, "-grid-file", file)...); again != fromFile {
+		t.Error("the same sweep printed two reports")
+	}
+	for _, want := range []string{"base = preset core", "cost:   0.5 × good calls rejected", "ErrorRateThreshold=0.2 MinRequests=50 OpenTimeout=5s"} {
+		if !strings.Contains(fromFile, want) {
+			t.Errorf("output lacks %q:\n%s", want, fromFile)
+		}
+	}
+}
+
+// Bad sweep input: exit 2, a message naming the flag, the field and the
+// value, nothing on stdout.
+func TestSweepBadInput(t *testing.T) {
+	badFile := writeFile(t, "grid.json", `{"MinRequests": [10, "twenty"]}`)
+	brokenFile := writeFile(t, "broken.json", `{"MinRequests": [10,`)
+	jitter := writeFile(t, "jitter.json", `{"OpenJitter": 0.1}`)
+	var big []string
+	for i := 1; i <= 32; i++ {
+		big = append(big, fmt.Sprint(i))
+	}
+	bigGrid := "MinRequests=" + strings.Join(big, ",") + ";ConsecutiveFailures=" + strings.Join(big, ",")
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"grid syntax", []string{"-sweep", "-grid", "OpenTimeout 5s"}, []string{"-grid: ", `axis = "OpenTimeout 5s"`, "Field=value"}},
+		{"grid field", []string{"-sweep", "-grid", "Treshold=0.5"}, []string{"-grid: ", "Treshold", "unknown field", "ErrorRateThreshold"}},
+		{"grid value", []string{"-sweep", "-grid", "MinRequests=10,ten"}, []string{"-grid: ", `MinRequests = "ten"`, "whole number"}},
+		{"grid duration", []string{"-sweep", "-grid", "OpenTimeout=5s,30"}, []string{`OpenTimeout = "30"`, "not a duration"}},
+		{"grid jitter", []string{"-sweep", "-grid", "OpenJitter=0.1,0.2"}, []string{"OpenJitter", "no seed"}},
+		{"grid out of range", []string{"-sweep", "-grid", "ErrorRateThreshold=0.5,2"}, []string{"-sweep: ", "ErrorRateThreshold = 2", "(0, 1]", "1 of the 2 grid combinations"}},
+		{"grid too big", []string{"-sweep", "-grid", bigGrid}, []string{"grid = 32 × 32 values", "1024 combinations", "limit of 1000"}},
+		{"grid file value", []string{"-sweep", "-grid-file", badFile}, []string{"-grid-file: ", badFile, `MinRequests[1] = "twenty"`, "whole number"}},
+		{"grid file syntax", []string{"-sweep", "-grid-file", brokenFile}, []string{brokenFile, "invalid JSON"}},
+		{"grid file missing", []string{"-sweep", "-grid-file", "/nonexistent/grid.json"}, []string{"-grid-file", "/nonexistent/grid.json"}},
+		{"two grids", []string{"-sweep", "-grid", "OpenTimeout=5s", "-grid-file", badFile}, []string{"-grid and -grid-file"}},
+		{"jitter in the base", []string{"-sweep", "-config", jitter}, []string{"OpenJitter = 0.1", "base config"}},
+		{"negative top", []string{"-sweep", "-top", "-1"}, []string{"-top -1"}},
+		{"negative weight", []string{"-sweep", "-reject-weight", "-1"}, []string{"-reject-weight -1", "between 0 and"}},
+		{"NaN weight", []string{"-sweep", "-reject-weight", "NaN"}, []string{"-reject-weight NaN"}},
+		{"grid without sweep", []string{"-grid", "OpenTimeout=5s"}, []string{"-grid: needs -sweep"}},
+		{"grid file without sweep", []string{"-grid-file", badFile}, []string{"-grid-file: needs -sweep"}},
+		{"top without sweep", []string{"-top", "5"}, []string{"-top: needs -sweep"}},
+		{"weight without sweep", []string{"-reject-weight", "2"}, []string{"-reject-weight: needs -sweep"}},
+		{"svg with sweep", []string{"-sweep", "-svg", filepath.Join(t.TempDir(), "c.svg")}, []string{"-svg: not with -sweep"}},
+		{"ramp with sweep", []string{"-sweep", "-ramp", "10s"}, []string{"-ramp: not with -sweep", "RampDuration"}},
+		{"unknown scenario", []string{"-sweep", "-scenario", "nope"}, []string{`"nope"`, "valid: brownout"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, c.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if out != "" {
+				t.Errorf("bad input printed to stdout: %q", out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not mention %q", errOut, w)
+				}
+			}
+		})
 	}
 }

@@ -73,3 +73,31 @@ func BenchmarkRunFlapping(b *testing.B) {
 	b.ReportMetric(ns/float64(transitions), "ns/transition")
 	b.ReportMetric(ns/float64(transitions)/window, "ns/sample")
 }
+
+// BenchmarkSweep100 is a sweep of 100 configurations over the default
+// scenario (five simulated minutes at 60 requests a second): 4 error
+// rates × 5 minimums × 5 open timeouts, on GOMAXPROCS goroutines. One op
+// is the whole sweep, the run without a breaker included.
+func BenchmarkSweep100(b *testing.B) {
+	sc, err := sim.Builtin("db-slowdown")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cands []sim.Candidate
+	for _, rate := range []float64{0.2, 0.3, 0.4, 0.5} {
+		for _, minReq := range []int{10, 20, 30, 40, 50} {
+			for _, open := range []time.Duration{5, 10, 20, 30, 60} {
+				c := sc.BreakerConfig()
+				c.ErrorRateThreshold, c.MinRequests, c.OpenTimeout = rate, minReq, open*time.Second
+				cands = append(cands, sim.Candidate{Name: "grid", Config: c})
+			}
+		}
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := sim.Sweep(sc, cands, uint64(i), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(cands)), "ns/config")
+}

@@ -17,8 +17,12 @@
 // flaky, brownout, flapping, slow-recovery), from JSON through
 // ParseScenario, or from code. Run returns a Result, which WriteText,
 // WriteSVG and WriteJSON render; with Scenario.Ramp it also runs the
-// breaker again with a recovery ramp, for comparison. Bad input never
-// panics: ParseScenario, ParseConfig and Run return *InputError values
-// naming the file, the field and the value. Run also refuses, before
-// simulating anything, a scenario whose predicted cost exceeds MaxRunTime.
+// breaker again with a recovery ramp, for comparison. Sweep runs one
+// scenario through many configs (Candidates: a base, the presets and a
+// Grid) on the same traffic, in parallel, and ranks them by the cost of
+// their mistakes, Summary.Cost; WriteSweepText and WriteSweepJSON render
+// the ranking. Bad input never panics: ParseScenario, ParseConfig,
+// ParseGrid, Candidates, Sweep and Run return *InputError values naming
+// the file, the field and the value. Run and Sweep also refuse, before
+// simulating anything, work whose predicted cost exceeds MaxRunTime.
 package sim

@@ -197,6 +197,7 @@ type runner struct {
 	faultGood   int               // requests arriving in the fault window that got a full answer in time
 	faultServed int               // the same, fallbacks included
 	spared      int               // calls the breaker rejected
+	goodSpared  int               // of those, the ones that would have been full answers in time (wouldAnswer)
 	fbInTime    int               // fallbacks given within the deadline
 	recCalls    int               // calls started in the recovery window
 	recPeak     int               // most calls in flight at the dependency when one started in it
@@ -456,6 +457,9 @@ func (r *runner) attempt(req *request) {
 				req.release = nil
 			}
 			r.spared++
+			if r.wouldAnswer(req, now) {
+				r.goodSpared++
+			}
 			if r.sc.Tenants != nil {
 				r.refused[req.tenant] = true
 				if r.good(req) {
@@ -477,33 +481,13 @@ func (r *runner) attempt(req *request) {
 		iv.Retries++
 	}
 
-	// Common random numbers: the draws depend on the seed, the request and
-	// the attempt only, so a call made in both runs fares the same in both.
-	r.draw.Seed(r.seed^0xda3e39cb94b95bdb, uint64(req.id)<<8|uint64(req.attempt))
-	u := r.drawRand.Float64()
-	z := r.drawRand.NormFloat64()
-
-	ph := r.sc.phaseAt(now)
-	req.failed = u < ph.ErrorRate || (ph.Fault && r.sc.Tenants != nil && !r.good(req))
 	r.depIn++
-	secs := ph.Latency.Seconds() * math.Exp(ph.Spread*z)
-	if r.sc.Capacity > 0 {
-		c := float64(r.sc.Capacity) * ph.capacityShare(now)
-		if n := float64(r.depIn); n > c {
-			// Overloaded: the dependency shares itself among the calls in
-			// flight, so this one takes longer in proportion (judged when it
-			// starts, a simplification of processor sharing).
-			secs *= n / c
-			if f := r.sc.OverloadFailure; f > 0 && n > f*c {
-				req.failed = true
-			}
-		}
-	}
+	var d time.Duration
+	d, req.failed = r.fate(req, req.attempt, now, r.depIn)
 	if r.recovering(now) {
 		r.recCalls++
 		r.recPeak = max(r.recPeak, r.depIn)
 	}
-	d := time.Duration(math.Min(secs, maxDuration.Seconds()) * 1e9)
 	req.holds = true
 	if r.callTimeout > 0 && d >= r.callTimeout {
 		// The client gives up; the dependency does not, and keeps
@@ -540,6 +524,51 @@ func (r *runner) callDone(req *request) {
 		return
 	}
 	r.respond(req, now, outError)
+}
+
+// fate returns how attempt a of req, started at now with n calls in flight
+// at the dependency (itself included), fares: how long the dependency takes
+// and whether the call fails. Common random numbers: the draws depend on
+// the seed, the request and the attempt only, so a call made in both runs
+// fares the same in both, and a call the breaker rejected can be judged by
+// the draws it would have had.
+func (r *runner) fate(req *request, a int, now time.Duration, n int) (time.Duration, bool) {
+	r.draw.Seed(r.seed^0xda3e39cb94b95bdb, uint64(req.id)<<8|uint64(a))
+	u := r.drawRand.Float64()
+	z := r.drawRand.NormFloat64()
+
+	ph := r.sc.phaseAt(now)
+	failed := u < ph.ErrorRate || (ph.Fault && r.sc.Tenants != nil && !r.good(req))
+	secs := ph.Latency.Seconds() * math.Exp(ph.Spread*z)
+	if r.sc.Capacity > 0 {
+		c := float64(r.sc.Capacity) * ph.capacityShare(now)
+		if n := float64(n); n > c {
+			// Overloaded: the dependency shares itself among the calls in
+			// flight, so this one takes longer in proportion (judged when it
+			// starts, a simplification of processor sharing).
+			secs *= n / c
+			if f := r.sc.OverloadFailure; f > 0 && n > f*c {
+				failed = true
+			}
+		}
+	}
+	return time.Duration(math.Min(secs, maxDuration.Seconds()) * 1e9), failed
+}
+
+// wouldAnswer reports whether the call the breaker has just rejected for
+// req at now would have been a full answer within the deadline had it been
+// made: its own draws, at the load of that instant plus itself, under the
+// call timeout. Only this call is imagined made; the rest of the run stays
+// as it was.
+func (r *runner) wouldAnswer(req *request, now time.Duration) bool {
+	d, failed := r.fate(req, req.attempt+1, now, r.depIn+1)
+	switch {
+	case failed, r.callTimeout > 0 && d >= r.callTimeout:
+		return false
+	case r.sc.Deadline > 0 && now+d-req.arrival > r.sc.Deadline:
+		return false
+	}
+	return true
 }
 
 // respond books the answer to req at time t and frees its worker.

@@ -97,6 +97,7 @@ type jsonSummary struct {
 	Opens           int      `json:"opens"`
 	FalseOpens      int      `json:"falseOpens"`
 	Spared          int      `json:"callsSpared"`
+	GoodRejected    int      `json:"goodCallsRejected"`
 	BulkheadFull    int      `json:"bulkheadRejections"`
 	WorkersInConfig int      `json:"workers"`
 
@@ -212,25 +213,10 @@ func runJSON(res *Result, run *RunResult) jsonRun {
 			GoodFaultGoodput: s.GoodTenantFaultGoodput, GoodRejected: s.GoodTenantRejected, Refused: s.Refused}
 	}
 	jr := jsonRun{
-		Tenants: tenants,
-		Label:   run.Label,
-		Summary: jsonSummary{
-			Offered: s.Offered, OK: s.OK, Late: s.Late, Errors: s.Errors, Fallbacks: s.Fallbacks,
-			QueueTimeouts: s.QueueTimeouts, Shed: s.Shed, Unfinished: s.Unfinished, Calls: s.Calls,
-			Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput, Served: s.Served,
-			FaultGoodput: nil, P50Ms: ms(s.P50), P99Ms: ms(s.P99), PeakBusy: s.PeakBusy, PeakQueue: s.PeakQueue,
-			DetectMs: msPtr(s.Detect, s.Detected), RecoverMs: msPtr(s.Recover, s.Recovered),
-			Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, BulkheadFull: s.BulkheadFull, WorkersInConfig: res.Scenario.Workers,
-			ReTrips: s.ReTrips, RecoveryCalls: s.RecoveryCalls, RecoveryLoad: s.RecoveryLoad, RecoveryPeak: s.RecoveryPeak,
-			Saturated: s.Saturated, CascadesPrevented: s.CascadesPrevented,
-			FalsePositiveRate: ratePtr(s.FalsePositiveRate()), MTTRMs: msPtr(s.MTTR, s.Recoveries > 0), Outages: s.Recoveries,
-			FallbacksInTime: s.FallbacksInTime, FallbackSuccessRate: ratePtr(s.FallbackSuccessRate()),
-		},
+		Tenants:     tenants,
+		Label:       run.Label,
+		Summary:     summaryJSON(&res.Scenario, res.HasFault, s),
 		Transitions: []jsonTransition{},
-	}
-	if res.HasFault {
-		g, v := s.FaultGoodput, s.FaultServed
-		jr.Summary.FaultGoodput, jr.Summary.FaultServed = &g, &v
 	}
 	for _, t := range run.Transitions {
 		jr.Transitions = append(jr.Transitions, jsonTransition{AtMs: ms(t.At), From: t.From.String(), To: t.To.String(), Reason: t.Reason.String()})
@@ -244,6 +230,28 @@ func runJSON(res *Result, run *RunResult) jsonRun {
 		})
 	}
 	return jr
+}
+
+// summaryJSON is s in the JSON report's form; the fault figures are null
+// without a fault.
+func summaryJSON(sc *Scenario, hasFault bool, s *Summary) jsonSummary {
+	js := jsonSummary{
+		Offered: s.Offered, OK: s.OK, Late: s.Late, Errors: s.Errors, Fallbacks: s.Fallbacks,
+		QueueTimeouts: s.QueueTimeouts, Shed: s.Shed, Unfinished: s.Unfinished, Calls: s.Calls,
+		Retries: s.Retries, Amplification: s.Amplification(), Goodput: s.Goodput, Served: s.Served,
+		FaultGoodput: nil, P50Ms: ms(s.P50), P99Ms: ms(s.P99), PeakBusy: s.PeakBusy, PeakQueue: s.PeakQueue,
+		DetectMs: msPtr(s.Detect, s.Detected), RecoverMs: msPtr(s.Recover, s.Recovered),
+		Opens: s.Opens, FalseOpens: s.FalseOpens, Spared: s.Spared, GoodRejected: s.GoodRejected, BulkheadFull: s.BulkheadFull, WorkersInConfig: sc.Workers,
+		ReTrips: s.ReTrips, RecoveryCalls: s.RecoveryCalls, RecoveryLoad: s.RecoveryLoad, RecoveryPeak: s.RecoveryPeak,
+		Saturated: s.Saturated, CascadesPrevented: s.CascadesPrevented,
+		FalsePositiveRate: ratePtr(s.FalsePositiveRate()), MTTRMs: msPtr(s.MTTR, s.Recoveries > 0), Outages: s.Recoveries,
+		FallbacksInTime: s.FallbacksInTime, FallbackSuccessRate: ratePtr(s.FallbackSuccessRate()),
+	}
+	if hasFault {
+		g, v := s.FaultGoodput, s.FaultServed
+		js.FaultGoodput, js.FaultServed = &g, &v
+	}
+	return js
 }
 
 // ratio returns x/y, or nil when y is 0 (JSON has no infinity).

@@ -18,7 +18,8 @@ import (
 //	7, 8    rejected
 //	9       half-open; the probe succeeds at 9.1: closed
 //	10, 11  fail at 10.1, 11.1: trip at 11.1, 2s after the close: a re-trip
-//	12, 13  rejected (open until 13.1)
+//	12, 13  rejected (open until 13.1); healthy again, so both would have
+//	        answered: 2 good calls rejected (7 and 8 would have failed)
 //	14      the probe succeeds at 14.1: closed, for good (the run ends at 20s)
 //
 // One outage, 6.1s to 14.1s: MTTR 8s. The fault ends at 12s; the recovery
@@ -60,6 +61,7 @@ func TestRecoveryMetricsHandComputed(t *testing.T) {
 		{"opens", brk.Opens, 2},
 		{"false opens", brk.FalseOpens, 0},
 		{"fallbacks", brk.Fallbacks, 4},
+		{"good calls rejected", brk.GoodRejected, 2},
 		{"fallbacks in time", brk.FallbacksInTime, 4},
 		{"recovery calls", brk.RecoveryCalls, 6},
 		{"recovery load", brk.RecoveryLoad, 0.75},

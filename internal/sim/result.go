@@ -135,6 +135,12 @@ type Summary struct {
 	Opens      int // transitions to open, re-opens from half-open included
 	FalseOpens int // trips (closed -> open) while the dependency was in a healthy phase
 	Spared     int // calls the breaker kept from the dependency (rejections)
+	// GoodRejected counts the rejections (of Spared) whose call would have
+	// been a full answer within the deadline: judged by the draws that call
+	// would have had, at the dependency's phase and load at that instant
+	// (the call itself included), under the call timeout. It is the
+	// goodput a breaker gives up, for nothing when the dependency was well.
+	GoodRejected int
 	// BulkheadFull is how many calls the bulkhead turned away
 	// (Scenario.Bulkhead); they got the fallback too.
 	BulkheadFull int
@@ -245,7 +251,7 @@ func (r *runner) result(res *Result) RunResult {
 	s.Unfinished = s.Offered - (s.OK + s.Late + s.Errors + s.Fallbacks + s.QueueTimeouts + s.Shed)
 	s.P50 = percentile(r.lat, 0.50)
 	s.P99 = percentile(r.lat, 0.99)
-	s.Spared = r.spared
+	s.Spared, s.GoodRejected = r.spared, r.goodSpared
 	s.BulkheadFull = r.bulkFull
 	s.FallbacksInTime = r.fbInTime
 	s.GoodTenantOffered, s.GoodTenantRejected, s.Refused = r.goodOffered, r.goodRejected, len(r.refused)
