@@ -15,11 +15,14 @@ type replayClock struct{ now time.Time }
 
 func (c *replayClock) Now() time.Time { return c.now }
 
-// WithTimeout is never called: shadows use Allow and Done, not Execute,
-// so there is no call to bound.
+// WithTimeout returns parent itself: a shadow's fn never looks at its
+// context (it returns at once), and the shadow judges CallTimeout from the
+// times, so there is nothing to bound, and nothing to allocate.
 func (c *replayClock) WithTimeout(parent context.Context, _ time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithCancel(parent)
+	return parent, noCancel
 }
+
+func noCancel() {}
 
 // errFailed is the error a shadow is told for a live failure: its default
 // classifier counts it as one.
@@ -31,6 +34,11 @@ type shadow struct {
 	b   *circuit.Breaker[struct{}] // nil until the first call, or if it could not be built
 	err error                      // why b could not be built
 	tr  tracker
+
+	// The call being replayed, for fn; both require Shadows.mu.
+	fn  func(context.Context) (struct{}, error) // built once: replays cur
+	cur *circuit.Observation                    // Shadows.cur
+	ran bool                                    // fn ran: the shadow admitted *cur
 }
 
 // start builds the shadow breakers, on a replay clock whose first time is
@@ -45,51 +53,65 @@ func (s *Shadows) start(at time.Time) {
 			circuit.WithName(x.tr.name),
 			circuit.WithClock(s.clock),
 			// Delivered on the goroutine that feeds the shadow, inside
-			// its Allow or Done, so with s.mu held.
+			// its Execute, so with s.mu held.
 			circuit.WithOnStateChange(func(t circuit.Transition) { x.tr.transition(t, &s.inc) }),
 		)
 		// Attach validated the Config, which is all New checks of it, so
 		// err is nil; should it not be, the shadow stays idle and its
 		// report says why.
 		x.b, x.err = b, err
+		x.cur = &s.cur
+		x.fn = x.replay(s.clock)
 	}
 }
 
-// feed replays one live call on the shadow. It requires Shadows.mu.
-func (x *shadow) feed(clk *replayClock, o circuit.Observation) {
+// feed replays one live call on the shadow: Execute at the call's start,
+// whose fn, if the shadow admits the call, moves the clock to the call's
+// end and returns its outcome. Execute rather than Allow and Done: the
+// same state machine, without a Permit's pooled record. It requires
+// Shadows.mu.
+func (x *shadow) feed(clk *replayClock) {
 	if x.b == nil {
 		return
 	}
+	o := x.cur
 	clk.now = o.Start
-	p, err := x.b.Allow()
-	if err != nil {
-		switch {
-		case o.Rejected, o.Outcome == circuit.Ignored:
-			x.tr.rejectedUnknown++
-		case o.Outcome == circuit.Failure:
-			x.tr.rejectedFailed++
-		default:
-			x.tr.rejectedSucceeded++
-		}
+	x.ran = false
+	_, _ = x.b.Execute(context.Background(), x.fn)
+	if x.ran {
 		return
 	}
-	if o.Rejected {
-		// No outcome to learn from: the call ends at once, unjudged, so
-		// that a probe slot is not held.
-		x.tr.admittedUnseen++
-		p.Done(struct{}{}, context.Canceled)
-		return
-	}
-	clk.now = o.End
-	switch o.Outcome {
-	case circuit.Success:
-		p.Done(struct{}{}, nil)
-	case circuit.Failure:
-		if x.tr.state == circuit.Closed { // as of admission: Allow delivered any transition first
-			x.tr.letThrough++
-		}
-		p.Done(struct{}{}, errFailed)
+	switch {
+	case o.Rejected, o.Outcome == circuit.Ignored:
+		x.tr.rejectedUnknown++
+	case o.Outcome == circuit.Failure:
+		x.tr.rejectedFailed++
 	default:
-		p.Done(struct{}{}, context.Canceled) // Ignored, as the live breaker counted it
+		x.tr.rejectedSucceeded++
+	}
+}
+
+// replay returns the shadow's fn.
+func (x *shadow) replay(clk *replayClock) func(context.Context) (struct{}, error) {
+	return func(context.Context) (struct{}, error) {
+		x.ran = true
+		o := x.cur
+		if o.Rejected {
+			// No outcome to learn from: the call ends at once, unjudged,
+			// so that it holds no probe slot.
+			x.tr.admittedUnseen++
+			return struct{}{}, context.Canceled
+		}
+		clk.now = o.End
+		switch o.Outcome {
+		case circuit.Success:
+			return struct{}{}, nil
+		case circuit.Failure:
+			if x.tr.state == circuit.Closed { // as of admission: transitions are delivered before it
+				x.tr.letThrough++
+			}
+			return struct{}{}, errFailed
+		}
+		return struct{}{}, context.Canceled // Ignored, as the live breaker counted it
 	}
 }

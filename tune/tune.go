@@ -73,8 +73,8 @@ type Candidate struct {
 //
 // The shadows are fed on the goroutine of the live call, after the live
 // breaker has recorded it, under one mutex per Shadows: each candidate
-// adds one Allow and one Done of its own breaker (no allocation) to every
-// live call. Calls that overlap are fed in the order they end, and a
+// adds one Execute of its own breaker (no allocation) to every live
+// call. Calls that overlap are fed in the order they end, and a
 // shadow treats a start earlier than a time it has already seen as that
 // time, so with concurrent calls a shadow's decisions are approximate by at
 // most the overlap; with sequential calls they are exact.
@@ -101,6 +101,7 @@ type Shadows struct {
 	calls    uint64
 	unseen   uint64
 	ignored  uint64
+	cur      circuit.Observation // the call being replayed (see shadow.feed)
 
 	remove      func() // stops the observation; called by Detach, outside mu
 	unsubscribe func()
@@ -254,8 +255,9 @@ func (s *Shadows) observe(o circuit.Observation) {
 	if o.End.After(s.last) {
 		s.last = o.End
 	}
+	s.cur = o
 	for _, x := range s.shadows {
-		x.feed(s.clock, o)
+		x.feed(s.clock)
 	}
 	switch {
 	case o.Rejected:
