@@ -62,3 +62,37 @@ func ExampleAttach() {
 	// looser: 1 fewer opens, as many good calls rejected, as many failures let through: same cost (7 vs 7); it would also have admitted 7 calls the live breaker rejected (outcome unknown)
 	// tighter would have rejected 25 calls the live breaker served: 5 failures, 20 good calls (false positives 80%)
 }
+
+// An A/B split sends a quarter of the calls to a breaker with the
+// candidate configuration; its users meet the candidate's mistakes.
+func ExampleNewSplit() {
+	mock := clock.NewMock()
+	a, _ := circuit.New[string](circuit.WithName("search-a"), circuit.WithClock(mock), circuit.WithConsecutiveFailures(5))
+	b, _ := circuit.New[string](circuit.WithName("search-b"), circuit.WithClock(mock), circuit.WithConsecutiveFailures(2))
+	split, err := tune.NewSplit(a, b, 0.25, tune.WithCounterRouting())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer split.Detach()
+
+	down := errors.New("timeout")
+	for i := range 40 {
+		var err error
+		if i >= 20 && i < 32 {
+			err = down
+		}
+		_, _ = split.Execute(context.Background(), func(context.Context) (string, error) {
+			mock.Add(100 * time.Millisecond)
+			return "results", err
+		})
+	}
+	for _, r := range split.Reports() {
+		fmt.Printf("%s: %d calls, %d rejected, %d failures let through\n", r.Name, r.Calls, r.RejectedUnknown, r.FailuresLetThrough)
+	}
+	fmt.Println(split.Reports()[1].Verdict)
+	// Output:
+	// search-a: 30 calls, 10 rejected, 5 failures let through
+	// search-b: 10 calls, 3 rejected, 2 failures let through
+	// search-b: 100.00 opens per 1000 calls vs 33.33, 30.0% of calls rejected vs 33.3%, 20.0% failures let through vs 16.7%: inconclusive (cost per call 0.2000 to 0.5000 vs 0.1667 to 0.5000: the outcomes of rejected calls are unknown)
+}

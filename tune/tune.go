@@ -159,9 +159,14 @@ func Attach(live Live, cands []Candidate, opts ...Option) (*Shadows, error) {
 	if err := joinErrors(errs); err != nil {
 		return nil, err
 	}
+	return attach(live, shadows, s), nil
+}
 
+// attach starts watching live with the shadows, validated, and settings
+// s.
+func attach(live Live, shadows []*shadow, s settings) *Shadows {
 	sh := &Shadows{live: live, set: s, clock: &replayClock{}, shadows: shadows}
-	sh.liveTr = tracker{name: liveName, live: true}
+	sh.liveTr = tracker{name: live.Name(), live: true}
 	sh.inc = incidents{healthyRun: s.healthyRun, minFailures: s.incidentFailures}
 	sh.inc.trackers = append(sh.inc.trackers, &sh.liveTr)
 	for _, x := range shadows {
@@ -180,7 +185,7 @@ func Attach(live Live, cands []Candidate, opts ...Option) (*Shadows, error) {
 	}
 	sh.mu.Unlock()
 	sh.remove = live.Observe(sh.observe)
-	return sh, nil
+	return sh
 }
 
 // candidateErrors turns the errors of a candidate's Config.Validate into
