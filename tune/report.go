@@ -101,7 +101,7 @@ type Report struct {
 	Cost float64 `json:"cost"`
 	// Verdict is one line comparing the configuration with the live one
 	// (for a Split, the second arm with the first), such as "cand-a: 3
-	// fewer opens, 120 more good calls rejected, 160 fewer failures let
+	// fewer opens, 20 more good calls rejected, 60 fewer failures let
 	// through: better by cost 40 (80 vs 120)".
 	Verdict string `json:"verdict"`
 }
