@@ -56,6 +56,7 @@ func TestAttachRejectsBadInput(t *testing.T) {
 		msg    string
 	}{
 		{name: "nil live", live: nil, fields: []string{"Live"}, msg: "tune: invalid config: Live = nil: must not be nil"},
+		{name: "nil breaker", live: (*circuit.Breaker[int])(nil), fields: []string{"Live"}},
 		{name: "empty name", live: live, cands: []tune.Candidate{{Config: quiet()}}, fields: []string{"Candidates[0].Name"}},
 		{name: "bad UTF-8", live: live, cands: []tune.Candidate{{Name: "a\xff", Config: quiet()}}, fields: []string{"Candidates[0].Name"}},
 		{name: "live's name", live: live, cands: []tune.Candidate{{Name: "live", Config: quiet()}}, fields: []string{"Candidates[0].Name"},

@@ -28,6 +28,7 @@ package tune
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -110,7 +111,8 @@ type Shadows struct {
 // Attach starts shadow breakers for cands on live and returns them.
 //
 // It returns an error wrapping ErrInvalidConfig, with one
-// *circuit.ConfigError (Pkg "tune") per problem, if live is nil, an option
+// *circuit.ConfigError (Pkg "tune") per problem, if live is nil (or a nil
+// *circuit.Breaker), an option
 // is invalid, a candidate has an empty name, a name that is not valid
 // UTF-8, the live breaker's name or the name of an earlier candidate, or a
 // Config that circuit.Config.Validate rejects (the error names the
@@ -124,7 +126,7 @@ func Attach(live Live, cands []Candidate, opts ...Option) (*Shadows, error) {
 	if s.counterRouting {
 		bad("CounterRouting", true, "applies to NewSplit only: shadows route no calls")
 	}
-	if live == nil {
+	if live == nil || isNilValue(live) {
 		bad("Live", "nil", "must not be nil")
 		return nil, joinErrors(errs)
 	}
@@ -347,6 +349,20 @@ func (s *Shadows) Detach() {
 	s.mu.Unlock()
 	// Outside mu: removing takes the live breaker's lock. A call already
 	// past its observer list is dropped by observe, which checks detached.
-	s.remove()
-	s.unsubscribe()
+	if s.remove != nil { // a Live of the caller's own may return nil
+		s.remove()
+	}
+	if s.unsubscribe != nil {
+		s.unsubscribe()
+	}
+}
+
+// isNilValue reports whether the non-nil interface value v holds a nil
+// pointer, map, func or similar, whose first method call would panic.
+func isNilValue(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Interface, reflect.Slice:
+		return rv.IsNil()
+	}
+	return false
 }
