@@ -83,17 +83,17 @@ type Candidate struct {
 // A shadow starts closed with an empty window at the first call observed
 // after Attach, whatever state the live breaker is in.
 type Shadows struct {
-	live Live
-	set  settings
+	live    Live
+	set     settings
+	shadows []*shadow // the candidates in order, fixed at Attach; what each holds is guarded by mu
 
-	// mu guards everything below, the shadow breakers and the replay
-	// clock: every call into a shadow breaker is made with mu held, so
-	// its hooks (transition on each tracker) run with mu held too.
+	// mu guards everything below, the shadows' breakers and records, and
+	// the replay clock: every call into a shadow breaker is made with mu
+	// held, so its hooks (transition on each tracker) run with mu held too.
 	mu       sync.Mutex
 	detached bool
 	clock    *replayClock
-	shadows  []*shadow // candidates in order; their breakers are built at the first call
-	started  bool      // the shadow breakers are built
+	started  bool // the shadow breakers are built (at the first call)
 	liveTr   tracker
 	liveSeen bool // liveTr has had a transition: the state read at Attach is stale
 	inc      incidents
@@ -112,11 +112,11 @@ type Shadows struct {
 //
 // It returns an error wrapping ErrInvalidConfig, with one
 // *circuit.ConfigError (Pkg "tune") per problem, if live is nil (or a nil
-// *circuit.Breaker), an option
-// is invalid, a candidate has an empty name, a name that is not valid
-// UTF-8, the live breaker's name or the name of an earlier candidate, or a
-// Config that circuit.Config.Validate rejects (the error names the
-// candidate and the field). No candidates is valid: the live report alone.
+// *circuit.Breaker), an option is invalid, a candidate has an empty name,
+// a name that is not valid UTF-8, the live breaker's name or the name of
+// an earlier candidate, or a Config that circuit.Config.Validate rejects
+// (the error names the candidate and the field). No candidates is valid:
+// the live report alone.
 func Attach(live Live, cands []Candidate, opts ...Option) (*Shadows, error) {
 	s := newSettings(opts)
 	errs := []error{s.validate()}
