@@ -25,14 +25,16 @@ import (
 // reasons need a monitor: pass WithMonitor. The page has no JavaScript and
 // no external assets, refreshes itself every 10 seconds, and escapes
 // breaker names and errors. WithSummary adds the service's own figures,
-// such as orders lost, in a table above the breakers.
+// such as orders lost, in a table above the breakers; WithTuning adds the
+// reports of shadow configurations (package tune), a table per live
+// breaker below them.
 //
 // It answers GET and HEAD on any path (mount it where you like), 405 to
 // other methods, and 500 to every request if reg is nil or the monitor of
 // WithMonitor watches another registry. It is safe for concurrent use.
 func Handler(reg *Registry, opts ...HandlerOption) http.Handler {
 	s := newPageSettings(opts)
-	return &statusHandler{reg: reg, clock: s.clock, monitor: s.monitor, summary: s.summary}
+	return &statusHandler{reg: reg, clock: s.clock, monitor: s.monitor, summary: s.summary, tuning: s.tuning}
 }
 
 type statusHandler struct {
@@ -40,6 +42,7 @@ type statusHandler struct {
 	clock   Clock
 	monitor *Monitor                 // nil: Metrics only
 	summary func(time.Time) []Figure // nil: no summary
+	tuning  []TuningSource           // nil: no tuning tables
 }
 
 func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +64,7 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.clock.Now()
 	p := buildPage(h.reg, h.monitor, now)
 	p.Summary = append(summaryAt(h.summary, now), h.reg.groupFigures()...)
+	p.Tuning = tuningOf(h.tuning)
 
 	var buf bytes.Buffer
 	w.Header().Set("Cache-Control", "no-store")

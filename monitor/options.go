@@ -38,6 +38,7 @@ type pageSettings struct {
 	clock   Clock
 	monitor *Monitor
 	summary func(time.Time) []Figure // nil: no summary
+	tuning  []TuningSource           // WithTuning; nil: none
 }
 
 type optionFunc func(*settings)

@@ -116,6 +116,14 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 		return severityClass(w)
 	},
 	"atOrOver": func(v, limit float64) bool { return limit > 0 && v >= limit },
+	"dur":      func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"fpr": func(f *float64) string {
+		if f == nil {
+			return ""
+		}
+		return pct(*f)
+	},
+	"cost": func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -156,6 +164,12 @@ table.figures { min-width: 0; margin: 0 0 1.2rem; }
 table.figures th { text-transform: none; letter-spacing: 0; font-size: .95rem; font-weight: 400; vertical-align: middle; }
 table.figures th.attention { box-shadow: inset 4px 0 #a40e26; }
 .badge.attention { background: #a40e26; color: #ffffff; }
+section.tuning { margin: 1.6rem 0 0; }
+table.tuning { margin: 0 0 1.2rem; }
+table.tuning caption { text-align: left; font-weight: 600; padding: 0 0 .4rem; }
+table.tuning tbody th { text-transform: none; letter-spacing: 0; font-size: .95rem; font-weight: 400; color: #1f2328; vertical-align: middle; max-width: 14rem; overflow-wrap: anywhere; }
+table.tuning td.verdict { white-space: normal; min-width: 18rem; max-width: 30rem; }
+.badge.live { background: #59636e; color: #ffffff; }
 </style>
 </head>
 <body>
@@ -196,6 +210,31 @@ table.figures th.attention { box-shadow: inset 4px 0 #a40e26; }
 </tr>
 {{end}}</tbody>
 </table>{{else}}<p class="empty">No breakers registered.</p>{{end}}
+{{- if .Tuning}}
+<section class="tuning">
+<h2>Tuning</h2>
+<p class="note">What each configuration did with the same calls, or would have done: candidates run as shadows beside the live breaker and reject nothing. Rejections of unknown outcome are calls the live breaker rejected or did not judge.</p>
+{{range .Tuning}}<table class="tuning">
+<caption>Configurations of <span class="name">{{.Breaker}}</span>{{with .Error}} <span class="badge attention">attention</span> {{.}}{{end}}</caption>
+<thead><tr><th scope="col">Configuration</th><th scope="col" class="num">Opens</th><th scope="col" class="num">Time open</th><th scope="col" class="num">Incidents detected</th><th scope="col" class="num">Mean time<br>to detect</th><th scope="col" class="num">Rejected:<br>failed / good</th><th scope="col" class="num">False<br>positives</th><th scope="col" class="num">Rejected,<br>outcome unknown</th><th scope="col" class="num">Failures<br>let through</th><th scope="col" class="num">Cost</th><th scope="col">Verdict</th></tr></thead>
+<tbody>
+{{range .Reports}}<tr data-config="{{.Name}}">
+<th scope="row" class="name">{{.Name}}{{if .Live}} <span class="badge live">live</span>{{end}}</th>
+<td class="num">{{.Opens}}</td>
+<td class="num">{{dur .TimeOpen}}</td>
+<td class="num">{{.Detected}} of {{.Incidents}}</td>
+<td class="num">{{if .Detected}}{{dur .MeanTimeToDetect}}{{else}}<span class="none">&ndash;</span>{{end}}</td>
+<td class="num">{{if .Live}}<span class="none">unknown</span>{{else}}{{.RejectedFailed}} / {{.RejectedSucceeded}}{{end}}</td>
+<td class="num">{{with fpr .FalsePositiveRate}}{{.}}{{else}}<span class="none">&ndash;</span>{{end}}</td>
+<td class="num">{{.RejectedUnknown}}</td>
+<td class="num">{{.FailuresLetThrough}}</td>
+<td class="num">{{cost .Cost}}</td>
+<td class="verdict">{{.Verdict}}</td>
+</tr>
+{{end}}</tbody>
+</table>
+{{end}}</section>
+{{- end}}
 </body>
 </html>
 `))

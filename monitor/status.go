@@ -21,6 +21,9 @@ type StatusPage struct {
 	// empty, never nil, without either.
 	Summary  []Figure `json:"summary"`
 	Breakers []Status `json:"breakers"` // never nil
+	// Tuning holds the reports of each WithTuning source, in its order;
+	// empty, never nil, without WithTuning.
+	Tuning []Tuning `json:"tuning"`
 }
 
 // Status is one breaker as the status page shows it. Fields that come
@@ -95,7 +98,7 @@ type configurer interface{ Config() circuit.Config }
 // buildPage assembles the page at now from the registry and, if not nil,
 // the monitor.
 func buildPage(reg *Registry, m *Monitor, now time.Time) StatusPage {
-	p := StatusPage{GeneratedAt: now.UTC(), Monitored: m != nil, Summary: []Figure{}, Breakers: []Status{}}
+	p := StatusPage{GeneratedAt: now.UTC(), Monitored: m != nil, Summary: []Figure{}, Breakers: []Status{}, Tuning: []Tuning{}}
 	var alerts map[string][]Alert
 	if m != nil {
 		alerts = make(map[string][]Alert)

@@ -3,7 +3,9 @@
 // did and what the business lost: checkouts completed, checkouts lost to
 // open breakers (by dependency), the revenue at stake (lost checkouts ×
 // the €34.99 every order is worth in the story), and the share of the
-// last 5 minutes' checkouts that were lost. Time is a mock clock that the
+// last 5 minutes' checkouts that were lost. Two other configurations of
+// the email breaker watch its calls as shadows (package tune), and the
+// summary says what they would have done. Time is a mock clock that the
 // fake dependencies advance by their latency, so the output is the same on
 // every run.
 //
@@ -15,7 +17,8 @@
 //	go run ./examples/checkout -serve 127.0.0.1:8080
 //
 //	/          the monitor's status page, with the business figures above
-//	           the breakers (/?format=json for its JSON)
+//	           the breakers and the shadows' reports below them
+//	           (/?format=json for its JSON)
 //	/metrics   the business metrics in the Prometheus text format
 //
 // The page's clock is the story's mock clock, so its times are virtual
@@ -45,6 +48,7 @@ import (
 	"github.com/breakerlab/circuit"
 	"github.com/breakerlab/circuit/examples/checkout/shop"
 	"github.com/breakerlab/circuit/monitor"
+	"github.com/breakerlab/circuit/tune"
 )
 
 func main() {
@@ -144,9 +148,10 @@ type story struct {
 
 	pay, inv, users, mail *dep
 
-	ledger *ledger           // the business view of the checkouts
-	reg    *monitor.Registry // the four breakers, for the status page
-	mon    *monitor.Monitor  // checked at each chapter, for the status page
+	ledger  *ledger           // the business view of the checkouts
+	reg     *monitor.Registry // the four breakers, for the status page
+	mon     *monitor.Monitor  // checked at each chapter, for the status page
+	shadows *tune.Shadows     // other thresholds for the email breaker, tried on its calls
 
 	mu      sync.Mutex // guards pending
 	pending []circuit.Transition
@@ -192,6 +197,9 @@ func tell(w io.Writer, until int) (*story, error) {
 		}
 	}
 	if s.mon, err = monitor.New(s.reg, monitor.WithClock(clk)); err != nil {
+		return nil, err
+	}
+	if s.shadows, err = shadowEmail(svc); err != nil {
 		return nil, err
 	}
 	// Checked at each chapter and at the end: the first check subscribes
@@ -249,11 +257,31 @@ func tell(w io.Writer, until int) (*story, error) {
 		m := s.svc.Breaker(d).Metrics()
 		fmt.Fprintf(w, "  %-9s  %-9s  %9d  %8d  %10d  %11d\n", d, m.State, m.Successes, m.Failures, m.Rejections, m.Transitions)
 	}
+	fmt.Fprintln(w, "  shadows of the email breaker (they watched every email call and rejected none):")
+	for _, r := range s.shadows.Reports() {
+		fmt.Fprintln(w, "    "+r.Verdict)
+	}
 	for _, line := range s.ledger.snapshot(s.clk.Now()).lines() {
 		fmt.Fprintln(w, "  "+line)
 	}
 	s.mon.Check()
 	return s, nil
+}
+
+// shadowEmail tries two other thresholds on the email breaker's calls, as
+// shadows that reject none: the mail server's outage is the test of them.
+func shadowEmail(svc *shop.Service) (*tune.Shadows, error) {
+	live, ok := svc.Breaker(shop.Email).(tune.Live)
+	if !ok {
+		return nil, errors.New("the email breaker cannot be shadowed")
+	}
+	lenient, strict := live.Config(), live.Config()
+	lenient.ConsecutiveFailures = 20
+	strict.ConsecutiveFailures = 5
+	return tune.Attach(live, []tune.Candidate{
+		{Name: "20 in a row", Config: lenient},
+		{Name: "5 in a row", Config: strict},
+	})
 }
 
 // at formats t as virtual time since the start.

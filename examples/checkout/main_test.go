@@ -39,6 +39,12 @@ func TestDemoTellsTheStory(t *testing.T) {
 		"T+ 69.150s  ** payment circuit half-open -> closed (probes-succeeded)\n",
 		"outbox: 12 receipt emails, 12 user updates, 0 releases to replay\n",
 		"  payment    closed            20         0           2            3\n",
+		// The shadows of the email breaker: the stricter one would have
+		// stopped 5 of the 10 failures the live one let through.
+		"  shadows of the email breaker (they watched every email call and rejected none):\n" +
+			"    email: the live configuration, the baseline (cost 10)\n" +
+			"    20 in a row: 1 fewer opens, as many good calls rejected, as many failures let through: same cost (10 vs 10); it would also have admitted 2 calls the live breaker rejected (outcome unknown)\n" +
+			"    5 in a row: as many opens, as many good calls rejected, 5 fewer failures let through: better by cost 5 (5 vs 10)\n",
 		// The business summary ends the story.
 		"  checkouts: 20 completed, 2 lost to open breakers (payment 2, inventory 0), 0 failed otherwise\n" +
 			"  revenue at stake: €69.98 (2 lost × €34.99 per order)\n" +

@@ -19,7 +19,7 @@ func (s *story) handler() http.Handler {
 	mux.Handle("/metrics", metricsHandler(s.ledger, s.clk))
 	mux.Handle("/", monitor.Handler(s.reg, monitor.WithMonitor(s.mon), monitor.WithSummary(func(now time.Time) []monitor.Figure {
 		return s.ledger.snapshot(now).figures(now)
-	})))
+	}), monitor.WithTuning(s.shadows)))
 	return mux
 }
 

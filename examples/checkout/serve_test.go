@@ -43,6 +43,8 @@ func TestServedStory(t *testing.T) {
 	assert.Contains(t, page, `<tr><th scope="row">Revenue at stake since start</th><td>€69.98 (2 × €34.99)</td></tr>`)
 	assert.Less(t, strings.Index(page, `class="figures"`), strings.Index(page, `data-name="payment"`), "figures above the breakers")
 	assert.Contains(t, page, "4 breakers: 4 closed, 0 half-open, 0 open &middot; 0 active alerts")
+	assert.Contains(t, page, `<caption>Configurations of <span class="name">email</span></caption>`, "the shadows' reports")
+	assert.Less(t, strings.Index(page, `data-name="payment"`), strings.Index(page, `class="tuning"`), "below the breakers")
 
 	res, js := fetch(t, srv.URL+"/?format=json")
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -64,6 +66,11 @@ func TestServedStory(t *testing.T) {
 			assert.Equal(t, "probes-succeeded", b.LastReason)
 		}
 	}
+
+	require.Len(t, p.Tuning, 1)
+	assert.Equal(t, "email", p.Tuning[0].Breaker)
+	require.Len(t, p.Tuning[0].Reports, 3)
+	assert.Equal(t, s.shadows.Reports(), p.Tuning[0].Reports)
 
 	res, metrics := fetch(t, srv.URL+"/metrics")
 	require.Equal(t, http.StatusOK, res.StatusCode)
