@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -101,6 +102,7 @@ type Breaker[T any] struct {
 	probes      *probeLease   // nil until the first probe
 	slow        *slowWatch    // calls in flight, for the latency criterion; nil until the first look
 	reopens     int           // reopenings from half-open since the last close, for OpenBackoff
+	jitter      *rand.Rand    // with WithJitterSeed, the breaker's own jitter source; nil until the first draw
 	openUntil   time.Duration // if set, the end of the next open period, instead of openDuration (OpenUntil)
 	recovered   bool          // set by Close around setState: the closing counts as a recovery, so the ramp applies
 	rampFrom    time.Duration // when the current ramp began
@@ -142,6 +144,7 @@ type template[T any] struct {
 	fallback   func(context.Context, error) (T, error)
 	logger     *slog.Logger
 	rand       func() float64
+	jitterSeed *uint64 // WithJitterSeed; nil: none
 	hooks      []func(Transition)
 }
 
@@ -201,6 +204,7 @@ func New[T any](opts ...Option) (*Breaker[T], error) {
 		fallback:   fallback,
 		logger:     s.logger,
 		rand:       s.rand,
+		jitterSeed: s.jitterSeed,
 		hooks:      s.hooks,
 	}
 	t.cfg.Name = ""

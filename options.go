@@ -23,6 +23,7 @@ type settings struct {
 	clock      Clock
 	logger     *slog.Logger
 	rand       func() float64 // jitter source in [0, 1); nil means math/rand/v2
+	jitterSeed *uint64        // WithJitterSeed; nil means math/rand/v2
 	errs       []error        // options that could not apply, such as an unknown preset
 }
 
@@ -201,6 +202,16 @@ func WithOnStateChange(hook func(Transition)) Option {
 // A clock set back is treated as standing still until it passes the latest
 // time the breaker has seen, so the state machine never moves backwards.
 func WithClock(c Clock) Option { return optionFunc(func(s *settings) { s.clock = c }) }
+
+// WithJitterSeed makes the OpenJitter spread of each open period a
+// deterministic sequence: each breaker draws from its own generator seeded
+// by seed and its Name, so the same seed, name and calls give the same open
+// periods on every run (a simulator or a test that must repeat). Without
+// it the spread comes from math/rand/v2's global source. It has no effect
+// without OpenJitter.
+func WithJitterSeed(seed uint64) Option {
+	return optionFunc(func(s *settings) { s.jitterSeed = &seed })
+}
 
 // WithLogger logs every transition once through l: at Warn level when the
 // breaker opens and at Info otherwise, with the attributes name, from, to,

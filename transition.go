@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -154,6 +155,14 @@ func (b *Breaker[T]) openDuration() time.Duration {
 	d = min(d, limit)
 	if c.OpenJitter > 0 {
 		u := b.t.rand
+		if u == nil && b.t.jitterSeed != nil {
+			if b.jitter == nil {
+				h := fnv.New64a()
+				h.Write([]byte(b.name))
+				b.jitter = rand.New(rand.NewPCG(*b.t.jitterSeed, h.Sum64()))
+			}
+			u = b.jitter.Float64
+		}
 		if u == nil {
 			u = rand.Float64
 		}

@@ -109,7 +109,6 @@ func TestFleetBadInput(t *testing.T) {
 		{[]string{"-replicas", "0", "-latency", "-1s"}, []string{"-replicas 0:", "-latency -1s:"}},
 		{[]string{"-preset", "nope"}, []string{"-preset: unknown preset \"nope\" (valid: analytics"}},
 		{[]string{"-config", missing}, []string{"-config: open " + missing}},
-		{[]string{"-config", writeFile(t, "j.json", `{"OpenJitter": 0.2}`)}, []string{"config: OpenJitter = 0.2: must be 0 in the fleet simulation"}},
 		{[]string{"-config", writeFile(t, "t.json", `{"OpenTimeout": "0s"}`)}, []string{"t.json: OpenTimeout = \"0s\": must be positive"}},
 		{[]string{"-nope"}, []string{"flag provided but not defined: -nope", "-replicas int"}},
 		{[]string{"-rate", "lots"}, []string{"invalid value \"lots\" for flag -rate"}},

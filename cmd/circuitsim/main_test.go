@@ -387,7 +387,6 @@ func TestSweepGridFile(t *testing.T) {
 func TestSweepBadInput(t *testing.T) {
 	badFile := writeFile(t, "grid.json", `{"MinRequests": [10, "twenty"]}`)
 	brokenFile := writeFile(t, "broken.json", `{"MinRequests": [10,`)
-	jitter := writeFile(t, "jitter.json", `{"OpenJitter": 0.1}`)
 	var big []string
 	for i := 1; i <= 32; i++ {
 		big = append(big, fmt.Sprint(i))
@@ -402,14 +401,12 @@ func TestSweepBadInput(t *testing.T) {
 		{"grid field", []string{"-sweep", "-grid", "Treshold=0.5"}, []string{"-grid: ", "Treshold", "unknown field", "ErrorRateThreshold"}},
 		{"grid value", []string{"-sweep", "-grid", "MinRequests=10,ten"}, []string{"-grid: ", `MinRequests = "ten"`, "whole number"}},
 		{"grid duration", []string{"-sweep", "-grid", "OpenTimeout=5s,30"}, []string{`OpenTimeout = "30"`, "not a duration"}},
-		{"grid jitter", []string{"-sweep", "-grid", "OpenJitter=0.1,0.2"}, []string{"OpenJitter", "no seed"}},
 		{"grid out of range", []string{"-sweep", "-grid", "ErrorRateThreshold=0.5,2"}, []string{"-sweep: ", "ErrorRateThreshold = 2", "(0, 1]", "1 of the 2 grid combinations"}},
 		{"grid too big", []string{"-sweep", "-grid", bigGrid}, []string{"grid = 32 × 32 values", "1024 combinations", "limit of 1000"}},
 		{"grid file value", []string{"-sweep", "-grid-file", badFile}, []string{"-grid-file: ", badFile, `MinRequests[1] = "twenty"`, "whole number"}},
 		{"grid file syntax", []string{"-sweep", "-grid-file", brokenFile}, []string{brokenFile, "invalid JSON"}},
 		{"grid file missing", []string{"-sweep", "-grid-file", "/nonexistent/grid.json"}, []string{"-grid-file", "/nonexistent/grid.json"}},
 		{"two grids", []string{"-sweep", "-grid", "OpenTimeout=5s", "-grid-file", badFile}, []string{"-grid and -grid-file"}},
-		{"jitter in the base", []string{"-sweep", "-config", jitter}, []string{"OpenJitter = 0.1", "base config"}},
 		{"negative top", []string{"-sweep", "-top", "-1"}, []string{"-top -1"}},
 		{"negative weight", []string{"-sweep", "-reject-weight", "-1"}, []string{"-reject-weight -1", "between 0 and"}},
 		{"NaN weight", []string{"-sweep", "-reject-weight", "NaN"}, []string{"-reject-weight NaN"}},

@@ -245,6 +245,7 @@ func newRunner(sc *Scenario, cfg circuit.Config, seed uint64, arrivals []time.Du
 		opts := []circuit.Option{
 			circuit.WithConfig(bc),
 			circuit.WithClock(r.clk),
+			circuit.WithJitterSeed(seed), // OpenJitter repeats with the seed
 			circuit.WithOnStateChange(func(t circuit.Transition) {
 				r.transitions = append(r.transitions, Transition{
 					At: t.At.Sub(epoch), From: t.From, To: t.To, Reason: t.Reason,

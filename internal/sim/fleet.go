@@ -191,9 +191,7 @@ type FleetRound struct {
 // result depends only on fs, cfg and seed.
 //
 // An invalid fs or cfg returns an error joining one *InputError per bad
-// field; so does cfg.OpenJitter other than 0 (the breaker draws its jitter
-// where no seed reaches, so a run would not repeat) and a latency of at
-// least cfg.CallTimeout. RunFleet is safe to call from several goroutines
+// field; so does a latency of at least cfg.CallTimeout. RunFleet is safe to call from several goroutines
 // at once; it starts none.
 func RunFleet(fs FleetScenario, cfg circuit.Config, seed uint64) (*FleetResult, error) {
 	if err := fs.validate(cfg); err != nil {
@@ -224,9 +222,6 @@ func (fs *FleetScenario) validate(cfg circuit.Config) error {
 	if err := configErrors("", cfg, nil); err != nil {
 		errs = append(errs, errorList(err)...)
 	} else {
-		if cfg.OpenJitter != 0 {
-			bad("OpenJitter", cfg.OpenJitter, "must be 0 in the fleet simulation: the breaker draws its jitter where the seed does not reach, so runs would not repeat")
-		}
 		if cfg.CallTimeout > 0 && fs.Latency >= cfg.CallTimeout {
 			bad("latency", fs.Latency, fmt.Sprintf("must be shorter than the breaker's CallTimeout (%v), or every call fails", cfg.CallTimeout))
 		}
@@ -343,6 +338,7 @@ func newFleetSim(fs *FleetScenario, cfg circuit.Config, seed uint64, mode FleetM
 		b, err := circuit.New[struct{}](
 			circuit.WithConfig(bc),
 			circuit.WithClock(s.clk),
+			circuit.WithJitterSeed(seed), // each replica's name gives it its own sequence
 			circuit.WithOnStateChange(func(t circuit.Transition) { s.heard(i, t) }),
 		)
 		if err != nil {

@@ -241,8 +241,6 @@ func TestFleetInputErrors(t *testing.T) {
 			[]string{"min-replicas = 21: must be from 1 to the number of replicas (20)"}},
 		{"too much work", func(fs *sim.FleetScenario, _ *circuit.Config) { fs.Rate = 1000 },
 			[]string{"20 replicas at 1000 req/s for 5m0s is 6e+06 requests per mode; at most 1000000"}},
-		{"jitter", func(_ *sim.FleetScenario, c *circuit.Config) { c.OpenJitter = 0.1 },
-			[]string{"OpenJitter = 0.1: must be 0 in the fleet simulation"}},
 		{"latency at the call timeout", func(_ *sim.FleetScenario, c *circuit.Config) { c.CallTimeout = 20 * time.Millisecond },
 			[]string{"latency = 20ms: must be shorter than the breaker's CallTimeout (20ms)"}},
 		{"invalid config", func(_ *sim.FleetScenario, c *circuit.Config) { c.OpenTimeout = 0 },

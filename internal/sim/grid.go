@@ -29,7 +29,7 @@ type Grid struct {
 
 // Axis is one Config field and the values a sweep gives it, in order.
 // Field is the Go name of a numeric or duration field of circuit.Config
-// (not Name, and not OpenJitter, which the simulator cannot seed). Each
+// (not Name). Each
 // value is of the field's type: int, float64 or time.Duration.
 type Axis struct {
 	Field  string
@@ -186,9 +186,6 @@ func gridFields() []reflect.StructField {
 	var out []reflect.StructField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if f.Name == "OpenJitter" {
-			continue
-		}
 		switch {
 		case f.Type == durationType, f.Type.Kind() == reflect.Int, f.Type.Kind() == reflect.Float64:
 			out = append(out, f)
@@ -214,9 +211,6 @@ func gridField(name string) (reflect.StructField, error) {
 		}
 	}
 	switch {
-	case strings.EqualFold(name, "OpenJitter"):
-		return reflect.StructField{}, &InputError{Field: name, Problem: "the sweep cannot vary OpenJitter: " +
-			"the breaker draws its jitter from no seed, so the runs would not repeat"}
 	case strings.EqualFold(name, "Name"):
 		return reflect.StructField{}, &InputError{Field: name, Problem: "not a threshold (valid: " + gridFieldNames() + ")"}
 	}
@@ -345,13 +339,10 @@ type Candidate struct {
 // It returns an *InputError (joined when there are several) when g is not
 // valid, when the list would be longer than MaxSweep, when a combination
 // is not a valid Config (naming the field and the value, and how many
-// combinations have the problem), or when base sets OpenJitter.
+// combinations have the problem).
 func Candidates(base circuit.Config, g Grid) ([]Candidate, error) {
 	if err := g.check(); err != nil {
 		return nil, err
-	}
-	if base.OpenJitter != 0 {
-		return nil, jitterError(base.OpenJitter, "base config")
 	}
 	if err := configErrors("", base, nil); err != nil {
 		return nil, err
@@ -451,9 +442,4 @@ func Candidates(base circuit.Config, g Grid) ([]Candidate, error) {
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
-}
-
-func jitterError(v float64, what string) error {
-	return &InputError{Field: "OpenJitter", Value: formatGridValue(v), Problem: "the sweep needs repeatable runs, and the breaker draws its jitter from no seed: " +
-		"set OpenJitter to 0 in the " + what}
 }

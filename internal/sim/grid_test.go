@@ -63,7 +63,6 @@ func TestParseGridErrors(t *testing.T) {
 		{"=5s", []string{`"=5s"`, "want Field=value"}},
 		{"Threshold=0.5", []string{"Threshold", "unknown field", "ErrorRateThreshold", "OpenTimeout"}},
 		{"Name=a,b", []string{"Name", "not a threshold"}},
-		{"OpenJitter=0.1", []string{"OpenJitter", "no seed"}},
 		{"MinRequests=10,ten", []string{`MinRequests = "ten"`, "whole number"}},
 		{"MinRequests=1.5", []string{`MinRequests = "1.5"`, "whole number"}},
 		{"ErrorRateThreshold=0.2,abc", []string{`ErrorRateThreshold = "abc"`, "finite number"}},
@@ -185,8 +184,6 @@ func TestCandidatesErrors(t *testing.T) {
 		}
 		return g
 	}
-	jittery := base
-	jittery.OpenJitter = 0.1
 	cases := []struct {
 		name string
 		base circuit.Config
@@ -204,7 +201,6 @@ func TestCandidatesErrors(t *testing.T) {
 			[]string{"grid = 10 × 10 × 10 values", "1000 combinations", "limit of 1000 configurations (MaxSweep)"}},
 		{"wrong type in code", base, sim.Grid{Axes: []sim.Axis{{Field: "MinRequests", Values: []any{1.5}}}},
 			[]string{"MinRequests = 1.5", "float64", "want a int"}},
-		{"jitter in the base", jittery, sim.Grid{}, []string{"OpenJitter = 0.1", "no seed"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -93,8 +93,7 @@ func (s *Summary) Cost(rejectWeight float64) float64 {
 // once.
 //
 // An invalid sc, an empty list, more than MaxSweep candidates, an invalid
-// config (or one with OpenJitter, which would not repeat), or a
-// rejectWeight that is not a number in [0, MaxRejectWeight] returns an
+// config, or a rejectWeight that is not a number in [0, MaxRejectWeight] returns an
 // *InputError (joined when there are several), and so does a sweep whose
 // predicted cost, the sum of its runs', exceeds MaxRunTime.
 func Sweep(sc Scenario, cands []Candidate, seed uint64, rejectWeight float64) (*SweepResult, error) {
@@ -118,9 +117,6 @@ func Sweep(sc Scenario, cands []Candidate, seed uint64, rejectWeight float64) (*
 	bare.Ramp, bare.Tenants = nil, nil
 	var predicted time.Duration
 	for _, c := range cands {
-		if c.Config.OpenJitter != 0 {
-			return nil, jitterError(c.Config.OpenJitter, "configuration "+strconv.Quote(c.Name))
-		}
 		if err := configErrors("", c.Config, nil); err != nil {
 			for _, e := range errorList(err) {
 				if ie, ok := e.(*InputError); ok {

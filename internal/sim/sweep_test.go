@@ -179,7 +179,6 @@ func TestSweepSameTrafficAsRun(t *testing.T) {
 // The same sweep prints the same, whatever the number of goroutines.
 func TestSweepDeterministic(t *testing.T) {
 	sc := builtin(t, "flapping") // many transitions
-	sc.Rate = 40                 // and a lighter run under -race
 	g, err := sim.ParseGrid("ErrorRateThreshold=0.2,0.5;OpenTimeout=5s,30s")
 	if err != nil {
 		t.Fatal(err)
@@ -227,8 +226,6 @@ func TestSweepErrors(t *testing.T) {
 	ok := []sim.Candidate{{Name: "base", Config: circuit.DefaultConfig()}}
 	badCfg := circuit.DefaultConfig()
 	badCfg.MinRequests = 500
-	jitter := circuit.DefaultConfig()
-	jitter.OpenJitter = 0.2
 	many := make([]sim.Candidate, sim.MaxSweep+1)
 	for i := range many {
 		many[i] = ok[0]
@@ -257,7 +254,6 @@ func TestSweepErrors(t *testing.T) {
 		{"too many", sc, many, 1, []string{"candidates = 1001", "MaxSweep"}},
 		{"invalid config", sc, []sim.Candidate{ok[0], {Name: "big min", Config: badCfg}}, 1,
 			[]string{"MinRequests = 500", `(configuration "big min")`}},
-		{"jitter", sc, []sim.Candidate{{Name: "j", Config: jitter}}, 1, []string{"OpenJitter = 0.2", `configuration "j"`}},
 		{"predicted cost", day, costly, 1, []string{"candidates = 30", "limit of 1m0s (MaxRunTime)", "4.3 million calls"}},
 		{"invalid scenario", badSc, ok, 1, []string{"workers = 0"}},
 	}
@@ -368,5 +364,41 @@ func TestWriteSweep(t *testing.T) {
 		if err != nil || cfg != want.Config {
 			t.Errorf("ranking[%d].config reads back as %+v (%v), want %+v", i, cfg, err, want.Config)
 		}
+	}
+}
+
+// With OpenJitter the runs still repeat: the breakers draw their jitter
+// from the seed (circuit.WithJitterSeed), so a sweep and a fleet run give
+// the same result twice, and the jitter does change the result.
+func TestJitterRepeatsWithTheSeed(t *testing.T) {
+	sc := builtin(t, "flapping")
+	plain := circuit.DefaultConfig()
+	jitter := plain
+	jitter.OpenJitter = 0.5
+	cands := []sim.Candidate{{Name: "plain", Config: plain}, {Name: "jitter", Config: jitter}}
+	sweep := func() *sim.SweepResult {
+		res, err := sim.Sweep(sc, cands, 3, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if a, b := sweep(), sweep(); !reflect.DeepEqual(a, b) {
+		t.Error("two sweeps with jitter and the same seed differ")
+	}
+
+	fleet := func(c circuit.Config) *sim.FleetResult {
+		res, err := sim.RunFleet(sim.DefaultFleetScenario(), c, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	fa, fb := fleet(jitter), fleet(jitter)
+	if !reflect.DeepEqual(fa, fb) {
+		t.Error("two fleet runs with jitter and the same seed differ")
+	}
+	if reflect.DeepEqual(fleet(plain).Runs, fa.Runs) {
+		t.Error("the jitter did not reach the breakers: the runs equal those without it")
 	}
 }
