@@ -253,9 +253,7 @@ func (c *Coordinator) Close() error {
 		c.mu.Unlock()
 		for _, m := range all {
 			if tok := c.detach(m); tok != "" && c.Up() {
-				ctx, cancel := context.WithTimeout(c.ctx, c.cfg.opTimeout)
-				_ = releaseScript.Run(ctx, c.client, []string{m.keys.lease}, tok).Err()
-				cancel()
+				_ = c.release(m, tok)
 			}
 		}
 		c.cancel()

@@ -55,9 +55,7 @@ func (c *Coordinator) serve(m *member) {
 	case ann != nil && !detached:
 		err = c.send(m, ann, tok)
 	case tok != "":
-		ctx, cancel := c.op()
-		err = releaseScript.Run(ctx, c.client, []string{m.keys.lease}, tok).Err()
-		cancel()
+		err = c.release(m, tok)
 	}
 	if err != nil {
 		m.mu.Lock()
@@ -102,7 +100,7 @@ func (c *Coordinator) send(m *member, ann *announcement, tok string) error {
 			if tok == "" {
 				return nil
 			}
-			return releaseScript.Run(ctx, c.client, []string{m.keys.lease}, tok).Err()
+			return c.release(m, tok)
 		}
 		return openScript.Run(ctx, c.client, []string{m.keys.state, m.keys.lease}, p.encode(), p.OpenMS, c.channel, tok).Err()
 	default:
@@ -112,10 +110,18 @@ func (c *Coordinator) send(m *member, ann *announcement, tok string) error {
 			if tok == "" {
 				return nil
 			}
-			return releaseScript.Run(ctx, c.client, []string{m.keys.lease}, tok).Err()
+			return c.release(m, tok)
 		}
 		return closeScript.Run(ctx, c.client, m.keys.all(), p.encode(), c.channel, tok).Err()
 	}
+}
+
+// release gives back the lease token tok of m, announcing it.
+func (c *Coordinator) release(m *member, tok string) error {
+	p := payload{V: schemaVersion, Kind: kindRelease, Name: m.name, Replica: c.cfg.replicaID, Instance: c.instance}
+	ctx, cancel := c.op()
+	defer cancel()
+	return releaseScript.Run(ctx, c.client, []string{m.keys.lease}, tok, p.encode(), c.channel).Err()
 }
 
 // read applies the fleet's open period, if one is in force and another

@@ -53,8 +53,9 @@ func channelFor(prefix string) string {
 
 // The kinds of announcement.
 const (
-	kindOpen  = "open"
-	kindClose = "close"
+	kindOpen    = "open"
+	kindClose   = "close"
+	kindRelease = "release"
 )
 
 // payload is what a replica publishes, and (for an open) stores in the
@@ -62,7 +63,7 @@ const (
 // payload whose V it does not know, and fields it does not know.
 type payload struct {
 	V        int    `json:"v"`
-	Kind     string `json:"kind"`     // "open" or "close"
+	Kind     string `json:"kind"`     // "open", "close" or "release"
 	Name     string `json:"name"`     // the breaker's name
 	Replica  string `json:"replica"`  // WithReplicaID of the sender
 	Instance string `json:"instance"` // random per Coordinator: a replica ignores its own messages by it
@@ -92,7 +93,7 @@ func decodePayload(s string) (payload, error) {
 	if p.V != schemaVersion {
 		return payload{}, fmt.Errorf("circuitredis: payload version %d, want %d", p.V, schemaVersion)
 	}
-	if p.Kind != kindOpen && p.Kind != kindClose {
+	if p.Kind != kindOpen && p.Kind != kindClose && p.Kind != kindRelease {
 		return payload{}, fmt.Errorf("circuitredis: unknown payload kind %q", p.Kind)
 	}
 	return p, nil

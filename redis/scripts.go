@@ -62,13 +62,17 @@ end
 return {0, redis.call('PTTL', KEYS[1])}
 `)
 
-// releaseScript deletes the probe lease if the caller holds it.
+// releaseScript deletes the probe lease if the caller holds it, and then
+// publishes the release, so that a replica waiting for the lease asks
+// again at once rather than when it would have expired.
 //
 //	KEYS: lease
-//	ARGV: token
+//	ARGV: token, payload, channel
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-	return redis.call('DEL', KEYS[1])
+	redis.call('DEL', KEYS[1])
+	redis.call('PUBLISH', ARGV[3], ARGV[2])
+	return 1
 end
 return 0
 `)
