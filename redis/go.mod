@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/breakerlab/circuit => ../
 
 require (
+	github.com/benbjohnson/clock v1.3.5
 	github.com/breakerlab/circuit v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
