@@ -39,6 +39,8 @@ type fleetSpec struct {
 	breaker []circuit.Option
 	coord   []circuitredis.Option
 	clock   func(i int) circuit.Clock // nil: the real clock
+	user    string                    // with pass: the ACL user the clients log in as
+	pass    string
 }
 
 // newFleet builds spec.n replicas on srv, each attached, and waits until
@@ -58,7 +60,7 @@ func newReplica(t testing.TB, srv *redisServer, i int, spec fleetSpec) *replica 
 	if spec.name == "" {
 		spec.name = "dep"
 	}
-	r := &replica{id: fmt.Sprintf("r%d", i), client: srv.client(t), logs: &logBuffer{}}
+	r := &replica{id: fmt.Sprintf("r%d", i), client: srv.clientAs(t, spec.user, spec.pass), logs: &logBuffer{}}
 	var clk circuit.Clock
 	if spec.clock != nil {
 		clk = spec.clock(i)

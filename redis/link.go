@@ -75,7 +75,11 @@ func (c *Coordinator) session() (wasUp bool, err error) {
 		c.setPubSub(nil)
 		_ = ps.Close()
 	}()
-	msg, err := ps.ReceiveTimeout(c.ctx, c.cfg.opTimeout)
+	// The confirmation, bounded by the op timeout: if Subscribe could
+	// not connect, this connects again, and the deadline bounds that too.
+	ctx, cancel = c.op()
+	msg, err := ps.ReceiveTimeout(ctx, c.cfg.opTimeout)
+	cancel()
 	if err != nil {
 		return false, err
 	}

@@ -162,9 +162,12 @@ func (s *redisServer) wait(d time.Duration) bool {
 
 // client returns a new client of the server, closed at the end of the
 // test. Its timeouts are short, as a service's should be.
-func (s *redisServer) client(tb testing.TB) *redis.Client {
+func (s *redisServer) client(tb testing.TB) *redis.Client { return s.clientAs(tb, "", "") }
+
+// clientAs is client, logged in as an ACL user ("" for the default one).
+func (s *redisServer) clientAs(tb testing.TB, user, pass string) *redis.Client {
 	c := redis.NewClient(&redis.Options{
-		Network: "unix", Addr: s.sock,
+		Network: "unix", Addr: s.sock, Username: user, Password: pass,
 		DialTimeout: 250 * time.Millisecond, ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond,
 		PoolSize: 4, MaxRetries: -1, DisableIdentity: true,
 	})
