@@ -59,3 +59,28 @@ func splitArgs(s string) []any {
 	}
 	return out
 }
+
+// A server that refuses the coordinator's scripts (here an ACL without
+// SET) does not take the link down, and does not leave a half-open
+// breaker rejecting every call for want of a lease: it probes alone. The
+// refusal is logged once and shown in Health.
+func TestRefusedLeaseProbesAlone(t *testing.T) {
+	srv := startRedis(t)
+	admin := srv.client(t)
+	ctx := context.Background()
+	rule := strings.Replace(fleetACL, " +set ", " ", 1)
+	require.NotEqual(t, fleetACL, rule)
+	require.NoError(t, admin.Do(ctx, append([]any{"ACL", "SETUSER", "fleet"}, splitArgs(rule)...)...).Err())
+
+	rs := newFleet(t, srv, fleetSpec{n: 1, user: "fleet", pass: "fleet-secret",
+		breaker: []circuit.Option{circuit.WithOpenTimeout(20 * time.Millisecond), circuit.WithProbeTimeout(time.Minute), circuit.WithSuccessThreshold(1)}})
+	r := rs[0]
+	require.True(t, r.b.Trip(circuit.ReasonManual))
+	waitState(t, circuit.HalfOpen, 5*time.Second, r)
+	require.Eventually(t, func() bool { _ = r.ok(); return r.b.State() == circuit.Closed }, 5*time.Second, time.Millisecond)
+	h := r.coord.Health()
+	assert.True(t, h.Up)
+	assert.Zero(t, h.Outages)
+	assert.Contains(t, h.LastError, "can't run this command")
+	assert.Equal(t, 1, r.logs.count(`command="acquire lease"`), r.logs.String())
+}

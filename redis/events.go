@@ -57,7 +57,13 @@ func (c *Coordinator) serve(m *member) {
 	case tok != "":
 		err = c.release(m, tok)
 	}
+	what := "announce"
+	if err == nil && read && !detached {
+		what, err = "read state", c.read(m)
+		read = err != nil
+	}
 	if err != nil {
+		// Kept for the next (re)connection, which queues every member.
 		m.mu.Lock()
 		if m.announce == nil && !detached {
 			m.announce = ann
@@ -65,23 +71,13 @@ func (c *Coordinator) serve(m *member) {
 		if m.release == "" {
 			m.release = tok
 		}
+		m.readState = m.readState || read
 		m.mu.Unlock()
-		c.failed("announce", err)
+		m.leaseBusy.Store(false)
+		c.failed(what, err)
 		return
 	}
-	if detached {
-		return
-	}
-	if read {
-		if err := c.read(m); err != nil {
-			m.mu.Lock()
-			m.readState = true
-			m.mu.Unlock()
-			c.failed("read state", err)
-			return
-		}
-	}
-	if m.leaseBusy.Load() {
+	if !detached && m.leaseBusy.Load() {
 		c.acquire(m)
 	}
 }
@@ -164,6 +160,13 @@ func (c *Coordinator) acquire(m *member) {
 	cancel()
 	m.leaseBusy.Store(false)
 	if err != nil {
+		if !isLinkError(err) {
+			// Refused (an ACL without EVAL, say): rather than reject every
+			// probe, the breaker probes alone for a lease's time.
+			until := c.mono() + ttl
+			m.solo.Store(int64(until))
+			m.leaseRetry.Store(int64(until))
+		}
 		c.failed("acquire lease", err)
 		return
 	}

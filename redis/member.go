@@ -48,6 +48,7 @@ type member struct {
 
 	lease      atomic.Pointer[heldLease] // the probe lease while this replica holds it
 	leaseRetry atomic.Int64              // mono time before which the gate asks for no lease: another replica holds it
+	solo       atomic.Int64              // mono time before which the breaker probes alone: Redis refused the lease
 	leaseBusy  atomic.Bool               // an acquisition or renewal is queued or running
 	selfTrip   atomic.Bool               // the shared window is tripping the breaker: announce the open
 	queued     atomic.Bool               // in Coordinator.dirty
@@ -132,12 +133,10 @@ func (m *member) syncObserverLocked() {
 // observe counts one call for the shared window. It runs on the caller's
 // goroutine for every call of a closed breaker: atomic adds only.
 func (m *member) observe(o circuit.Observation) {
-	switch {
-	case o.Rejected:
-		return
-	case o.Outcome == circuit.Success:
+	switch o.Outcome { // a rejection's is Ignored
+	case circuit.Success:
 		m.succ.Add(1)
-	case o.Outcome == circuit.Failure:
+	case circuit.Failure:
 		m.fail.Add(1)
 	default:
 		return
@@ -211,6 +210,9 @@ func (m *member) gate() bool {
 		return true
 	}
 	now := c.mono()
+	if now < time.Duration(m.solo.Load()) {
+		return true
+	}
 	if l := m.lease.Load(); l != nil && l.expires-now > l.ttl/2 {
 		// Extend the lease to this probe's deadline (one ProbeTimeout from
 		// now), at most every 64th of a lease while one is in flight; the
