@@ -15,16 +15,21 @@ import (
 // coordinator (coord=none), attached to one (coord=fleet), and attached to
 // one with the shared window on (coord=window, which observes every call
 // of a closed breaker), on one goroutine and on GOMAXPROCS; for calls that
-// succeed and for rejections by an open breaker. Compare the columns
-// within one run:
+// succeed and for rejections by an open breaker. coord=observer is a
+// breaker with no coordinator but an observer that does nothing: the
+// floor that the core's Observe sets for coord=window. Compare the
+// columns within one run; on a shared machine, run the whole benchmark
+// eight times rather than -count 8, which repeats each sub-benchmark in a
+// row, so that changes in load fall on every column alike:
 //
-//	go test -run '^$' -bench BenchmarkCall -benchmem -count 8 > bench.txt
+//	go test -c -o circuitredis.test
+//	for i in 1 2 3 4 5 6 7 8; do ./circuitredis.test -test.run '^$' -test.bench BenchmarkCall -test.benchmem -test.benchtime 300ms; done > bench.txt
 //	benchstat -col /coord bench.txt
 func BenchmarkCall(b *testing.B) {
 	srv := startRedis(b)
 	client := srv.client(b)
 	quiet := circuitredis.WithLogger(slog.New(slog.DiscardHandler))
-	for _, coord := range []string{"none", "fleet", "window"} {
+	for _, coord := range []string{"none", "observer", "fleet", "window"} {
 		var c *circuitredis.Coordinator
 		switch coord {
 		case "fleet":
@@ -39,6 +44,9 @@ func BenchmarkCall(b *testing.B) {
 					br, err := circuit.New[int](circuit.WithName(name), circuit.WithOpenTimeout(time.Hour))
 					if err != nil {
 						b.Fatal(err)
+					}
+					if coord == "observer" {
+						br.Observe(func(circuit.Observation) {})
 					}
 					if c != nil {
 						detach, err := c.Attach(br)
