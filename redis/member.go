@@ -1,0 +1,236 @@
+package circuitredis
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/breakerlab/circuit"
+)
+
+// Member is what a Coordinator needs of a breaker: the extension points
+// of the core. Every *circuit.Breaker[T] satisfies it, whatever its T.
+type Member interface {
+	Name() string
+	State() circuit.State
+	Config() circuit.Config
+	Subscribe(hook func(circuit.Transition)) (unsubscribe func())
+	Observe(fn func(circuit.Observation)) (remove func())
+	SetProbeGate(gate func() bool)
+	Trip(reason circuit.Reason) bool
+	OpenUntil(reason circuit.Reason, until time.Time) bool
+	Close(reason circuit.Reason) bool
+}
+
+var _ Member = (*circuit.Breaker[int])(nil)
+
+// reasonSharedWindow is the reason an announcement gives when the shared
+// window tripped the fleet.
+const reasonSharedWindow = "shared-window"
+
+// member is one attached breaker.
+type member struct {
+	c     *Coordinator
+	b     Member
+	name  string
+	keys  keys
+	token string // the probe lease's value while this replica holds it
+
+	// Written by every call of a closed breaker while the shared window is
+	// on, so kept off the lines the rest is read from.
+	_                [64]byte
+	succ, fail, slow atomic.Uint64 // outcomes since the last flush
+	_                [64]byte
+
+	cfg          atomic.Pointer[circuit.Config] // the breaker's, refreshed on Reconfigure
+	slowAt       atomic.Int64                   // Config.LatencyThreshold; 0 for none
+	probeTimeout atomic.Int64                   // the lease's length: Config.ProbeTimeout, or OpenTimeout when 0
+
+	lease      atomic.Pointer[heldLease] // the probe lease while this replica holds it
+	leaseRetry atomic.Int64              // mono time before which the gate asks for no lease: another replica holds it
+	solo       atomic.Int64              // mono time before which the breaker probes alone: Redis refused the lease
+	leaseBusy  atomic.Bool               // an acquisition or renewal is queued or running
+	selfTrip   atomic.Bool               // the shared window is tripping the breaker: announce the open
+	queued     atomic.Bool               // in Coordinator.dirty
+
+	mu        sync.Mutex    // guards the fields below
+	state     circuit.State // as of the last transition heard
+	known     bool          // state has been set
+	announce  *announcement // the latest announcement not yet sent
+	release   string        // a lease token to release, "" if none
+	readState bool          // read the fleet's state when Redis is next reachable
+	detached  bool
+	unobserve func() // removes the observer; nil while none (the breaker is observed only while closed)
+
+	unsubscribe func() // set by Attach before anything else can read it
+}
+
+// heldLease is the probe lease as this replica holds it. Times are mono.
+type heldLease struct {
+	expires   time.Duration // when it ends at the latest (its TTL from when the command was sent)
+	confirmed time.Duration // when it was last acquired or extended
+	ttl       time.Duration
+}
+
+// announcement is a transition waiting to be sent.
+type announcement struct {
+	kind   string
+	reason string
+	until  time.Duration // mono: when an open period ends
+	at     time.Duration // mono: when the transition was heard
+}
+
+func newMember(c *Coordinator, b Member, name, token string) *member {
+	return &member{c: c, b: b, name: name, keys: keysFor(c.cfg.prefix, name), token: token}
+}
+
+// loadConfig caches what the hot path and the gate read of the breaker's
+// Config.
+func (m *member) loadConfig(cfg circuit.Config) {
+	m.cfg.Store(&cfg)
+	m.slowAt.Store(int64(cfg.LatencyThreshold))
+	pt := cfg.ProbeTimeout
+	if pt <= 0 {
+		pt = cfg.OpenTimeout
+	}
+	m.probeTimeout.Store(int64(pt))
+}
+
+// start completes Attach once the hook is in: it learns the breaker's
+// state (unless a transition already told it), observes a closed breaker,
+// and asks for the fleet's state.
+func (m *member) start(s circuit.State) {
+	m.mu.Lock()
+	if m.detached {
+		m.mu.Unlock()
+		return
+	}
+	if !m.known {
+		m.state, m.known = s, true
+	}
+	m.readState = true
+	m.syncObserverLocked()
+	m.mu.Unlock()
+	m.c.markDirty(m)
+}
+
+// syncObserverLocked observes the breaker's calls while it is closed and
+// the shared window is on, and only then: an open breaker's rejections
+// then cost nothing, and probes, like a breaker's own window, are not
+// counted. It requires m.mu (Observe takes only the breaker's lock and
+// calls nothing of ours).
+func (m *member) syncObserverLocked() {
+	want := m.c.cfg.window > 0 && !m.detached && m.state == circuit.Closed
+	switch {
+	case want && m.unobserve == nil:
+		m.unobserve = m.b.Observe(m.observe)
+	case !want && m.unobserve != nil:
+		m.unobserve()
+		m.unobserve = nil
+	}
+}
+
+// observe counts one call for the shared window. It runs on the caller's
+// goroutine for every call of a closed breaker: atomic adds only.
+func (m *member) observe(o circuit.Observation) {
+	switch o.Outcome { // a rejection's is Ignored
+	case circuit.Success:
+		m.succ.Add(1)
+	case circuit.Failure:
+		m.fail.Add(1)
+	default:
+		return
+	}
+	if t := m.slowAt.Load(); t > 0 && int64(o.End.Sub(o.Start)) >= t {
+		m.slow.Add(1)
+	}
+}
+
+// onTransition is the breaker's hook. It runs on whichever goroutine
+// delivers the transition, a caller's among them, so it only records what
+// to send and wakes the events goroutine.
+func (m *member) onTransition(t circuit.Transition) {
+	if t.Reason == circuit.ReasonReconfigured {
+		m.loadConfig(m.b.Config())
+		return
+	}
+	c := m.c
+	now := c.mono()
+	var ann *announcement
+	switch {
+	case t.To == circuit.Open && (t.Reason != circuit.ReasonFleet || m.selfTrip.CompareAndSwap(true, false)):
+		// Opened here: tell the fleet for how long. The time left is
+		// measured on the coordinator's clock, which is the breaker's.
+		reason := t.Reason.String()
+		if t.Reason == circuit.ReasonFleet {
+			reason = reasonSharedWindow
+		}
+		ann = &announcement{kind: kindOpen, reason: reason, until: now + t.RetryAt.Sub(c.cfg.clock.Now()), at: now}
+	case t.From == circuit.HalfOpen && t.To == circuit.Closed && t.Reason == circuit.ReasonProbesSucceeded:
+		ann = &announcement{kind: kindClose, reason: t.Reason.String(), at: now}
+	}
+	m.leaseRetry.Store(0)
+	m.mu.Lock()
+	if m.detached {
+		m.mu.Unlock()
+		return
+	}
+	m.state, m.known = t.To, true
+	if t.To == circuit.Closed {
+		// A closed breaker starts with an empty window, here as in Redis.
+		m.succ.Store(0)
+		m.fail.Store(0)
+		m.slow.Store(0)
+	}
+	m.syncObserverLocked()
+	held := false
+	if t.To != circuit.HalfOpen && m.lease.Swap(nil) != nil {
+		held = true
+		m.release = m.token
+	}
+	if ann != nil && (ann.kind == kindOpen || held) {
+		// A close is the fleet's only if this replica probed under the
+		// lease; one that probed alone (Redis down) has nothing to tell.
+		m.announce = ann
+	}
+	dirty := m.announce != nil || m.release != ""
+	m.mu.Unlock()
+	if dirty {
+		c.markDirty(m)
+	}
+}
+
+// gate is the breaker's probe gate: a half-open breaker probes while this
+// replica holds the fleet's lease, and asks for the lease (without
+// waiting) when it does not. With Redis unreachable the breaker works
+// alone and always may.
+func (m *member) gate() bool {
+	c := m.c
+	if c.link.Load() != linkUp {
+		return true
+	}
+	now := c.mono()
+	if now < time.Duration(m.solo.Load()) {
+		return true
+	}
+	if l := m.lease.Load(); l != nil && l.expires-now > l.ttl/2 {
+		// Extend the lease to this probe's deadline (one ProbeTimeout from
+		// now), at most every 64th of a lease while one is in flight; the
+		// half left covers the extension's round trip.
+		if now-l.confirmed > l.ttl/64 {
+			m.wantLease()
+		}
+		return true
+	}
+	if now >= time.Duration(m.leaseRetry.Load()) {
+		m.wantLease()
+	}
+	return false
+}
+
+// wantLease asks the events goroutine to acquire or extend the lease.
+func (m *member) wantLease() {
+	if m.leaseBusy.CompareAndSwap(false, true) {
+		m.c.markDirty(m)
+	}
+}

@@ -1,0 +1,207 @@
+package circuitredis_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/breakerlab/circuit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// work stands for the dependency's own latency inside a call.
+func work(d time.Duration) {
+	t := time.NewTimer(d)
+	<-t.C
+}
+
+// Half-open, the whole fleet runs at most HalfOpenMaxProbes probes at
+// once: a replica probes only under the lease. Eight replicas, two
+// callers each, hammer a half-open fleet; the probes are counted in the
+// call itself. The dependency fails the first round of probes (the fleet
+// reopens) and passes the next (the fleet closes).
+func TestOneProbeRoundForTheFleet(t *testing.T) {
+	for _, probes := range []int{1, 2} {
+		t.Run(map[int]string{1: "one probe", 2: "two probes"}[probes], func(t *testing.T) {
+			srv := startRedis(t)
+			const n = 8
+			rs := newFleet(t, srv, fleetSpec{n: n, breaker: []circuit.Option{
+				circuit.WithOpenTimeout(150 * time.Millisecond),
+				circuit.WithProbeTimeout(2 * time.Second),
+				circuit.WithHalfOpenMaxProbes(probes),
+				circuit.WithSuccessThreshold(3),
+			}})
+
+			var (
+				healthy  atomic.Bool  // the dependency answers
+				inFlight atomic.Int64 // probes running, fleet-wide
+				most     atomic.Int64 // the most at once
+				ran      atomic.Int64 // probes run
+			)
+			call := func(r *replica) {
+				_, _ = r.b.Execute(context.Background(), func(context.Context) (int, error) {
+					if r.b.State() != circuit.HalfOpen {
+						return 1, nil // admitted closed: not a probe
+					}
+					ran.Add(1)
+					now := inFlight.Add(1)
+					for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+					}
+					work(3 * time.Millisecond)
+					inFlight.Add(-1)
+					if !healthy.Load() {
+						return 0, errDown
+					}
+					return 1, nil
+				})
+			}
+
+			require.True(t, rs[0].b.Trip(circuit.ReasonManual))
+			waitState(t, circuit.Open, 5*time.Second, rs...)
+
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for _, r := range rs {
+				for range 2 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						tick := time.NewTicker(time.Millisecond)
+						defer tick.Stop()
+						for {
+							select {
+							case <-stop:
+								return
+							case <-tick.C:
+								call(r)
+							}
+						}
+					}()
+				}
+			}
+			defer func() { close(stop); wg.Wait() }()
+
+			// The first round of probes fails: the holder reopens, and the
+			// others open after it, with ReasonFleet.
+			require.Eventually(t, func() bool {
+				for _, r := range rs {
+					for _, tr := range r.transitions() {
+						if tr.From == circuit.HalfOpen && tr.To == circuit.Open {
+							return true
+						}
+					}
+				}
+				return false
+			}, 5*time.Second, time.Millisecond, "a probe failed")
+			healthy.Store(true)
+			waitState(t, circuit.Closed, 10*time.Second, rs...)
+
+			assert.LessOrEqual(t, most.Load(), int64(probes), "probes at once, fleet-wide")
+			assert.GreaterOrEqual(t, ran.Load(), int64(4), "one failed probe and three good ones at least")
+			closers, fleetClosed := 0, 0
+			for _, r := range rs {
+				for _, tr := range r.transitions() {
+					switch {
+					case tr.To == circuit.Closed && tr.Reason == circuit.ReasonProbesSucceeded:
+						closers++
+					case tr.To == circuit.Closed && tr.Reason == circuit.ReasonFleet:
+						fleetClosed++
+					}
+				}
+			}
+			assert.Equal(t, 1, closers, "one replica's probes closed the fleet")
+			assert.Equal(t, n-1, fleetClosed, "the others closed on its word")
+			t.Logf("%d probes ran; at most %d at once", ran.Load(), most.Load())
+		})
+	}
+}
+
+// probeOnce calls r until a probe runs, which then blocks until release is
+// closed, and returns when the probe started.
+func probeOnce(t *testing.T, r *replica, release <-chan struct{}, wg *sync.WaitGroup) time.Time {
+	t.Helper()
+	started := make(chan time.Time, 1)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		wg.Add(1)
+		admitted := make(chan bool, 1)
+		go func() {
+			defer wg.Done()
+			_, err := r.b.Execute(context.Background(), func(context.Context) (int, error) {
+				admitted <- true
+				started <- time.Now()
+				<-release
+				return 1, nil
+			})
+			if err != nil {
+				admitted <- false
+			}
+		}()
+		if <-admitted {
+			return <-started
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s never probed", r.id)
+		}
+	}
+}
+
+// A replica that dies holding the lease costs the fleet at most one probe
+// deadline: another replica probes once the lease expires, not before.
+func TestLeaseHolderDies(t *testing.T) {
+	srv := startRedis(t)
+	const pt = time.Second
+	rs := newFleet(t, srv, fleetSpec{n: 2, breaker: []circuit.Option{
+		circuit.WithOpenTimeout(50 * time.Millisecond),
+		circuit.WithProbeTimeout(pt),
+	}})
+	a, b := rs[0], rs[1]
+	require.True(t, a.b.Trip(circuit.ReasonManual))
+	waitState(t, circuit.HalfOpen, 5*time.Second, a, b)
+
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(release); wg.Wait() }()
+	aProbed := probeOnce(t, a, release, &wg)
+
+	// a dies: its connection goes, and nothing releases the lease.
+	require.NoError(t, a.client.Close())
+	require.NoError(t, a.coord.Close())
+
+	bProbed := probeOnce(t, b, release, &wg)
+	waited := bProbed.Sub(aProbed)
+	t.Logf("the next probe ran %v after the dead holder's", waited)
+	assert.GreaterOrEqual(t, waited, pt-100*time.Millisecond, "no probe while the lease lives")
+	assert.Less(t, waited, pt+time.Second, "a probe soon after it expires")
+}
+
+// A replica that leaves gracefully (detach, or Close) releases its lease:
+// the next replica probes at once.
+func TestDetachReleasesLease(t *testing.T) {
+	srv := startRedis(t)
+	const pt = 5 * time.Second
+	rs := newFleet(t, srv, fleetSpec{n: 2, breaker: []circuit.Option{
+		circuit.WithOpenTimeout(50 * time.Millisecond),
+		circuit.WithProbeTimeout(pt),
+	}})
+	a, b := rs[0], rs[1]
+	require.True(t, a.b.Trip(circuit.ReasonManual))
+	waitState(t, circuit.HalfOpen, 5*time.Second, a, b)
+
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(release); wg.Wait() }()
+	aProbed := probeOnce(t, a, release, &wg)
+	_, err := b.b.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
+	require.ErrorIs(t, err, circuit.ErrOpen, "b may not probe while a holds the lease")
+	a.detach()
+	bProbed := probeOnce(t, b, release, &wg)
+	assert.Less(t, bProbed.Sub(aProbed), pt/2)
+}
