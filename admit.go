@@ -55,6 +55,9 @@ func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 // hook that ends the goroutine cannot take a slot with it.
 func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error) {
 	asked, gateOK := false, true // the probe gate, asked outside the lock
+	if g := b.gate.Load(); g != nil && b.period.Load().state == HalfOpen {
+		asked, gateOK = true, b.askGate(*g)
+	}
 	for {
 		b.mu.Lock()
 		now = b.advance(now)
@@ -148,6 +151,12 @@ type probeLease struct {
 	// (see halfOpenErr), built again only when that deadline changes.
 	err    *OpenError
 	errGen uint64
+
+	// gateErr is the rejection when the probe gate says no, for period
+	// gateGen, valid until gateUntil (see gateErr).
+	gateErr   *OpenError
+	gateGen   uint64
+	gateUntil time.Duration
 }
 
 // claim takes a free slot for a probe admitted at now, or returns -1.

@@ -111,6 +111,7 @@ type Breaker[T any] struct {
 	successes   uint64
 	failures    uint64
 	ignored     uint64
+	slowCalls   uint64                        // Metrics.SlowCalls
 	finished    uint64                        // admitted calls recorded, for Metrics.InFlight
 	lastCall    time.Duration                 // when a call was last recorded (0, the creation, if none), for Group
 	pairs       *[NumStates][NumStates]uint64 // transitions by pair; nil before the first

@@ -15,7 +15,7 @@ import (
 // SetProbeGate makes gate decide, each time a half-open breaker is about
 // to admit a probe, whether it may: if gate returns false the call is
 // rejected with an *OpenError (State HalfOpen) as if every probe slot were
-// taken, with RetryAt one ProbeTimeout ahead. A nil gate removes it. Only
+// taken, with RetryAt at most one ProbeTimeout ahead. A nil gate removes it. Only
 // half-open admission consults the gate. gate runs outside the breaker's
 // lock, possibly on many goroutines at once; it must return at once (read
 // a flag, start work elsewhere) and must not block. A panic in it is
@@ -51,12 +51,20 @@ func (b *Breaker[T]) logGatePanic(r any) {
 }
 
 // gateErr is the rejection of a half-open period p whose probe gate said
-// no: RetryAt is one ProbeTimeout after now, when the probe that holds the
-// gate has either reported or timed out. It requires b.mu.
+// no: RetryAt is at most one ProbeTimeout after now, by when the probe that
+// holds the gate has either reported or timed out. One error serves every
+// rejection until its RetryAt passes, so that a fleet waiting on another
+// replica's probe does not allocate per call. It requires b.mu and
+// b.probes.
 func (b *Breaker[T]) gateErr(p *period, now time.Duration) *OpenError {
-	e := *p.err
-	e.RetryAt = b.at(addSat(now, b.cfg.probeTimeout()))
-	return &e
+	l := b.probes
+	if l.gateErr == nil || l.gateGen != p.gen || now >= l.gateUntil {
+		l.gateUntil = addSat(now, b.cfg.probeTimeout())
+		e := *p.err
+		e.RetryAt = b.at(l.gateUntil)
+		l.gateErr, l.gateGen = &e, p.gen
+	}
+	return l.gateErr
 }
 
 // Close closes an Open or HalfOpen breaker now, as if its probes had just

@@ -1,6 +1,7 @@
 package circuit_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -61,4 +62,25 @@ func TestCloseEndsAnOutage(t *testing.T) {
 	assert.Equal(t, circuit.ForcedOpen, h.b.State())
 	h.b.Disable()
 	assert.False(t, h.b.Close(circuit.ReasonFleet))
+}
+
+func TestProbeGateRejectionAllocatesNothing(t *testing.T) {
+	h := newHarness(t, circuit.WithOpenTimeout(time.Second), circuit.WithProbeTimeout(time.Minute))
+	h.b.SetProbeGate(func() bool { return false })
+	h.toHalfOpen(time.Second)
+	_, first := h.call(0, nil)
+	require.ErrorIs(t, first, circuit.ErrOpen)
+	fn := func(context.Context) (int, error) { return 1, nil }
+	allocs := testing.AllocsPerRun(100, func() {
+		_, err := h.b.Execute(context.Background(), fn)
+		if err != first {
+			t.Fatalf("got %v, want the same rejection until its RetryAt", err)
+		}
+	})
+	assert.Zero(t, allocs, "a fleet waiting on another replica's probe rejects without allocating")
+	h.clock.Add(time.Minute)
+	_, err := h.call(0, nil)
+	var oe *circuit.OpenError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, h.clock.Now().Add(time.Minute), oe.RetryAt, "a new RetryAt once the old one has passed")
 }

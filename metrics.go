@@ -29,6 +29,12 @@ type Metrics struct {
 	// call was admitted.
 	Ignored  uint64
 	InFlight uint64 // admitted calls not yet recorded, Permits not yet done included
+	// SlowCalls counts the Successes and Failures that took at least the
+	// LatencyThreshold in force when they were recorded (none while it is
+	// 0). With Successes and Failures it lets a poller, such as a fleet
+	// coordinator's shared window, follow the outcomes without observing
+	// every call.
+	SlowCalls uint64
 	// RampShare is the share of calls admitted now: below 1 only while a
 	// recovered breaker ramps its traffic back up (Config.RampDuration).
 	RampShare   float64
@@ -104,6 +110,7 @@ func (b *Breaker[T]) snapshot() Metrics {
 		Failures:             b.failures,
 		Rejections:           b.rej.load(),
 		Ignored:              b.ignored,
+		SlowCalls:            b.slowCalls,
 		InFlight:             b.admitted.Load() - b.finished,
 		RampShare:            b.rampShareNow(),
 		Fallbacks:            b.fallbacks.Load(),

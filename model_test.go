@@ -259,16 +259,16 @@ type model struct {
 	lastLook    time.Duration // when the closed period last looked at its calls in flight
 	slowCheckAt time.Duration // admission looks (takes the lock) from this time on
 
-	successes, failures, rejections, ignored, fallbacks uint64
-	admitted, finished                                  uint64
-	pairs                                               [5][5]uint64
-	transitions                                         []modelTransition // what the hooks hear: state changes and reconfigurations
-	changes                                             uint64            // state changes: Metrics.Transitions
-	lastReason                                          circuit.Reason    // of the last state change
-	lastChangeAt                                        time.Duration     // when the last state change took effect
-	lastFailure                                         error
-	lastFailAt, lastSuccAt                              time.Duration
-	failedOnce, succeededOnce                           bool
+	successes, failures, rejections, ignored, fallbacks, slowCalls uint64
+	admitted, finished                                             uint64
+	pairs                                                          [5][5]uint64
+	transitions                                                    []modelTransition // what the hooks hear: state changes and reconfigurations
+	changes                                                        uint64            // state changes: Metrics.Transitions
+	lastReason                                                     circuit.Reason    // of the last state change
+	lastChangeAt                                                   time.Duration     // when the last state change took effect
+	lastFailure                                                    error
+	lastFailAt, lastSuccAt                                         time.Duration
+	failedOnce, succeededOnce                                      bool
 
 	nextID int
 }
@@ -519,6 +519,9 @@ func (m *model) record(c modelCall, end time.Duration, kind callKind, err error)
 		m.lastFailure, m.lastFailAt, m.failedOnce = err, end, true
 	case kindIgnored:
 		m.ignored++
+	}
+	if lt := m.cfg.LatencyThreshold; lt > 0 && kind != kindIgnored && end-c.start >= lt {
+		m.slowCalls++
 	}
 	if c.gen != m.gen {
 		return // admitted in an earlier period: lifetime counts only
@@ -856,6 +859,7 @@ func (m *model) metrics() circuit.Metrics {
 		Failures:             m.failures,
 		Rejections:           m.rejections,
 		Ignored:              m.ignored,
+		SlowCalls:            m.slowCalls,
 		InFlight:             m.admitted - m.finished,
 		Fallbacks:            m.fallbacks,
 		Transitions:          m.changes,
@@ -1562,6 +1566,9 @@ func diffMetrics(got, want circuit.Metrics) string {
 	}
 	if got.InFlight != want.InFlight {
 		d("InFlight", got.InFlight, want.InFlight)
+	}
+	if got.SlowCalls != want.SlowCalls {
+		d("SlowCalls", got.SlowCalls, want.SlowCalls)
 	}
 	if got.RampShare != want.RampShare {
 		d("RampShare", got.RampShare, want.RampShare)

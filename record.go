@@ -89,6 +89,9 @@ func (b *Breaker[T]) recordJudged(tk ticket, start, end time.Duration, kind Outc
 	now := b.advance(end)
 	b.finished++
 	b.lastCall = now
+	if c := b.cfg.LatencyThreshold; c > 0 && lat >= c && kind != Ignored {
+		b.slowCalls++
+	}
 	switch kind {
 	case Success:
 		b.successes++
