@@ -211,6 +211,15 @@ func TestReplayClampsTimes(t *testing.T) {
 
 	require.NoError(t, h.b.Replay([]circuit.Observation{{Outcome: circuit.Success}}, out[:1]))
 	assert.Equal(t, circuit.Replayed{Rejected: true, State: circuit.Open}, out[0], "a zero time is the latest seen")
+
+	// Times beyond what a Duration holds saturate, as time.Time.Sub does:
+	// the call is the breaker's last, in a state of time's making.
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	total := func() uint64 { m := h.b.Metrics(); return m.Successes + m.Failures + m.Ignored + m.Rejections }
+	before := total()
+	require.NoError(t, h.b.Replay([]circuit.Observation{{Start: far, End: far, Outcome: circuit.Success}}, out[:1]))
+	assert.Equal(t, before+1, total())
+	assert.Positive(t, out[0].Transitions, "the open period is long over")
 }
 
 // out must be nil or as long as obs; otherwise nothing is replayed.
