@@ -69,42 +69,54 @@ func (b *Breaker[T]) admitSlow(now time.Duration) (ticket, time.Duration, error)
 			continue
 		}
 		p := b.period.Load()
-		tk := ticket{gen: p.gen, slot: -1}
-		var err error
-		switch p.state {
-		case Closed:
-			if p.until != 0 && !b.rampAdmits(now) {
-				err = p.err
-				break
-			}
-			tk.seq = b.admitted.Add(1)
-		case Disabled:
-			tk.seq = b.admitted.Add(1)
-		case HalfOpen:
-			if g := b.gate.Load(); g != nil && !asked {
+		if p.state == HalfOpen && !asked {
+			if g := b.gate.Load(); g != nil {
 				b.mu.Unlock()
 				asked, gateOK = true, b.askGate(*g)
 				continue
 			}
-			if b.probes == nil {
-				b.probes = &probeLease{slots: b.cfg.HalfOpenMaxProbes}
-			}
-			if !gateOK {
-				err = b.gateErr(p, now)
-			} else if tk.slot = b.probes.claim(now); tk.slot < 0 {
-				err = b.halfOpenErr(p)
-			} else {
-				tk.seq = b.admitted.Add(1)
-			}
-		default:
-			err = p.err
 		}
-		if err != nil {
-			b.rejectCounter().add()
-		}
+		tk, err := b.admitLocked(p, now, gateOK)
 		b.mu.Unlock()
 		return tk, now, err
 	}
+}
+
+// admitLocked decides whether period p, the current one, admits a call at
+// now, which advance has applied: gateOK is the probe gate's answer (true
+// if there is none, or it was not asked). A rejection is counted. It
+// requires b.mu. admitSlow and Replay share it, so that a replayed call is
+// admitted by the very rules of a real one.
+func (b *Breaker[T]) admitLocked(p *period, now time.Duration, gateOK bool) (ticket, error) {
+	tk := ticket{gen: p.gen, slot: -1}
+	var err error
+	switch p.state {
+	case Closed:
+		if p.until != 0 && !b.rampAdmits(now) {
+			err = p.err
+			break
+		}
+		tk.seq = b.admitted.Add(1)
+	case Disabled:
+		tk.seq = b.admitted.Add(1)
+	case HalfOpen:
+		if b.probes == nil {
+			b.probes = &probeLease{slots: b.cfg.HalfOpenMaxProbes}
+		}
+		if !gateOK {
+			err = b.gateErr(p, now)
+		} else if tk.slot = b.probes.claim(now); tk.slot < 0 {
+			err = b.halfOpenErr(p)
+		} else {
+			tk.seq = b.admitted.Add(1)
+		}
+	default:
+		err = p.err
+	}
+	if err != nil {
+		b.rejectCounter().add()
+	}
+	return tk, err
 }
 
 // deliverBeforeCall delivers pending transitions for a call that is not

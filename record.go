@@ -75,8 +75,21 @@ func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, e
 // recordJudged is record, where timeoutApplies says that the outcome is a
 // Failure if the call took at least the CallTimeout in force.
 func (b *Breaker[T]) recordJudged(tk ticket, start, end time.Duration, kind Outcome, err error, timeoutApplies bool) {
-	lat := max(end-start, 0)
 	b.mu.Lock()
+	kind, err = b.recordLocked(tk, start, end, kind, err, timeoutApplies)
+	b.unlockAndDeliver()
+	if obs := b.observers.Load(); obs != nil {
+		b.observeRecorded(*obs, start, end, kind, err)
+	}
+}
+
+// recordLocked books the outcome of a call admitted with tk, as
+// recordJudged describes, and returns the outcome and error booked: a
+// Failure with context.DeadlineExceeded if the CallTimeout judged it. It
+// requires b.mu. recordJudged and Replay share it, so that a replayed
+// outcome is booked by the very rules of a real one.
+func (b *Breaker[T]) recordLocked(tk ticket, start, end time.Duration, kind Outcome, err error, timeoutApplies bool) (Outcome, error) {
+	lat := max(end-start, 0)
 	if c := b.cfg.CallTimeout; timeoutApplies && c > 0 && lat >= c {
 		kind = Failure
 		if err == nil {
@@ -118,10 +131,7 @@ func (b *Breaker[T]) recordJudged(tk ticket, start, end time.Duration, kind Outc
 			}
 		}
 	}
-	b.unlockAndDeliver()
-	if obs := b.observers.Load(); obs != nil {
-		b.observeRecorded(*obs, start, end, kind, err)
-	}
+	return kind, err
 }
 
 // count adds an outcome to the window and the consecutive counts. It

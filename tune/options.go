@@ -39,6 +39,7 @@ type settings struct {
 	healthyRun            int
 	incidentFailures      int
 	counterRouting        bool // NewSplit only
+	batch                 int  // calls replayed at once; 0: batchSize (see WithBatchSize in export_test.go)
 }
 
 func newSettings(opts []Option) settings {

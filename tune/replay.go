@@ -2,31 +2,32 @@ package tune
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/breakerlab/circuit"
 )
 
-// replayClock is the clock of the shadow breakers: it says whatever time
-// the call being replayed is at. Shadows.mu guards now; the breakers read
-// it only inside calls made with that lock held.
+// batchSize is how many live calls a Shadows buffers before it replays
+// them into the shadows: enough that one lock per shadow per batch costs
+// little per call, few enough that the buffer stays small (about 5 KiB)
+// and the call that fills it pays for a few microseconds of replay.
+const batchSize = 64
+
+// replayClock is the clock of the shadow breakers: their epoch, and the
+// time Reports asks their state at. Replay itself does not read it.
+// Shadows.mu guards now; the breakers read it only inside calls made with
+// that lock held.
 type replayClock struct{ now time.Time }
 
 func (c *replayClock) Now() time.Time { return c.now }
 
-// WithTimeout returns parent itself: a shadow's fn never looks at its
-// context (it returns at once), and the shadow judges CallTimeout from the
-// times, so there is nothing to bound, and nothing to allocate.
+// WithTimeout returns parent itself: a shadow runs no calls, so there is
+// nothing to bound, and nothing to allocate.
 func (c *replayClock) WithTimeout(parent context.Context, _ time.Duration) (context.Context, context.CancelFunc) {
 	return parent, noCancel
 }
 
 func noCancel() {}
-
-// errFailed is the error a shadow is told for a live failure: its default
-// classifier counts it as one.
-var errFailed = errors.New("tune: the live call failed")
 
 // shadow is one candidate: its Config, its breaker and its record.
 type shadow struct {
@@ -35,10 +36,11 @@ type shadow struct {
 	err error                      // why b could not be built
 	tr  tracker
 
-	// The call being replayed, for fn; both require Shadows.mu.
-	fn  func(context.Context) (struct{}, error) // built once: replays cur
-	cur *circuit.Observation                    // Shadows.cur
-	ran bool                                    // fn ran: the shadow admitted *cur
+	// The batch being replayed; all require Shadows.mu.
+	out   []circuit.Replayed   // what b did with each call of the batch; Shadows.set.batch long
+	trans []circuit.Transition // b's transitions, delivered to its hook, not yet applied to tr
+	next  int                  // trans[next] is the first transition not yet applied
+	mark  int                  // the next call of the batch with transitions, or the batch's length
 }
 
 // start builds the shadow breakers, on a replay clock whose first time is
@@ -52,66 +54,123 @@ func (s *Shadows) start(at time.Time) {
 			circuit.WithConfig(x.cfg),
 			circuit.WithName(x.tr.name),
 			circuit.WithClock(s.clock),
-			// Delivered on the goroutine that feeds the shadow, inside
-			// its Execute, so with s.mu held.
-			circuit.WithOnStateChange(func(t circuit.Transition) { x.tr.transition(t, &s.inc) }),
+			// Delivered on the goroutine that holds s.mu, before its
+			// Replay or State returns: kept, to be applied in the order of
+			// the calls (see flush).
+			circuit.WithOnStateChange(func(t circuit.Transition) { x.trans = append(x.trans, t) }),
 		)
 		// Attach validated the Config, which is all New checks of it, so
 		// err is nil; should it not be, the shadow stays idle and its
 		// report says why.
 		x.b, x.err = b, err
-		x.cur = &s.cur
-		x.fn = x.replay(s.clock)
+		x.out = make([]circuit.Replayed, s.set.batch)
+		x.trans = make([]circuit.Transition, 0, 4)
 	}
 }
 
-// feed replays one live call on the shadow: Execute at the call's start,
-// whose fn, if the shadow admits the call, moves the clock to the call's
-// end and returns its outcome. Execute rather than Allow and Done: the
-// same state machine, without a Permit's pooled record. It requires
-// Shadows.mu.
-func (x *shadow) feed(clk *replayClock) {
-	if x.b == nil {
+// flush replays the buffered calls into every shadow, one Replay per
+// shadow, then applies them to the reports in the order they were
+// observed: for each call, each shadow's transitions, then the live
+// outcome. That is the order in which feeding the shadows one call at a
+// time applies them, so the reports are exactly what they would be. (What
+// a shadow did with each call is counted apart: it touches nothing shared.)
+// It requires s.mu.
+func (s *Shadows) flush() {
+	n := len(s.buf)
+	if n == 0 {
 		return
 	}
-	o := x.cur
-	clk.now = o.Start
-	x.ran = false
-	_, _ = x.b.Execute(context.Background(), x.fn)
-	if x.ran {
-		return
+	if !s.started {
+		s.start(s.buf[0].Start)
 	}
-	switch {
-	case o.Rejected, o.Outcome == circuit.Ignored:
-		x.tr.rejectedUnknown++
-	case o.Outcome == circuit.Failure:
-		x.tr.rejectedFailed++
-	default:
-		x.tr.rejectedSucceeded++
-	}
-}
-
-// replay returns the shadow's fn.
-func (x *shadow) replay(clk *replayClock) func(context.Context) (struct{}, error) {
-	return func(context.Context) (struct{}, error) {
-		x.ran = true
-		o := x.cur
-		if o.Rejected {
-			// No outcome to learn from: the call ends at once, unjudged,
-			// so that it holds no probe slot.
-			x.tr.admittedUnseen++
-			return struct{}{}, context.Canceled
+	next := n // the first call that made a shadow transition
+	for _, x := range s.shadows {
+		x.mark = n
+		if x.b == nil {
+			continue
 		}
-		clk.now = o.End
-		switch o.Outcome {
-		case circuit.Success:
-			return struct{}{}, nil
-		case circuit.Failure:
-			if x.tr.state == circuit.Closed { // as of admission: transitions are delivered before it
-				x.tr.letThrough++
+		_ = x.b.Replay(s.buf, x.out[:n]) // cannot fail: the lengths match
+		x.mark = x.tally(s.buf)
+		next = min(next, x.mark)
+	}
+	for i := range s.buf {
+		if i == next {
+			next = n
+			for _, x := range s.shadows {
+				if x.mark == i {
+					x.applyTransitions(x.out[i].Transitions, &s.inc)
+					x.mark = x.nextMark(i+1, n)
+				}
+				next = min(next, x.mark)
 			}
-			return struct{}{}, errFailed
 		}
-		return struct{}{}, context.Canceled // Ignored, as the live breaker counted it
+		s.counted(&s.buf[i])
 	}
+	for _, x := range s.shadows {
+		x.settle(&s.inc) // nothing should be left
+	}
+	clear(s.buf) // let the calls' errors go
+	s.buf = s.buf[:0]
+}
+
+// tally counts what the shadow did with each call of obs, as x.out says,
+// and returns the first call that made transitions, or len(obs).
+// A call the shadow rejected still ran, and its live outcome is known,
+// unless the live breaker rejected it too or counted it Ignored. A call
+// the live breaker rejected has no outcome: the shadow admits or rejects
+// it, so that its own state moves on, but learns nothing from it. It
+// requires Shadows.mu.
+func (x *shadow) tally(obs []circuit.Observation) int {
+	tr := &x.tr
+	mark := len(obs)
+	for i, r := range x.out[:len(obs)] {
+		o := &obs[i]
+		if r.Transitions > 0 && mark == len(obs) {
+			mark = i
+		}
+		switch {
+		case !r.Rejected:
+			if o.Rejected {
+				tr.admittedUnseen++
+			} else if o.Outcome == circuit.Failure && r.State == circuit.Closed {
+				tr.letThrough++
+			}
+		case o.Rejected, o.Outcome == circuit.Ignored:
+			tr.rejectedUnknown++
+		case o.Outcome == circuit.Failure:
+			tr.rejectedFailed++
+		default:
+			tr.rejectedSucceeded++
+		}
+	}
+	return mark
+}
+
+// nextMark returns the first call of the batch from i on (up to n) that
+// made transitions of the shadow, or n.
+func (x *shadow) nextMark(i, n int) int {
+	for ; i < n; i++ {
+		if x.out[i].Transitions > 0 {
+			return i
+		}
+	}
+	return n
+}
+
+// applyTransitions applies the next n transitions of the shadow's breaker
+// to its record. It requires Shadows.mu.
+func (x *shadow) applyTransitions(n int, inc *incidents) {
+	end := min(x.next+n, len(x.trans))
+	for _, t := range x.trans[x.next:end] {
+		x.tr.transition(t, inc)
+	}
+	x.next = end
+}
+
+// settle applies the transitions not yet applied, and empties the list.
+// It requires Shadows.mu.
+func (x *shadow) settle(inc *incidents) {
+	x.applyTransitions(len(x.trans), inc)
+	clear(x.trans) // let their Metrics go
+	x.trans, x.next = x.trans[:0], 0
 }

@@ -72,13 +72,17 @@ type Candidate struct {
 // rejected has no outcome: the shadow admits or rejects it, so that its
 // own state moves on, but learns nothing from it.
 //
-// The shadows are fed on the goroutine of the live call, after the live
-// breaker has recorded it, under one mutex per Shadows: each candidate
-// adds one Execute of its own breaker (no allocation) to every live
-// call. Calls that overlap are fed in the order they end, and a
-// shadow treats a start earlier than a time it has already seen as that
-// time, so with concurrent calls a shadow's decisions are approximate by at
-// most the overlap; with sequential calls they are exact.
+// The live calls are buffered as the live breaker reports them, under one
+// mutex per Shadows, and replayed into the shadows (circuit.Breaker.Replay)
+// in batches of 64, one lock per shadow per batch, on the goroutine of the
+// call that fills the batch; nothing is allocated per call. Reports,
+// Promote and Detach, and every transition of the live breaker, replay
+// what is buffered first, in the order it was observed, so the reports are
+// exact whenever they are read. Calls that overlap are replayed in the
+// order they end, and a shadow treats a start earlier than a time it has
+// already seen as that time, so with concurrent calls a shadow's decisions
+// are approximate by at most the overlap; with sequential calls they are
+// exact.
 //
 // A shadow starts closed with an empty window at the first call observed
 // after Attach, whatever state the live breaker is in.
@@ -89,9 +93,10 @@ type Shadows struct {
 
 	// mu guards everything below, the shadows' breakers and records, and
 	// the replay clock: every call into a shadow breaker is made with mu
-	// held, so its hooks (transition on each tracker) run with mu held too.
+	// held, so its hooks run with mu held too.
 	mu       sync.Mutex
 	detached bool
+	buf      []circuit.Observation // calls observed, not yet replayed (see flush); set.batch at most
 	clock    *replayClock
 	started  bool // the shadow breakers are built (at the first call)
 	liveTr   tracker
@@ -102,7 +107,6 @@ type Shadows struct {
 	calls    uint64
 	unseen   uint64
 	ignored  uint64
-	cur      circuit.Observation // the call being replayed (see shadow.feed)
 
 	remove      func() // stops the observation; called by Detach, outside mu
 	unsubscribe func()
@@ -167,7 +171,11 @@ func Attach(live Live, cands []Candidate, opts ...Option) (*Shadows, error) {
 // attach starts watching live with the shadows, validated, and settings
 // s.
 func attach(live Live, shadows []*shadow, s settings) *Shadows {
+	if s.batch <= 0 {
+		s.batch = batchSize
+	}
 	sh := &Shadows{live: live, set: s, clock: &replayClock{}, shadows: shadows}
+	sh.buf = make([]circuit.Observation, 0, s.batch)
 	sh.liveTr = tracker{name: live.Name(), live: true}
 	sh.inc = incidents{healthyRun: s.healthyRun, minFailures: s.incidentFailures}
 	sh.inc.trackers = append(sh.inc.trackers, &sh.liveTr)
@@ -237,6 +245,7 @@ func (s *Shadows) onLiveTransition(t circuit.Transition) {
 	if s.detached {
 		return
 	}
+	s.flush() // the calls observed before it come first
 	s.liveSeen = true
 	if t.At.After(s.last) {
 		s.last = t.At
@@ -245,26 +254,29 @@ func (s *Shadows) onLiveTransition(t circuit.Transition) {
 }
 
 // observe is the observer added to the live breaker: it runs on the
-// goroutine of each live call.
+// goroutine of each live call, and buffers the call; the call that fills
+// the buffer replays it (see flush).
 func (s *Shadows) observe(o circuit.Observation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.detached {
 		return
 	}
-	if !s.started {
-		s.start(o.Start)
+	s.buf = append(s.buf, o)
+	if len(s.buf) >= s.set.batch {
+		s.flush()
 	}
+}
+
+// counted applies a live call to the live record and the incidents. It
+// requires s.mu.
+func (s *Shadows) counted(o *circuit.Observation) {
 	if s.calls == 0 {
 		s.first = o.Start
 	}
 	s.calls++
 	if o.End.After(s.last) {
 		s.last = o.End
-	}
-	s.cur = o
-	for _, x := range s.shadows {
-		x.feed(s.clock)
 	}
 	switch {
 	case o.Rejected:
@@ -290,6 +302,9 @@ func (s *Shadows) Reports() []Report {
 	cfg.Name = ""
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.detached {
+		s.flush()
+	}
 	if s.started && !s.detached {
 		// Apply what time alone has done to each shadow by the latest
 		// time seen, as the live breaker does when asked its state.
@@ -297,6 +312,7 @@ func (s *Shadows) Reports() []Report {
 		for _, x := range s.shadows {
 			if x.b != nil {
 				x.b.State()
+				x.settle(&s.inc)
 			}
 		}
 	}
@@ -327,6 +343,12 @@ func (s *Shadows) Reports() []Report {
 func (s *Shadows) Promote(name string) error {
 	for _, x := range s.shadows { // immutable after Attach
 		if x.tr.name == name {
+			// The calls before the change are counted before it.
+			s.mu.Lock()
+			if !s.detached {
+				s.flush()
+			}
+			s.mu.Unlock()
 			if err := s.live.Reconfigure(x.cfg); err != nil {
 				return fmt.Errorf("tune: promote %q: %w", name, err)
 			}
@@ -345,6 +367,7 @@ func (s *Shadows) Detach() {
 		s.mu.Unlock()
 		return
 	}
+	s.flush() // what was observed before Detach counts
 	s.detached = true
 	s.mu.Unlock()
 	// Outside mu: removing takes the live breaker's lock. A call already
