@@ -317,3 +317,27 @@ func BenchmarkGroupMemory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkObserve is the cost of Observe on the success path: none, and
+// one observer that does nothing (the hand-off itself).
+func BenchmarkObserve(b *testing.B) {
+	for _, n := range []int{0, 1} {
+		b.Run("observers="+strconv.Itoa(n), func(b *testing.B) {
+			br, err := circuit.New[int]()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n == 1 {
+				br.Observe(func(circuit.Observation) {})
+			}
+			fn := func(context.Context) (int, error) { return 1, nil }
+			ctx := context.Background()
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := br.Execute(ctx, fn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

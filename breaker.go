@@ -140,6 +140,7 @@ type template[T any] struct {
 	clock      Clock
 	realClock  bool      // clock is the real one: read time with time.Since
 	epoch      time.Time // times inside the breaker are offsets from this
+	epochWall  time.Time // epoch without its monotonic reading, what at adds to
 	expiries   bool      // open periods end through the shared expiry timer (see expiry.go)
 	classifier func(T, error) Outcome
 	fallback   func(context.Context, error) (T, error)
@@ -214,6 +215,7 @@ func New[T any](opts ...Option) (*Breaker[T], error) {
 		t.realClock = true
 	}
 	t.epoch = t.clock.Now()
+	t.epochWall = t.epoch.Round(0)
 	// The shared expiry timer runs on real time. Inside a testing/synctest
 	// bubble time.Now has no monotonic reading and runs on the bubble's
 	// fake clock, which that timer knows nothing of: there, rejections
@@ -324,7 +326,7 @@ func (b *Breaker[T]) at(d time.Duration) time.Time {
 	if d == never {
 		return time.Time{}
 	}
-	return b.t.epoch.Add(d).Round(0)
+	return b.t.epochWall.Add(d)
 }
 
 // Execute calls fn unless the breaker rejects the call, records the

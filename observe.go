@@ -80,14 +80,19 @@ func (b *Breaker[T]) Observe(fn func(Observation)) (remove func()) {
 	}
 }
 
-// observeRecorded tells the observers of a recorded call.
+// observeRecorded tells the observers of a recorded call. The times are
+// offsets of a call, never the never sentinel.
 func (b *Breaker[T]) observeRecorded(obs []observer, start, end time.Duration, kind Outcome, err error) {
-	o := Observation{Start: b.at(start), End: b.at(end), Outcome: kind}
+	o := Observation{Start: b.t.epochWall.Add(start), End: b.t.epochWall.Add(end), Outcome: kind}
 	if kind == Failure {
 		o.Err = err
 	}
+	if len(obs) == 1 {
+		b.callObserver(obs[0].fn, &o)
+		return
+	}
 	for _, ob := range obs {
-		b.callObserver(ob.fn, o)
+		b.callObserver(ob.fn, &o)
 	}
 }
 
@@ -96,17 +101,17 @@ func (b *Breaker[T]) observeRejected(obs []observer, err error) {
 	now := b.at(b.now())
 	o := Observation{Start: now, End: now, Rejected: true, Outcome: Ignored, Err: err}
 	for _, ob := range obs {
-		b.callObserver(ob.fn, o)
+		b.callObserver(ob.fn, &o)
 	}
 }
 
-func (b *Breaker[T]) callObserver(fn func(Observation), o Observation) {
+func (b *Breaker[T]) callObserver(fn func(Observation), o *Observation) {
 	defer func() {
 		if r := recover(); r != nil {
 			b.logObserverPanic(r)
 		}
 	}()
-	fn(o)
+	fn(*o)
 }
 
 func (b *Breaker[T]) logObserverPanic(r any) {
