@@ -238,14 +238,60 @@ func newPropFleet(tb testing.TB, srv *redisServer, n int) *propFleet {
 	tb.Helper()
 	f := &propFleet{tb: tb}
 	name := fleetName("prop")
-	for i := range n {
-		client, _ := srv.client(tb)
-		coord := newCoordinator(tb, client, circuitredis.WithReplicaID(fmt.Sprintf("r%d", i)))
+	newBreaker := func() *circuit.Breaker[int] {
 		// A long open period: no breaker turns half-open during a round.
 		br, err := circuit.New[int](circuit.WithName(name), circuit.WithOpenTimeout(30*time.Second))
 		if err != nil {
 			tb.Fatal(err)
 		}
+		return br
+	}
+	attach := func(id string, br *circuit.Breaker[int]) (*circuitredis.Coordinator, func()) {
+		client, _ := srv.client(tb)
+		coord := newCoordinator(tb, client, circuitredis.WithReplicaID(id))
+		detach, err := coord.Attach(br)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(detach)
+		return coord, detach
+	}
+
+	// Attach reads the fleet's state in the background, and a read that
+	// lands after a round's Reset would open a replica outside any round.
+	// So the fleet starts open: replica 0 trips while a witness listens;
+	// once the witness has opened, the open period is in Redis, and every
+	// replica attached after that opens by its own read, and only by it
+	// (nobody else announces anything meanwhile). When all are open, all
+	// reads are done.
+	f.brs = append(f.brs, newBreaker())
+	coord, _ := attach("r0", f.brs[0])
+	f.coords = append(f.coords, coord)
+	witness := newBreaker()
+	_, detachWitness := attach("witness", witness)
+	if !f.brs[0].Trip(circuit.ReasonManual) {
+		tb.Fatal("replica 0 did not trip")
+	}
+	waitFor(tb, 5*time.Second, "the witness to open", func() bool { return witness.State() == circuit.Open })
+	detachWitness()
+	for i := 1; i < n; i++ {
+		f.brs = append(f.brs, newBreaker())
+		coord, _ := attach(fmt.Sprintf("r%d", i), f.brs[i])
+		f.coords = append(f.coords, coord)
+	}
+	waitFor(tb, 5*time.Second, "every replica to read the open period", func() bool {
+		for _, br := range f.brs {
+			if br.State() != circuit.Open {
+				return false
+			}
+		}
+		return true
+	})
+	if err := f.reset(); err != nil {
+		tb.Fatal(err)
+	}
+
+	for i, br := range f.brs {
 		br.Subscribe(func(tr circuit.Transition) {
 			if tr.To != circuit.Open || tr.Reason != circuit.ReasonFleet {
 				return
@@ -259,13 +305,6 @@ func newPropFleet(tb testing.TB, srv *redisServer, n int) *propFleet {
 				f.strays++
 			}
 		})
-		detach, err := coord.Attach(br)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(detach)
-		f.coords = append(f.coords, coord)
-		f.brs = append(f.brs, br)
 	}
 	return f
 }
@@ -300,7 +339,13 @@ func (f *propFleet) round(src int) ([]time.Duration, error) {
 			seen[o.i] = true
 			delays = append(delays, o.at.Sub(start))
 		case <-timeout.C:
-			return nil, fmt.Errorf("%d of %d replicas opened within 5s of replica %d's trip", len(delays), n-1, src)
+			var missing []string
+			for i, br := range f.brs {
+				if i != src && !seen[i] {
+					missing = append(missing, fmt.Sprintf("r%d (%v)", i, br.State()))
+				}
+			}
+			return nil, fmt.Errorf("%d of %d replicas opened within 5s of replica %d's trip; not: %v", len(delays), n-1, src, missing)
 		}
 	}
 	return delays, nil
