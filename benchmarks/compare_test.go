@@ -155,18 +155,7 @@ func circuitSubject(_ testing.TB, br *circuit.Breaker[int]) subject {
 // more); it measures no latency; it reads time.Now() twice per call, under
 // its mutex. unreachable: ReadyToTrip needs MaxUint32 consecutive failures.
 func buildGobreaker(tb testing.TB, th thresholds) subject {
-	st := gobreaker.Settings{
-		Name:        "bench",
-		MaxRequests: 3,
-		Timeout:     30 * time.Second,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= 5 || (c.Requests >= 10 && 2*c.TotalFailures >= c.Requests)
-		},
-	}
-	if th == unreachable {
-		st.ReadyToTrip = func(c gobreaker.Counts) bool { return c.ConsecutiveFailures == math.MaxUint32 }
-	}
-	cb := gobreaker.NewCircuitBreaker[int](st)
+	cb := gobreaker.NewCircuitBreaker[int](gobreakerSettings("bench", th))
 	return subject{
 		call: func(fail bool) (int, error) {
 			if fail {
@@ -254,6 +243,23 @@ func buildHystrix(tb testing.TB, th thresholds) subject {
 		isOpen:   cb.IsOpen,
 		rejected: func(err error) bool { return errors.Is(err, hystrix.ErrCircuitOpen) },
 	}
+}
+
+// gobreakerSettings is the configuration buildGobreaker describes, also
+// used by the fleet benchmark's DistributedCircuitBreaker.
+func gobreakerSettings(name string, th thresholds) gobreaker.Settings {
+	st := gobreaker.Settings{
+		Name:        name,
+		MaxRequests: 3,
+		Timeout:     30 * time.Second,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= 5 || (c.Requests >= 10 && 2*c.TotalFailures >= c.Requests)
+		},
+	}
+	if th == unreachable {
+		st.ReadyToTrip = func(c gobreaker.Counts) bool { return c.ConsecutiveFailures == math.MaxUint32 }
+	}
+	return st
 }
 
 // eapache/go-resiliency: opens after 5 errors with no error-free gap of
