@@ -14,8 +14,8 @@ type Member interface {
 	Name() string
 	State() circuit.State
 	Config() circuit.Config
+	Metrics() circuit.Metrics
 	Subscribe(hook func(circuit.Transition)) (unsubscribe func())
-	Observe(fn func(circuit.Observation)) (remove func())
 	SetProbeGate(gate func() bool)
 	Trip(reason circuit.Reason) bool
 	OpenUntil(reason circuit.Reason, until time.Time) bool
@@ -36,14 +36,7 @@ type member struct {
 	keys  keys
 	token string // the probe lease's value while this replica holds it
 
-	// Written by every call of a closed breaker while the shared window is
-	// on, so kept off the lines the rest is read from.
-	_                [64]byte
-	succ, fail, slow atomic.Uint64 // outcomes since the last flush
-	_                [64]byte
-
 	cfg          atomic.Pointer[circuit.Config] // the breaker's, refreshed on Reconfigure
-	slowAt       atomic.Int64                   // Config.LatencyThreshold; 0 for none
 	probeTimeout atomic.Int64                   // the lease's length: Config.ProbeTimeout, or OpenTimeout when 0
 
 	lease      atomic.Pointer[heldLease] // the probe lease while this replica holds it
@@ -60,7 +53,10 @@ type member struct {
 	release   string        // a lease token to release, "" if none
 	readState bool          // read the fleet's state when Redis is next reachable
 	detached  bool
-	unobserve func() // removes the observer; nil while none (the breaker is observed only while closed)
+
+	wmu     sync.Mutex // guards seen and pending: the shared window's accounts
+	seen    tally      // the latest of the breaker's Metrics accounted for
+	pending tally      // outcomes of the closed breaker not yet flushed (counts only)
 
 	unsubscribe func() // set by Attach before anything else can read it
 }
@@ -80,15 +76,16 @@ type announcement struct {
 	at     time.Duration // mono: when the transition was heard
 }
 
-func newMember(c *Coordinator, b Member, name, token string) *member {
-	return &member{c: c, b: b, name: name, keys: keysFor(c.cfg.prefix, name), token: token}
+// newMember returns the member for b, with the shared window counting
+// from metrics, b's Metrics when it was attached.
+func newMember(c *Coordinator, b Member, name, token string, metrics circuit.Metrics) *member {
+	return &member{c: c, b: b, name: name, keys: keysFor(c.cfg.prefix, name), token: token, seen: tallyOf(metrics)}
 }
 
 // loadConfig caches what the hot path and the gate read of the breaker's
 // Config.
 func (m *member) loadConfig(cfg circuit.Config) {
 	m.cfg.Store(&cfg)
-	m.slowAt.Store(int64(cfg.LatencyThreshold))
 	pt := cfg.ProbeTimeout
 	if pt <= 0 {
 		pt = cfg.OpenTimeout
@@ -97,8 +94,8 @@ func (m *member) loadConfig(cfg circuit.Config) {
 }
 
 // start completes Attach once the hook is in: it learns the breaker's
-// state (unless a transition already told it), observes a closed breaker,
-// and asks for the fleet's state.
+// state (unless a transition already told it), and asks for the fleet's
+// state.
 func (m *member) start(s circuit.State) {
 	m.mu.Lock()
 	if m.detached {
@@ -109,41 +106,8 @@ func (m *member) start(s circuit.State) {
 		m.state, m.known = s, true
 	}
 	m.readState = true
-	m.syncObserverLocked()
 	m.mu.Unlock()
 	m.c.markDirty(m)
-}
-
-// syncObserverLocked observes the breaker's calls while it is closed and
-// the shared window is on, and only then: an open breaker's rejections
-// then cost nothing, and probes, like a breaker's own window, are not
-// counted. It requires m.mu (Observe takes only the breaker's lock and
-// calls nothing of ours).
-func (m *member) syncObserverLocked() {
-	want := m.c.cfg.window > 0 && !m.detached && m.state == circuit.Closed
-	switch {
-	case want && m.unobserve == nil:
-		m.unobserve = m.b.Observe(m.observe)
-	case !want && m.unobserve != nil:
-		m.unobserve()
-		m.unobserve = nil
-	}
-}
-
-// observe counts one call for the shared window. It runs on the caller's
-// goroutine for every call of a closed breaker: atomic adds only.
-func (m *member) observe(o circuit.Observation) {
-	switch o.Outcome { // a rejection's is Ignored
-	case circuit.Success:
-		m.succ.Add(1)
-	case circuit.Failure:
-		m.fail.Add(1)
-	default:
-		return
-	}
-	if t := m.slowAt.Load(); t > 0 && int64(o.End.Sub(o.Start)) >= t {
-		m.slow.Add(1)
-	}
 }
 
 // onTransition is the breaker's hook. It runs on whichever goroutine
@@ -155,6 +119,11 @@ func (m *member) onTransition(t circuit.Transition) {
 		return
 	}
 	c := m.c
+	if c.cfg.window > 0 {
+		// The shared window's accounts, before the state changes again:
+		// Metrics tells which outcomes the closed breaker recorded.
+		m.account(tallyOf(m.b.Metrics()))
+	}
 	now := c.mono()
 	var ann *announcement
 	switch {
@@ -178,11 +147,8 @@ func (m *member) onTransition(t circuit.Transition) {
 	m.state, m.known = t.To, true
 	if t.To == circuit.Closed {
 		// A closed breaker starts with an empty window, here as in Redis.
-		m.succ.Store(0)
-		m.fail.Store(0)
-		m.slow.Store(0)
+		m.dropPending()
 	}
-	m.syncObserverLocked()
 	held := false
 	if t.To != circuit.HalfOpen && m.lease.Swap(nil) != nil {
 		held = true

@@ -90,8 +90,8 @@ func WithReplicaID(id string) Option {
 
 // WithSharedWindow turns on the shared window (off by default): every
 // replica adds the outcomes of its closed breakers (successes, failures,
-// and calls that took at least Config.LatencyThreshold) to counters in
-// Redis every flush interval, and a replica whose fleet-wide counts over
+// and calls that took at least Config.LatencyThreshold), read from their
+// Metrics, to counters in Redis every flush interval, and a replica whose fleet-wide counts over
 // the last d meet its breaker's own thresholds trips the fleet. d must be
 // at least 100ms, at most 24h, and at least twice the flush interval.
 // See the Coordinator's documentation for the rule.
