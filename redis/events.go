@@ -154,7 +154,7 @@ func (c *Coordinator) read(m *member) error {
 func (c *Coordinator) acquire(m *member) {
 	ttl := time.Duration(m.probeTimeout.Load())
 	ms := max(ttl.Milliseconds(), 1)
-	sent := c.mono()
+	sent, heard := c.mono(), m.heard.Load()
 	ctx, cancel := c.op()
 	res, err := acquireScript.Run(ctx, c.client, []string{m.keys.lease}, m.token, ms).Int64Slice()
 	cancel()
@@ -178,6 +178,12 @@ func (c *Coordinator) acquire(m *member) {
 		// outcome comes first (which resets leaseRetry).
 		m.lease.Store(nil)
 		m.leaseRetry.Store(int64(c.mono() + time.Duration(max(res[1], 1))*time.Millisecond))
+		if m.heard.Load() != heard {
+			// An announcement (a release, say) came while the command was
+			// out, and may have been handled before this refusal: it is
+			// the newer news.
+			m.leaseRetry.Store(0)
+		}
 		return
 	}
 	m.mu.Lock()

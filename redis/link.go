@@ -155,6 +155,8 @@ func (c *Coordinator) handle(s string) {
 	if m == nil {
 		return
 	}
+	// In this order: acquire reads heard after it sets leaseRetry.
+	m.heard.Add(1)
 	m.leaseRetry.Store(0)
 	switch p.Kind {
 	case kindOpen:

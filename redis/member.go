@@ -41,6 +41,7 @@ type member struct {
 
 	lease      atomic.Pointer[heldLease] // the probe lease while this replica holds it
 	leaseRetry atomic.Int64              // mono time before which the gate asks for no lease: another replica holds it
+	heard      atomic.Uint64             // announcements heard for this breaker: a lease refusal sent before one is stale
 	solo       atomic.Int64              // mono time before which the breaker probes alone: Redis refused the lease
 	leaseBusy  atomic.Bool               // an acquisition or renewal is queued or running
 	selfTrip   atomic.Bool               // the shared window is tripping the breaker: announce the open
