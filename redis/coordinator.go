@@ -33,8 +33,9 @@ var ErrClosed = errors.New("circuitredis: coordinator closed")
 //   - Half-open, a replica probes only while it holds the breaker's probe
 //     lease in Redis, so the fleet runs at most Config.HalfOpenMaxProbes
 //     probes at once; the others reject until the holder announces the
-//     outcome (close, or open again), and a holder that dies costs at most
-//     one ProbeTimeout.
+//     outcome (close, or open again). The holder keeps the lease while its
+//     calls ask for probes, and gives it back one ProbeTimeout after its
+//     last; a holder that dies costs at most one ProbeTimeout.
 //   - With WithSharedWindow, replicas pool their outcomes, and the fleet
 //     trips when the pooled counts meet the breaker's own thresholds and
 //     at least WithMinReplicas replicas saw the failures (or slow calls).
@@ -220,6 +221,9 @@ func (c *Coordinator) detach(m *member) (token string) {
 		return ""
 	}
 	m.detached = true
+	if m.keeper != nil {
+		m.keeper.Stop()
+	}
 	if m.lease.Swap(nil) != nil {
 		token = m.token
 	}

@@ -149,8 +149,8 @@ func (c *Coordinator) read(m *member) error {
 	return nil
 }
 
-// acquire takes or extends m's probe lease, for as long as a probe may
-// run.
+// acquire takes or renews m's probe lease, for as long as a probe may
+// run, and schedules keep.
 func (c *Coordinator) acquire(m *member) {
 	ttl := time.Duration(m.probeTimeout.Load())
 	ms := max(ttl.Milliseconds(), 1)
@@ -188,7 +188,8 @@ func (c *Coordinator) acquire(m *member) {
 	}
 	m.mu.Lock()
 	if m.state == circuit.HalfOpen && !m.detached {
-		m.lease.Store(&heldLease{expires: sent + ttl, confirmed: sent, ttl: ttl})
+		m.lease.Store(&heldLease{expires: sent + ttl, ttl: ttl})
+		m.keepLocked(max(ttl/4, time.Millisecond))
 		m.mu.Unlock()
 		return
 	}

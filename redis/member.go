@@ -42,6 +42,7 @@ type member struct {
 	lease      atomic.Pointer[heldLease] // the probe lease while this replica holds it
 	leaseRetry atomic.Int64              // mono time before which the gate asks for no lease: another replica holds it
 	heard      atomic.Uint64             // announcements heard for this breaker: a lease refusal sent before one is stale
+	asked      atomic.Int64              // mono time of the latest call the probe gate was asked about
 	solo       atomic.Int64              // mono time before which the breaker probes alone: Redis refused the lease
 	leaseBusy  atomic.Bool               // an acquisition or renewal is queued or running
 	selfTrip   atomic.Bool               // the shared window is tripping the breaker: announce the open
@@ -54,6 +55,7 @@ type member struct {
 	release   string        // a lease token to release, "" if none
 	readState bool          // read the fleet's state when Redis is next reachable
 	detached  bool
+	keeper    *time.Timer // runs keep while the lease is held; nil until first needed
 
 	wmu     sync.Mutex // guards seen and pending: the shared window's accounts
 	seen    tally      // the latest of the breaker's Metrics accounted for
@@ -64,9 +66,8 @@ type member struct {
 
 // heldLease is the probe lease as this replica holds it. Times are mono.
 type heldLease struct {
-	expires   time.Duration // when it ends at the latest (its TTL from when the command was sent)
-	confirmed time.Duration // when it was last acquired or extended
-	ttl       time.Duration
+	expires time.Duration // when it ends at the latest (its TTL from when the command was sent)
+	ttl     time.Duration
 }
 
 // announcement is a transition waiting to be sent.
@@ -168,9 +169,11 @@ func (m *member) onTransition(t circuit.Transition) {
 }
 
 // gate is the breaker's probe gate: a half-open breaker probes while this
-// replica holds the fleet's lease, and asks for the lease (without
-// waiting) when it does not. With Redis unreachable the breaker works
-// alone and always may.
+// replica holds the fleet's lease with at least half of it left (keep
+// renews it every quarter, so the probe's deadline, one ProbeTimeout
+// ahead, stays covered), and asks for the lease (without waiting) when it
+// does not. With Redis unreachable the breaker works alone and always
+// may.
 func (m *member) gate() bool {
 	c := m.c
 	if c.link.Load() != linkUp {
@@ -180,19 +183,50 @@ func (m *member) gate() bool {
 	if now < time.Duration(m.solo.Load()) {
 		return true
 	}
+	m.asked.Store(int64(now))
 	if l := m.lease.Load(); l != nil && l.expires-now > l.ttl/2 {
-		// Extend the lease to this probe's deadline (one ProbeTimeout from
-		// now), at most every 64th of a lease while one is in flight; the
-		// half left covers the extension's round trip.
-		if now-l.confirmed > l.ttl/64 {
-			m.wantLease()
-		}
 		return true
 	}
 	if now >= time.Duration(m.leaseRetry.Load()) {
 		m.wantLease()
 	}
 	return false
+}
+
+// keepLocked schedules keep for d from now. It requires m.mu.
+func (m *member) keepLocked(d time.Duration) {
+	if m.keeper == nil {
+		m.keeper = time.AfterFunc(d, m.keep)
+		return
+	}
+	m.keeper.Reset(d)
+}
+
+// keep runs a quarter of a lease after the lease was last taken or
+// renewed. While the breaker's calls still ask the gate (one did within
+// the last lease), it renews the lease, so that the holder probes at its
+// next call even when that is more than half a lease away. Once none has
+// for a whole lease, it gives the lease back, so that a replica whose
+// traffic stopped holds up the fleet's probes for one ProbeTimeout at
+// most, and the next replica with a call may take it at once.
+func (m *member) keep() {
+	l := m.lease.Load()
+	if l == nil {
+		return
+	}
+	if m.c.mono()-time.Duration(m.asked.Load()) < l.ttl {
+		m.wantLease()
+		return
+	}
+	m.mu.Lock()
+	gave := !m.detached && m.lease.CompareAndSwap(l, nil)
+	if gave {
+		m.release = m.token
+	}
+	m.mu.Unlock()
+	if gave {
+		m.c.markDirty(m)
+	}
 }
 
 // wantLease asks the events goroutine to acquire or extend the lease.
