@@ -29,7 +29,8 @@ var ErrClosed = errors.New("circuitredis: coordinator closed")
 //     announces it; every other replica's breaker of that name opens with
 //     circuit.ReasonFleet for the time the first one's open period had
 //     left. A replica that starts, or reconnects, reads the open period in
-//     force.
+//     force. With WithPropagateLocalTrips(false), only the shared window
+//     opens a closed fleet; a breaker's own trips stay its own.
 //   - Half-open, a replica probes only while it holds the breaker's probe
 //     lease in Redis, so the fleet runs at most Config.HalfOpenMaxProbes
 //     probes at once; the others reject until the holder announces the

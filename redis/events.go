@@ -144,9 +144,18 @@ func (c *Coordinator) read(m *member) error {
 		return nil
 	}
 	if p.Instance != c.instance && p.Kind == kindOpen && ms > 0 {
-		m.b.OpenUntil(circuit.ReasonFleet, c.cfg.clock.Now().Add(time.Duration(ms)*time.Millisecond))
+		m.openFleet(time.Duration(ms) * time.Millisecond)
 	}
 	return nil
+}
+
+// openFleet applies the fleet's open period, which has left left. The
+// breaker's period is then the fleet's, also when its own, already
+// running, lasts longer.
+func (m *member) openFleet(left time.Duration) {
+	if m.b.OpenUntil(circuit.ReasonFleet, m.c.cfg.clock.Now().Add(left)) || m.b.State() == circuit.Open {
+		m.fleetOpen.Store(true)
+	}
 }
 
 // acquire takes or renews m's probe lease, for as long as a probe may

@@ -161,10 +161,12 @@ func (c *Coordinator) handle(s string) {
 	switch p.Kind {
 	case kindOpen:
 		if p.OpenMS > 0 {
-			m.b.OpenUntil(circuit.ReasonFleet, c.cfg.clock.Now().Add(time.Duration(p.OpenMS)*time.Millisecond))
+			m.openFleet(time.Duration(p.OpenMS) * time.Millisecond)
 		}
 	case kindClose:
-		m.b.Close(circuit.ReasonFleet)
+		if c.cfg.propagate || m.fleetOpen.Load() {
+			m.b.Close(circuit.ReasonFleet)
+		}
 	}
 }
 

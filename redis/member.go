@@ -46,6 +46,7 @@ type member struct {
 	solo       atomic.Int64              // mono time before which the breaker probes alone: Redis refused the lease
 	leaseBusy  atomic.Bool               // an acquisition or renewal is queued or running
 	selfTrip   atomic.Bool               // the shared window is tripping the breaker: announce the open
+	fleetOpen  atomic.Bool               // the breaker's open or half-open period is the fleet's, not only its own
 	queued     atomic.Bool               // in Coordinator.dirty
 
 	mu        sync.Mutex    // guards the fields below
@@ -127,17 +128,26 @@ func (m *member) onTransition(t circuit.Transition) {
 		m.account(tallyOf(m.b.Metrics()))
 	}
 	now := c.mono()
+	fleet := m.fleetOpen.Load()
+	if t.To == circuit.Closed {
+		fleet = m.fleetOpen.Swap(false)
+	}
+	// Opened here: tell the fleet for how long, if it is the fleet's
+	// business. The time left is measured on the coordinator's clock,
+	// which is the breaker's.
+	open := func(reason string) *announcement {
+		m.fleetOpen.Store(true)
+		return &announcement{kind: kindOpen, reason: reason, until: now + t.RetryAt.Sub(c.cfg.clock.Now()), at: now}
+	}
 	var ann *announcement
 	switch {
-	case t.To == circuit.Open && (t.Reason != circuit.ReasonFleet || m.selfTrip.CompareAndSwap(true, false)):
-		// Opened here: tell the fleet for how long. The time left is
-		// measured on the coordinator's clock, which is the breaker's.
-		reason := t.Reason.String()
-		if t.Reason == circuit.ReasonFleet {
-			reason = reasonSharedWindow
+	case t.To == circuit.Open && t.Reason == circuit.ReasonFleet:
+		if m.selfTrip.CompareAndSwap(true, false) {
+			ann = open(reasonSharedWindow)
 		}
-		ann = &announcement{kind: kindOpen, reason: reason, until: now + t.RetryAt.Sub(c.cfg.clock.Now()), at: now}
-	case t.From == circuit.HalfOpen && t.To == circuit.Closed && t.Reason == circuit.ReasonProbesSucceeded:
+	case t.To == circuit.Open && (c.cfg.propagate || fleet):
+		ann = open(t.Reason.String())
+	case t.From == circuit.HalfOpen && t.To == circuit.Closed && t.Reason == circuit.ReasonProbesSucceeded && (c.cfg.propagate || fleet):
 		ann = &announcement{kind: kindClose, reason: t.Reason.String(), at: now}
 	}
 	m.leaseRetry.Store(0)
@@ -147,10 +157,7 @@ func (m *member) onTransition(t circuit.Transition) {
 		return
 	}
 	m.state, m.known = t.To, true
-	if t.To == circuit.Closed {
-		// A closed breaker starts with an empty window, here as in Redis.
-		m.dropPending()
-	}
+	fleetClose := t.To == circuit.Closed && t.Reason == circuit.ReasonFleet
 	held := false
 	if t.To != circuit.HalfOpen && m.lease.Swap(nil) != nil {
 		held = true
@@ -160,9 +167,16 @@ func (m *member) onTransition(t circuit.Transition) {
 		// A close is the fleet's only if this replica probed under the
 		// lease; one that probed alone (Redis down) has nothing to tell.
 		m.announce = ann
+		fleetClose = fleetClose || ann.kind == kindClose
 	}
 	dirty := m.announce != nil || m.release != ""
 	m.mu.Unlock()
+	if fleetClose {
+		// The fleet's close clears its window in Redis: counts from before
+		// it, not yet flushed, would only bring the old period back. A
+		// close of this breaker alone leaves the window, and them, be.
+		m.dropPending()
+	}
 	if dirty {
 		c.markDirty(m)
 	}
@@ -176,8 +190,8 @@ func (m *member) onTransition(t circuit.Transition) {
 // may.
 func (m *member) gate() bool {
 	c := m.c
-	if c.link.Load() != linkUp {
-		return true
+	if c.link.Load() != linkUp || (!c.cfg.propagate && !m.fleetOpen.Load()) {
+		return true // alone, or a local trip that stays local
 	}
 	now := c.mono()
 	if now < time.Duration(m.solo.Load()) {
