@@ -13,12 +13,10 @@ import (
 
 // BenchmarkCall measures one call through Execute on a breaker with no
 // coordinator (coord=none), attached to one (coord=fleet), and attached to
-// one with the shared window on (coord=window, which observes every call
-// of a closed breaker), on one goroutine and on GOMAXPROCS; for calls that
-// succeed and for rejections by an open breaker. coord=observer is a
-// breaker with no coordinator but an observer that does nothing: the
-// floor that the core's Observe sets for coord=window. Compare the
-// columns within one run; on a shared machine, run the whole benchmark
+// one with the shared window on (coord=window, which reads the breaker's
+// Metrics every flush interval, 250ms), on one goroutine and on
+// GOMAXPROCS; for calls that succeed and for rejections by an open
+// breaker. Compare the columns within one run; on a shared machine, run the whole benchmark
 // eight times rather than -count 8, which repeats each sub-benchmark in a
 // row, so that changes in load fall on every column alike:
 //
@@ -29,7 +27,7 @@ func BenchmarkCall(b *testing.B) {
 	srv := startRedis(b)
 	client := srv.client(b)
 	quiet := circuitredis.WithLogger(slog.New(slog.DiscardHandler))
-	for _, coord := range []string{"none", "observer", "fleet", "window"} {
+	for _, coord := range []string{"none", "fleet", "window"} {
 		var c *circuitredis.Coordinator
 		switch coord {
 		case "fleet":
@@ -44,9 +42,6 @@ func BenchmarkCall(b *testing.B) {
 					br, err := circuit.New[int](circuit.WithName(name), circuit.WithOpenTimeout(time.Hour))
 					if err != nil {
 						b.Fatal(err)
-					}
-					if coord == "observer" {
-						br.Observe(func(circuit.Observation) {})
 					}
 					if c != nil {
 						detach, err := c.Attach(br)

@@ -20,20 +20,23 @@ var ErrClosed = errors.New("circuitredis: coordinator closed")
 // of any call. Create one per process with New; the zero value is not
 // usable. Its methods are safe for concurrent use.
 //
-// Calls never wait for Redis: a coordinator hears transitions through
-// Subscribe and outcomes through Observe (atomic adds only), and does all
-// its Redis I/O on its own goroutines, each command bounded by
-// WithOpTimeout. What it does for an attached breaker:
+// Calls never wait for Redis, and a closed or open breaker's calls run no
+// coordinator code at all: a coordinator hears transitions through
+// Subscribe, reads outcome counts from Metrics once per flush interval,
+// and does all its Redis I/O on its own goroutines, each command bounded
+// by WithOpTimeout. What it does for an attached breaker:
 //   - A breaker that opens on its own (any reason but circuit.ReasonFleet)
 //     announces it; every other replica's breaker of that name opens with
 //     circuit.ReasonFleet for the time the first one's open period had
 //     left. A replica that starts, or reconnects, reads the open period in
-//     force.
+//     force. With WithPropagateLocalTrips(false), only the shared window
+//     opens a closed fleet; a breaker's own trips stay its own.
 //   - Half-open, a replica probes only while it holds the breaker's probe
 //     lease in Redis, so the fleet runs at most Config.HalfOpenMaxProbes
 //     probes at once; the others reject until the holder announces the
-//     outcome (close, or open again), and a holder that dies costs at most
-//     one ProbeTimeout.
+//     outcome (close, or open again). The holder keeps the lease while its
+//     calls ask for probes, and gives it back one ProbeTimeout after its
+//     last; a holder that dies costs at most one ProbeTimeout.
 //   - With WithSharedWindow, replicas pool their outcomes, and the fleet
 //     trips when the pooled counts meet the breaker's own thresholds and
 //     at least WithMinReplicas replicas saw the failures (or slow calls).
@@ -176,6 +179,7 @@ func (c *Coordinator) Attach(b Member) (detach func(), err error) {
 		return nil, errors.New("circuitredis: Attach of a breaker without a name: replicas match breakers by name")
 	}
 	cfg := b.Config()
+	metrics := b.Metrics()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -186,7 +190,7 @@ func (c *Coordinator) Attach(b Member) (detach func(), err error) {
 		return nil, fmt.Errorf("circuitredis: a breaker named %q is attached already", name)
 	}
 	c.nextID++
-	m := newMember(c, b, name, fmt.Sprintf("%s/%s/%d", c.cfg.replicaID, c.instance, c.nextID))
+	m := newMember(c, b, name, fmt.Sprintf("%s/%s/%d", c.cfg.replicaID, c.instance, c.nextID), metrics)
 	m.loadConfig(cfg)
 	c.members[name] = m
 	// Subscribed under c.mu, so that a concurrent Close finds the hook
@@ -218,9 +222,8 @@ func (c *Coordinator) detach(m *member) (token string) {
 		return ""
 	}
 	m.detached = true
-	if m.unobserve != nil {
-		m.unobserve()
-		m.unobserve = nil
+	if m.keeper != nil {
+		m.keeper.Stop()
 	}
 	if m.lease.Swap(nil) != nil {
 		token = m.token

@@ -18,9 +18,9 @@
 // lease in Redis; with WithSharedWindow, replicas pool their outcomes so
 // that a fleet whose replicas each see too few calls to judge still trips.
 // Admission and recording never wait for Redis: the coordinator hears the
-// breaker through hooks and atomic counters, and talks to Redis on its own
-// goroutines. When Redis is slow, paused or down, every breaker works
-// alone, as it would without a coordinator.
+// breaker through hooks, reads its Metrics once per flush interval, and
+// talks to Redis on its own goroutines. When Redis is slow, paused or
+// down, every breaker works alone, as it would without a coordinator.
 //
 // The protocol, the keys and payloads (versioned), the failure modes and
 // when not to use a fleet are in docs/fleet.md.

@@ -144,17 +144,26 @@ func (c *Coordinator) read(m *member) error {
 		return nil
 	}
 	if p.Instance != c.instance && p.Kind == kindOpen && ms > 0 {
-		m.b.OpenUntil(circuit.ReasonFleet, c.cfg.clock.Now().Add(time.Duration(ms)*time.Millisecond))
+		m.openFleet(time.Duration(ms) * time.Millisecond)
 	}
 	return nil
 }
 
-// acquire takes or extends m's probe lease, for as long as a probe may
-// run.
+// openFleet applies the fleet's open period, which has left left. The
+// breaker's period is then the fleet's, also when its own, already
+// running, lasts longer.
+func (m *member) openFleet(left time.Duration) {
+	if m.b.OpenUntil(circuit.ReasonFleet, m.c.cfg.clock.Now().Add(left)) || m.b.State() == circuit.Open {
+		m.fleetOpen.Store(true)
+	}
+}
+
+// acquire takes or renews m's probe lease, for as long as a probe may
+// run, and schedules keep.
 func (c *Coordinator) acquire(m *member) {
 	ttl := time.Duration(m.probeTimeout.Load())
 	ms := max(ttl.Milliseconds(), 1)
-	sent := c.mono()
+	sent, heard := c.mono(), m.heard.Load()
 	ctx, cancel := c.op()
 	res, err := acquireScript.Run(ctx, c.client, []string{m.keys.lease}, m.token, ms).Int64Slice()
 	cancel()
@@ -178,11 +187,18 @@ func (c *Coordinator) acquire(m *member) {
 		// outcome comes first (which resets leaseRetry).
 		m.lease.Store(nil)
 		m.leaseRetry.Store(int64(c.mono() + time.Duration(max(res[1], 1))*time.Millisecond))
+		if m.heard.Load() != heard {
+			// An announcement (a release, say) came while the command was
+			// out, and may have been handled before this refusal: it is
+			// the newer news.
+			m.leaseRetry.Store(0)
+		}
 		return
 	}
 	m.mu.Lock()
 	if m.state == circuit.HalfOpen && !m.detached {
-		m.lease.Store(&heldLease{expires: sent + ttl, confirmed: sent, ttl: ttl})
+		m.lease.Store(&heldLease{expires: sent + ttl, ttl: ttl})
+		m.keepLocked(max(ttl/4, time.Millisecond))
 		m.mu.Unlock()
 		return
 	}

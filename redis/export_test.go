@@ -60,3 +60,20 @@ func Verdict(cfg circuit.Config, t Totals, minReplicas int) (string, bool) {
 
 // SlowNeeded is slowNeeded.
 var SlowNeeded = slowNeeded
+
+// Accounts are a member's shared-window accounts, alone, for step tables.
+type Accounts struct{ m *member }
+
+// NewAccounts starts accounts from a breaker's Metrics at Attach.
+func NewAccounts(first circuit.Metrics) Accounts {
+	return Accounts{&member{seen: tallyOf(first)}}
+}
+
+// Read accounts for a reading of the breaker's Metrics.
+func (a Accounts) Read(m circuit.Metrics) { a.m.account(tallyOf(m)) }
+
+// Take returns the counts a flush would send, and forgets them.
+func (a Accounts) Take() (successes, failures, slow uint64) {
+	p := a.m.takePending()
+	return p.succ, p.fail, p.slow
+}

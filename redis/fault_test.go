@@ -14,8 +14,9 @@ import (
 // traffic makes calls on b until done reports true (checked every 1024
 // calls) and at least least calls were made, and returns each call's
 // latency. Every 1000 calls, five fail in a row: the breaker trips, is
-// open for a while, probes and closes, so that the hooks, the probe gate
-// and the observer all run on the callers' path.
+// open for a while, probes and closes, so that the hooks and the probe
+// gate run on the callers' path (and the shared window's reads of Metrics
+// beside it).
 func traffic(b *circuit.Breaker[int], least int, done func() bool) []time.Duration {
 	var lat []time.Duration
 	ctx := context.Background()

@@ -155,14 +155,18 @@ func (c *Coordinator) handle(s string) {
 	if m == nil {
 		return
 	}
+	// In this order: acquire reads heard after it sets leaseRetry.
+	m.heard.Add(1)
 	m.leaseRetry.Store(0)
 	switch p.Kind {
 	case kindOpen:
 		if p.OpenMS > 0 {
-			m.b.OpenUntil(circuit.ReasonFleet, c.cfg.clock.Now().Add(time.Duration(p.OpenMS)*time.Millisecond))
+			m.openFleet(time.Duration(p.OpenMS) * time.Millisecond)
 		}
 	case kindClose:
-		m.b.Close(circuit.ReasonFleet)
+		if c.cfg.propagate || m.fleetOpen.Load() {
+			m.b.Close(circuit.ReasonFleet)
+		}
 	}
 }
 

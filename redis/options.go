@@ -60,6 +60,7 @@ type config struct {
 	window        time.Duration // 0: no shared window
 	flushInterval time.Duration
 	minReplicas   int
+	propagate     bool // announce local opens
 	logger        *slog.Logger
 	opTimeout     time.Duration
 	clock         circuit.Clock
@@ -90,8 +91,8 @@ func WithReplicaID(id string) Option {
 
 // WithSharedWindow turns on the shared window (off by default): every
 // replica adds the outcomes of its closed breakers (successes, failures,
-// and calls that took at least Config.LatencyThreshold) to counters in
-// Redis every flush interval, and a replica whose fleet-wide counts over
+// and calls that took at least Config.LatencyThreshold), read from their
+// Metrics, to counters in Redis every flush interval, and a replica whose fleet-wide counts over
 // the last d meet its breaker's own thresholds trips the fleet. d must be
 // at least 100ms, at most 24h, and at least twice the flush interval.
 // See the Coordinator's documentation for the rule.
@@ -114,6 +115,21 @@ func WithFlushInterval(d time.Duration) Option {
 // its own network, open every replica's breaker.
 func WithMinReplicas(n int) Option {
 	return optionFunc(func(c *config) { c.minReplicas = n })
+}
+
+// WithPropagateLocalTrips sets whether a breaker that opens on its own
+// opens the other replicas' breakers of its name (default true). With
+// false, only the shared window opens a closed fleet, and only on
+// failures or slow calls from WithMinReplicas distinct replicas, so that
+// one replica's own trouble (its network, its DNS, its host) cannot open
+// the others' breakers: a breaker that opens for its own reasons (its
+// thresholds, a Trip, a Retry-After) probes and closes alone, as without
+// a coordinator, and none of it is announced. Once the fleet is open, its
+// probe round is the fleet's either way: one lease, and a failed probe
+// opens the fleet again. false needs WithSharedWindow (New reports it as
+// a config error otherwise: nothing else could open the fleet).
+func WithPropagateLocalTrips(on bool) Option {
+	return optionFunc(func(c *config) { c.propagate = on })
 }
 
 // WithLogger sets where the coordinator logs: one warning when Redis
@@ -154,6 +170,7 @@ func build(client any, opts []Option) (config, error) {
 		prefix:        DefaultPrefix,
 		flushInterval: DefaultFlushInterval,
 		minReplicas:   DefaultMinReplicas,
+		propagate:     true,
 		logger:        slog.Default(),
 		opTimeout:     DefaultOpTimeout,
 		clock:         realClock{},
@@ -192,6 +209,9 @@ func build(client any, opts []Option) (config, error) {
 		case c.window < 2*c.flushInterval:
 			bad("SharedWindow", c.window, fmt.Sprintf("must be at least twice the flush interval (%v)", c.flushInterval))
 		}
+	}
+	if !c.propagate && c.window == 0 {
+		bad("PropagateLocalTrips", false, "needs a shared window (WithSharedWindow): nothing else could open the fleet")
 	}
 	if c.minReplicas < 1 {
 		bad("MinReplicas", c.minReplicas, "must be at least 1")

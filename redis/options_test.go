@@ -42,6 +42,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"nil logger", unreachable(t), []circuitredis.Option{circuitredis.WithLogger(nil)}, []string{"Logger"}},
 		{"op timeout", unreachable(t), []circuitredis.Option{circuitredis.WithOpTimeout(0)}, []string{"OpTimeout"}},
 		{"nil clock", unreachable(t), []circuitredis.Option{circuitredis.WithClock(nil)}, []string{"Clock"}},
+		{"local trips kept local without a window", unreachable(t), []circuitredis.Option{circuitredis.WithPropagateLocalTrips(false)}, []string{"PropagateLocalTrips"}},
 		{"several", nil, []circuitredis.Option{circuitredis.WithMinReplicas(-1), circuitredis.WithOpTimeout(-1)}, []string{"client", "MinReplicas", "OpTimeout"}},
 	}
 	for _, tc := range cases {

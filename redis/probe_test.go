@@ -2,12 +2,15 @@ package circuitredis_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/breakerlab/circuit"
+	circuitredis "github.com/breakerlab/circuit/redis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -204,4 +207,72 @@ func TestDetachReleasesLease(t *testing.T) {
 	a.detach()
 	bProbed := probeOnce(t, b, release, &wg)
 	assert.Less(t, bProbed.Sub(aProbed), pt/2)
+}
+
+// A replica whose calls come more than half a ProbeTimeout apart (but
+// less than one) still probes: its lease is kept while its calls ask for
+// it. The first call takes the lease and is turned away; the next
+// SuccessThreshold calls probe, and the fleet closes. (Before the lease
+// was kept, each turned-away call only extended it, and such a replica
+// held the lease and never probed.)
+func TestSparseHolderProbes(t *testing.T) {
+	srv := startRedis(t)
+	const pt, gap = 500 * time.Millisecond, 300 * time.Millisecond
+	rs := newFleet(t, srv, fleetSpec{n: 2, breaker: []circuit.Option{
+		circuit.WithOpenTimeout(50 * time.Millisecond),
+		circuit.WithProbeTimeout(pt),
+		circuit.WithSuccessThreshold(2),
+	}})
+	a := rs[0]
+	require.True(t, a.b.Trip(circuit.ReasonManual))
+	waitState(t, circuit.HalfOpen, 5*time.Second, rs...)
+
+	start := time.Now()
+	calls, rejected := 0, 0
+	for a.b.State() != circuit.Closed {
+		require.Less(t, calls, 8, "closed within a few calls")
+		if calls > 0 {
+			work(gap) // the traffic's pace, at least gap between calls
+		}
+		calls++
+		if errors.Is(a.ok(), circuit.ErrOpen) {
+			rejected++
+		}
+	}
+	waitState(t, circuit.Closed, 5*time.Second, rs...)
+	t.Logf("one call every %v, ProbeTimeout %v: closed after %d calls (%d turned away), %v", gap, pt, calls, rejected, time.Since(start).Round(time.Millisecond))
+	assert.Equal(t, 1, rejected, "only the call that took the lease")
+	assert.Equal(t, 3, calls)
+}
+
+// A replica that took the lease and then gets no more calls gives it
+// back one ProbeTimeout after its last call: the next replica probes
+// then, not before (the lease is the holder's for that long) and not a
+// renewal later.
+func TestIdleHolderGivesLeaseBack(t *testing.T) {
+	srv := startRedis(t)
+	const pt = time.Second
+	rs := newFleet(t, srv, fleetSpec{n: 2, breaker: []circuit.Option{
+		circuit.WithOpenTimeout(50 * time.Millisecond),
+		circuit.WithProbeTimeout(pt),
+	}})
+	a, b := rs[0], rs[1]
+	require.True(t, a.b.Trip(circuit.ReasonManual))
+	waitState(t, circuit.HalfOpen, 5*time.Second, a, b)
+
+	asked := time.Now()
+	require.ErrorIs(t, a.ok(), circuit.ErrOpen, "the call that asks for the lease is turned away")
+	lease := circuitredis.KeysFor(circuitredis.DefaultPrefix, "dep").Lease()
+	require.Eventually(t, func() bool {
+		tok, err := a.client.Get(context.Background(), lease).Result()
+		return err == nil && strings.HasPrefix(tok, "r0/")
+	}, 5*time.Second, time.Millisecond, "a holds the lease")
+
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(release); wg.Wait() }()
+	waited := probeOnce(t, b, release, &wg).Sub(asked)
+	t.Logf("b probed %v after a's only call, with ProbeTimeout %v", waited, pt)
+	assert.GreaterOrEqual(t, waited, pt-50*time.Millisecond, "a holds the lease for a ProbeTimeout after its call")
+	assert.Less(t, waited, pt+pt/2, "and then gives it back")
 }

@@ -16,6 +16,59 @@ import (
 // with circuit.ReasonFleet and announces the open. Counts are sent at most
 // once: those of a flush that failed, or that fell in an outage, are
 // dropped rather than sent late (the breaker judged them alone meanwhile).
+//
+// The counts come from the breaker's Metrics, whose lifetime Successes,
+// Failures and SlowCalls only grow, read at each flush and at each
+// transition (in the hook, so that what the closed breaker recorded is
+// told from what it recorded in another state): the calls themselves run
+// no coordinator code. Outcomes between two readings count when the first
+// found the breaker closed and at most one transition lies between them
+// (the one that left Closed: the outcomes that tripped it count). A
+// reading from before the latest one accounted for, which a hook and the
+// flusher racing can produce, adds nothing. Each call is slow or not by
+// the LatencyThreshold in force when the breaker recorded it, so after a
+// Reconfigure the window mixes both thresholds for one window, as it mixes
+// replicas whose Configs differ.
+
+// tally is what the shared window reads of a breaker's Metrics.
+type tally struct {
+	succ, fail, slow uint64 // Successes, Failures, SlowCalls: lifetime, they only grow
+	trans            uint64 // Transitions
+	closed           bool   // State == Closed
+}
+
+func tallyOf(m circuit.Metrics) tally {
+	return tally{succ: m.Successes, fail: m.Failures, slow: m.SlowCalls, trans: m.Transitions, closed: m.State == circuit.Closed}
+}
+
+// account adds to m.pending what the closed breaker recorded between the
+// latest reading accounted for and s, and makes s the latest.
+func (m *member) account(s tally) {
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	last := m.seen
+	if s.trans < last.trans || s.succ < last.succ || s.fail < last.fail || s.slow < last.slow {
+		return // read before last (readings are ordered by the breaker's lock)
+	}
+	if last.closed && s.trans-last.trans <= 1 {
+		m.pending.succ += s.succ - last.succ
+		m.pending.fail += s.fail - last.fail
+		m.pending.slow += s.slow - last.slow
+	}
+	m.seen = s
+}
+
+// takePending returns the counts to flush and forgets them.
+func (m *member) takePending() tally {
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	p := m.pending
+	m.pending = tally{}
+	return p
+}
+
+// dropPending forgets the counts not yet flushed.
+func (m *member) dropPending() { m.takePending() }
 
 // totals are the fleet's counts over the shared window.
 type totals struct {
@@ -43,7 +96,9 @@ func (c *Coordinator) flusher() {
 
 // flush sends m's counts and judges the fleet's totals.
 func (c *Coordinator) flush(m *member) {
-	s, f, l := m.succ.Swap(0), m.fail.Swap(0), m.slow.Swap(0)
+	m.account(tallyOf(m.b.Metrics()))
+	p := m.takePending()
+	s, f, l := p.succ, p.fail, p.slow
 	if s+f == 0 || c.link.Load() != linkUp {
 		return
 	}

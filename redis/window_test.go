@@ -42,6 +42,115 @@ func TestVerdict(t *testing.T) {
 	assert.EqualValues(t, 2, circuitredis.SlowNeeded(3, 0.5), "the 2nd of 3")
 }
 
+// The shared window's accounts, reading by reading: what a closed breaker
+// recorded counts, including the outcomes that made it leave Closed; what
+// it recorded in other states (probes, calls of a disabled breaker) does
+// not; a reading older than one already accounted for adds nothing.
+func TestSharedWindowAccounts(t *testing.T) {
+	type reading struct {
+		state                circuit.State
+		trans, succ, fail, l uint64
+	}
+	metrics := func(r reading) circuit.Metrics {
+		return circuit.Metrics{State: r.state, Transitions: r.trans, Successes: r.succ, Failures: r.fail, SlowCalls: r.l}
+	}
+	steps := []struct {
+		name       string
+		read       reading
+		take       bool   // flush after the reading
+		s, f, slow uint64 // what that flush sends
+	}{
+		{"calls while closed", reading{circuit.Closed, 0, 10, 2, 1}, true, 10, 2, 1},
+		{"nothing new", reading{circuit.Closed, 0, 10, 2, 1}, true, 0, 0, 0},
+		{"more, read twice before a flush", reading{circuit.Closed, 0, 12, 2, 1}, false, 0, 0, 0},
+		{"", reading{circuit.Closed, 0, 15, 3, 3}, true, 5, 1, 2},
+		{"the failures that tripped it count", reading{circuit.Open, 1, 16, 8, 3}, true, 1, 5, 0},
+		{"stragglers recorded while open do not", reading{circuit.Open, 1, 17, 9, 3}, true, 0, 0, 0},
+		{"nor probes", reading{circuit.HalfOpen, 2, 19, 9, 3}, false, 0, 0, 0},
+		{"nor probes that closed it", reading{circuit.Closed, 3, 21, 9, 3}, true, 0, 0, 0},
+		{"closed again: counts", reading{circuit.Closed, 3, 25, 10, 4}, false, 0, 0, 0},
+		{"a late reading from before changes nothing", reading{circuit.Closed, 3, 23, 10, 4}, true, 4, 1, 1},
+		{"two transitions between readings: not told apart, dropped", reading{circuit.Closed, 5, 40, 20, 4}, true, 0, 0, 0},
+		{"disabled", reading{circuit.Disabled, 6, 42, 20, 4}, true, 2, 0, 0},
+		{"calls of a disabled breaker do not count", reading{circuit.Disabled, 6, 50, 25, 4}, true, 0, 0, 0},
+	}
+	a := circuitredis.NewAccounts(metrics(reading{circuit.Closed, 0, 0, 0, 0}))
+	for i, st := range steps {
+		a.Read(metrics(st.read))
+		if !st.take {
+			continue
+		}
+		s, f, l := a.Take()
+		assert.Equal(t, [3]uint64{st.s, st.f, st.slow}, [3]uint64{s, f, l}, "step %d %q", i, st.name)
+	}
+}
+
+// Through transitions on the real server: the failures that trip a
+// breaker reach the window, rejections and probes do not; a Reconfigure
+// of the LatencyThreshold judges the calls after it by the new one; a
+// close by probes clears the window, which then counts from zero.
+func TestSharedWindowCountsClosedOutcomes(t *testing.T) {
+	srv := startRedis(t)
+	mock := clock.NewMock()
+	const window = time.Minute
+	r := newFleet(t, srv, fleetSpec{n: 1,
+		breaker: []circuit.Option{
+			circuit.WithConsecutiveFailures(3), circuit.WithErrorRateThreshold(0),
+			circuit.WithLatencyThreshold(time.Second), circuit.WithOpenTimeout(time.Minute), circuit.WithSuccessThreshold(1),
+		},
+		// Two replicas would have to fail for the window to trip: one never does.
+		coord: []circuitredis.Option{circuitredis.WithSharedWindow(window), circuitredis.WithFlushInterval(20 * time.Millisecond)},
+		clock: func(int) circuit.Clock { return mock },
+	})[0]
+	read := func() circuitredis.Totals {
+		got, err := circuitredis.ReadTotals(context.Background(), r.client, circuitredis.DefaultPrefix, "dep", window)
+		require.NoError(t, err)
+		return got
+	}
+	settle := func(want circuitredis.Totals, why string) {
+		t.Helper()
+		require.Eventually(t, func() bool { return read() == want }, 5*time.Second, 5*time.Millisecond, "%s: want %+v", why, want)
+		rounds := r.coord.Rounds()
+		require.Eventually(t, func() bool { return r.coord.Rounds() >= rounds+3 }, 5*time.Second, 5*time.Millisecond)
+		require.Equal(t, want, read(), "%s: three more flush intervals add nothing", why)
+	}
+	call := func(took time.Duration, err error) error {
+		_, got := r.b.Execute(context.Background(), func(context.Context) (int, error) {
+			mock.Add(took)
+			return 1, err
+		})
+		return got
+	}
+
+	require.NoError(t, call(2*time.Second, nil)) // slow at 1s
+	require.NoError(t, call(0, nil))
+	cfg := r.b.Config()
+	cfg.LatencyThreshold = 5 * time.Second
+	require.NoError(t, r.b.Reconfigure(cfg))
+	require.NoError(t, call(2*time.Second, nil)) // not slow at 5s
+	require.NoError(t, call(6*time.Second, nil)) // slow at 5s
+	settle(circuitredis.Totals{Successes: 4, Slow: 2, Replicas: 1, SlowReplicas: 1}, "closed")
+
+	for range 3 {
+		require.ErrorIs(t, call(0, errDown), errDown)
+	}
+	require.Equal(t, circuit.Open, r.b.State())
+	for range 5 {
+		require.ErrorIs(t, call(0, nil), circuit.ErrOpen)
+	}
+	settle(circuitredis.Totals{Successes: 4, Failures: 3, Slow: 2, Replicas: 1, Failing: 1, SlowReplicas: 1}, "tripped by three failures, then rejections")
+
+	mock.Add(time.Minute)
+	require.Equal(t, circuit.HalfOpen, r.b.State())
+	require.Eventually(t, func() bool { return call(0, nil) == nil }, 5*time.Second, time.Millisecond, "a probe, once the lease is taken")
+	require.Equal(t, circuit.Closed, r.b.State())
+	require.Eventually(t, func() bool { return read() == circuitredis.Totals{} }, 5*time.Second, time.Millisecond, "the close clears the window")
+	for range 2 {
+		require.NoError(t, call(0, nil))
+	}
+	settle(circuitredis.Totals{Successes: 2, Replicas: 1}, "closed by the probe: the window starts again without it")
+}
+
 // Replicas on clocks hours apart (mock clocks, which also set each call's
 // latency exactly) make calls concurrently; once they are done and the
 // last flush is in, the shared window holds every outcome exactly once,
