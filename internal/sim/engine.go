@@ -149,9 +149,10 @@ const (
 	evDepRelease // the dependency finishes a call whose client gave up
 )
 
+func (e event) when() time.Duration { return e.at }
+
 type event struct {
 	at   time.Duration
-	seq  uint64 // ties break in scheduling order, which keeps runs repeatable
 	kind evKind
 	req  *request
 }
@@ -182,8 +183,7 @@ type runner struct {
 	draw        *rand.PCG
 	drawRand    *rand.Rand
 
-	events []event // a binary min-heap on (at, seq)
-	seq    uint64
+	events queue[event]
 	busy   int
 	queue  []*request // FIFO: queue[qhead:] waits
 	qhead  int
@@ -316,8 +316,8 @@ func (r *runner) run() {
 		}
 		// An event at the same instant as an arrival goes first: a call
 		// that ends frees its worker for the newcomer.
-		if len(r.events) > 0 && r.events[0].at <= t {
-			t, fromArrivals = r.events[0].at, false
+		if at, ok := r.events.next(); ok && at <= t {
+			t, fromArrivals = at, false
 		}
 		if t >= r.sc.Duration {
 			break
@@ -328,7 +328,7 @@ func (r *runner) run() {
 			r.arrive(&request{id: next, arrival: t, tenant: r.tenantOf(next)})
 			next++
 		} else {
-			ev := r.pop()
+			ev := r.events.pop()
 			switch ev.kind {
 			case evCallDone:
 				r.callDone(ev.req)
@@ -423,7 +423,7 @@ func (r *runner) start(req *request) {
 		// both runs agree on which requests need the dependency.
 		r.draw.Seed(r.seed^0xda3e39cb94b95bdb, uint64(req.id)<<8)
 		if r.drawRand.Float64() >= r.sc.DependencyShare {
-			r.push(event{at: r.clk.elapsed() + r.sc.LocalLatency, kind: evLocalDone, req: req})
+			r.events.push(event{at: r.clk.elapsed() + r.sc.LocalLatency, kind: evLocalDone, req: req})
 			r.ivs[r.cur].PeakBusy = max(r.ivs[r.cur].PeakBusy, r.busy)
 			return
 		}
@@ -493,10 +493,10 @@ func (r *runner) attempt(req *request) {
 	if r.callTimeout > 0 && d >= r.callTimeout {
 		// The client gives up; the dependency does not, and keeps
 		// working on the abandoned call until it is done.
-		r.push(event{at: now + d, kind: evDepRelease})
+		r.events.push(event{at: now + d, kind: evDepRelease})
 		d, req.failed, req.holds = r.callTimeout, true, false
 	}
-	r.push(event{at: now + d, kind: evCallDone, req: req})
+	r.events.push(event{at: now + d, kind: evCallDone, req: req})
 }
 
 func (r *runner) callDone(req *request) {
@@ -521,7 +521,7 @@ func (r *runner) callDone(req *request) {
 		return
 	}
 	if r.policy != nil && req.attempt < r.policy.MaxAttempts() && (r.budget == nil || r.budget.TryRetry()) {
-		r.push(event{at: now + r.policy.Delay(req.attempt), kind: evRetry, req: req})
+		r.events.push(event{at: now + r.policy.Delay(req.attempt), kind: evRetry, req: req})
 		return
 	}
 	r.respond(req, now, outError)
@@ -661,46 +661,4 @@ func (r *runner) breakerFor(req *request) *circuit.Breaker[struct{}] {
 // RecoveryWindow after the fault's end (cut at the run's end).
 func (r *runner) recovering(t time.Duration) bool {
 	return r.hasFault && t >= r.faultEnd && t < r.faultEnd+RecoveryWindow
-}
-
-func (r *runner) push(ev event) {
-	r.seq++
-	ev.seq = r.seq
-	r.events = append(r.events, ev)
-	i := len(r.events) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !r.events[i].before(&r.events[p]) {
-			break
-		}
-		r.events[i], r.events[p] = r.events[p], r.events[i]
-		i = p
-	}
-}
-
-func (r *runner) pop() event {
-	top := r.events[0]
-	last := len(r.events) - 1
-	r.events[0] = r.events[last]
-	r.events[last] = event{}
-	r.events = r.events[:last]
-	i := 0
-	for {
-		l, m := 2*i+1, i
-		if l < last && r.events[l].before(&r.events[m]) {
-			m = l
-		}
-		if l+1 < last && r.events[l+1].before(&r.events[m]) {
-			m = l + 1
-		}
-		if m == i {
-			return top
-		}
-		r.events[i], r.events[m] = r.events[m], r.events[i]
-		i = m
-	}
-}
-
-func (e *event) before(o *event) bool {
-	return e.at < o.at || (e.at == o.at && e.seq < o.seq)
 }

@@ -281,9 +281,10 @@ const (
 	fevFlush                       // replica rep sends its counts to the shared window
 )
 
+func (e fleetEvent) when() time.Duration { return e.at }
+
 type fleetEvent struct {
 	at     time.Duration
-	seq    uint64 // ties break in scheduling order, which keeps runs repeatable
 	kind   fleetEvKind
 	rep    int
 	failed bool                     // fevDone: the call failed
@@ -317,8 +318,7 @@ type fleetSim struct {
 	clk    *virtualClock
 	reps   []fleetReplica
 	co     *coordinator // nil in PerReplica
-	events []fleetEvent // a binary min-heap on (at, seq)
-	seq    uint64
+	events queue[fleetEvent]
 	out    FleetRun
 }
 
@@ -353,7 +353,7 @@ func newFleetSim(fs *FleetScenario, cfg circuit.Config, seed uint64, mode FleetM
 		}
 		// A stream per replica, the same in every mode.
 		r.rng = rand.New(rand.NewPCG(seed^0x51f1ee7c0ffee5, uint64(i)))
-		s.push(fleetEvent{at: s.nextArrival(r, 0), kind: fevArrive, rep: i})
+		s.events.push(fleetEvent{at: s.nextArrival(r, 0), kind: fevArrive, rep: i})
 	}
 	return s, nil
 }
@@ -370,8 +370,11 @@ func (s *fleetSim) nextArrival(r *fleetReplica, t time.Duration) time.Duration {
 }
 
 func (s *fleetSim) run() {
-	for len(s.events) > 0 && s.events[0].at < s.fs.Duration {
-		ev := s.pop()
+	for {
+		if at, ok := s.events.next(); !ok || at >= s.fs.Duration {
+			break
+		}
+		ev := s.events.pop()
 		s.clk.set(ev.at)
 		switch ev.kind {
 		case fevArrive:
@@ -413,7 +416,7 @@ func (s *fleetSim) faulty(t time.Duration) bool { return t >= s.fs.FaultStart &&
 func (s *fleetSim) arrive(i int) {
 	now := s.clk.elapsed()
 	r := &s.reps[i]
-	s.push(fleetEvent{at: s.nextArrival(r, now), kind: fevArrive, rep: i})
+	s.events.push(fleetEvent{at: s.nextArrival(r, now), kind: fevArrive, rep: i})
 	s.out.Requests++
 	// State applies an open period's end first, so a half-open breaker
 	// here means that an admitted call is a probe.
@@ -440,7 +443,7 @@ func (s *fleetSim) arrive(i int) {
 			s.co.probed(i)
 		}
 	}
-	s.push(fleetEvent{at: now + s.fs.Latency, kind: fevDone, rep: i, failed: failed, permit: permit})
+	s.events.push(fleetEvent{at: now + s.fs.Latency, kind: fevDone, rep: i, failed: failed, permit: permit})
 }
 
 // heard books replica i's transition t, and tells the coordinator.
@@ -487,7 +490,7 @@ func (s *fleetSim) observed(i int, o circuit.Observation) {
 	}
 	if !r.flushing {
 		r.flushing = true
-		s.push(fleetEvent{at: s.nextFlush(i, s.clk.elapsed()), kind: fevFlush, rep: i})
+		s.events.push(fleetEvent{at: s.nextFlush(i, s.clk.elapsed()), kind: fevFlush, rep: i})
 	}
 }
 
@@ -544,46 +547,4 @@ func (s *fleetSim) finish() {
 	if s.co != nil {
 		o.Rounds = s.co.rounds
 	}
-}
-
-func (s *fleetSim) push(ev fleetEvent) {
-	s.seq++
-	ev.seq = s.seq
-	s.events = append(s.events, ev)
-	i := len(s.events) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.events[i].before(&s.events[p]) {
-			break
-		}
-		s.events[i], s.events[p] = s.events[p], s.events[i]
-		i = p
-	}
-}
-
-func (s *fleetSim) pop() fleetEvent {
-	top := s.events[0]
-	last := len(s.events) - 1
-	s.events[0] = s.events[last]
-	s.events[last] = fleetEvent{}
-	s.events = s.events[:last]
-	i := 0
-	for {
-		l, m := 2*i+1, i
-		if l < last && s.events[l].before(&s.events[m]) {
-			m = l
-		}
-		if l+1 < last && s.events[l+1].before(&s.events[m]) {
-			m = l + 1
-		}
-		if m == i {
-			return top
-		}
-		s.events[i], s.events[m] = s.events[m], s.events[i]
-		i = m
-	}
-}
-
-func (e *fleetEvent) before(o *fleetEvent) bool {
-	return e.at < o.at || (e.at == o.at && e.seq < o.seq)
 }

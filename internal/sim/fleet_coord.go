@@ -78,21 +78,21 @@ func (c *coordinator) heard(i int, t circuit.Transition) {
 		case !c.open || now >= c.until:
 			// The fleet was closed, or the lease holder's probe failed.
 			c.begin(now, retryAt, i, t.Reason)
-			c.s.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenAll, rep: i, until: retryAt})
+			c.s.events.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenAll, rep: i, until: retryAt})
 		case retryAt > c.until:
 			// It opened before the news reached it: the round lasts
 			// until its RetryAt, for everyone.
 			c.until = retryAt
 			c.round().RetryAt = retryAt
-			c.s.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenAll, rep: i, until: retryAt})
+			c.s.events.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenAll, rep: i, until: retryAt})
 		case retryAt < c.until:
-			c.s.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenOne, rep: i, until: c.until})
+			c.s.events.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenOne, rep: i, until: c.until})
 		}
 	case t.From == circuit.HalfOpen && t.To == circuit.Closed && c.open:
 		c.round().Outcome = "closed"
 		c.open, c.holder = false, -1
 		c.clearWindow()
-		c.s.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevCloseAll, rep: i})
+		c.s.events.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevCloseAll, rep: i})
 	}
 }
 
@@ -158,7 +158,7 @@ func (c *coordinator) flush(i, ok, fail int) {
 	}
 	retryAt := now + c.s.cfg.OpenTimeout
 	c.begin(now, retryAt, -1, circuit.ReasonErrorRate)
-	c.s.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenAll, rep: -1, until: retryAt})
+	c.s.events.push(fleetEvent{at: now + c.s.fs.Propagation, kind: fevOpenAll, rep: -1, until: retryAt})
 }
 
 func (c *coordinator) drop(r flushReport) {
