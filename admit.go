@@ -6,7 +6,7 @@ import (
 )
 
 // admit decides whether a call starting now may run, and returns the time
-// it started. While closed, and while open before the period ends, it takes
+// it started, or never for a rejection decided without reading the clock. While closed, and while open before the period ends, it takes
 // no lock. While an open period's expiry is unmarked it rejects the call
 // without reading the clock, except on every 64th rejection (per stripe of
 // the rejection counter, see rejectCounter), so that a timer delayed by a
@@ -16,7 +16,7 @@ func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 	if p.exp != nil && !p.exp.fired.Load() {
 		i, n := p.rej.add()
 		if n%64 != 0 {
-			return ticket{}, 0, p.err
+			return ticket{}, never, p.err
 		}
 		now := b.now()
 		if now < p.until {
@@ -36,7 +36,7 @@ func (b *Breaker[T]) admit() (ticket, time.Duration, error) {
 		return ticket{gen: p.gen, seq: b.admitted.Add(1), slot: -1}, now, nil
 	case ForcedOpen:
 		p.rej.add()
-		return ticket{}, 0, p.err
+		return ticket{}, never, p.err
 	case Open:
 		now := b.now()
 		if now < p.until {

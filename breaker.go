@@ -360,7 +360,7 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 	tk, start, err := b.admit()
 	if err != nil {
 		if obs := b.observers.Load(); obs != nil {
-			b.observeRejected(*obs, err)
+			b.observeRejected(*obs, start, err)
 		}
 		if b.t.fallback != nil {
 			return b.callFallback(ctx, err)

@@ -87,18 +87,18 @@ func (b *Breaker[T]) observeRecorded(obs []observer, start, end time.Duration, k
 	if kind == Failure {
 		o.Err = err
 	}
-	if len(obs) == 1 {
-		b.callObserver(obs[0].fn, &o)
-		return
-	}
 	for _, ob := range obs {
 		b.callObserver(ob.fn, &o)
 	}
 }
 
-// observeRejected tells the observers of a rejected call.
-func (b *Breaker[T]) observeRejected(obs []observer, err error) {
-	now := b.at(b.now())
+// observeRejected tells the observers of a call rejected at at, read from
+// the clock now if admission did not (never).
+func (b *Breaker[T]) observeRejected(obs []observer, at time.Duration, err error) {
+	if at == never {
+		at = b.now()
+	}
+	now := b.t.epochWall.Add(at)
 	o := Observation{Start: now, End: now, Rejected: true, Outcome: Ignored, Err: err}
 	for _, ob := range obs {
 		b.callObserver(ob.fn, &o)

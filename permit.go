@@ -44,7 +44,7 @@ func (b *Breaker[T]) Allow() (Permit[T], error) {
 	tk, start, err := b.admit()
 	if err != nil {
 		if obs := b.observers.Load(); obs != nil {
-			b.observeRejected(*obs, err)
+			b.observeRejected(*obs, start, err)
 		}
 		return Permit[T]{}, err
 	}

@@ -21,7 +21,7 @@ func (b *Breaker[T]) finish(tk ticket, start time.Duration, result T, err error)
 	// under the lock, by the Config that judges the rest of the outcome;
 	// errors.Is may call the error's own Is method, so it runs here.
 	timeoutApplies := kind != Failure && (err == nil || !errors.Is(err, context.Canceled))
-	b.recordJudged(tk, start, end, kind, err, timeoutApplies)
+	b.record(tk, start, end, kind, err, timeoutApplies)
 }
 
 // classify decides how a returned call counts. It runs outside the lock,
@@ -59,22 +59,17 @@ func (b *Breaker[T]) classify(tk ticket, start time.Duration, result T, err erro
 // succeeded). Either way a probe slot is released at once.
 func (b *Breaker[T]) abort(tk ticket, start time.Duration, r any) {
 	if r == nil {
-		b.record(tk, start, b.now(), Ignored, nil)
+		b.record(tk, start, b.now(), Ignored, nil, false)
 		return
 	}
-	b.record(tk, start, b.now(), Failure, &PanicError{Value: r})
+	b.record(tk, start, b.now(), Failure, &PanicError{Value: r}, false)
 	panic(r)
 }
 
 // record books the outcome of a call admitted with tk, which started at
-// start and ended at end.
-func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, err error) {
-	b.recordJudged(tk, start, end, kind, err, false)
-}
-
-// recordJudged is record, where timeoutApplies says that the outcome is a
+// start and ended at end; timeoutApplies says that the outcome is a
 // Failure if the call took at least the CallTimeout in force.
-func (b *Breaker[T]) recordJudged(tk ticket, start, end time.Duration, kind Outcome, err error, timeoutApplies bool) {
+func (b *Breaker[T]) record(tk ticket, start, end time.Duration, kind Outcome, err error, timeoutApplies bool) {
 	b.mu.Lock()
 	kind, err = b.recordLocked(tk, start, end, kind, err, timeoutApplies)
 	b.unlockAndDeliver()
@@ -84,9 +79,9 @@ func (b *Breaker[T]) recordJudged(tk ticket, start, end time.Duration, kind Outc
 }
 
 // recordLocked books the outcome of a call admitted with tk, as
-// recordJudged describes, and returns the outcome and error booked: a
+// record describes, and returns the outcome and error booked: a
 // Failure with context.DeadlineExceeded if the CallTimeout judged it. It
-// requires b.mu. recordJudged and Replay share it, so that a replayed
+// requires b.mu. record and Replay share it, so that a replayed
 // outcome is booked by the very rules of a real one.
 func (b *Breaker[T]) recordLocked(tk ticket, start, end time.Duration, kind Outcome, err error, timeoutApplies bool) (Outcome, error) {
 	lat := max(end-start, 0)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -65,21 +64,9 @@ func runFleet(args []string, stdout, stderr io.Writer) int {
 	if !isSet(fs, "duration") {
 		sc.Duration = max(sc.Duration, sc.FaultEnd+2*time.Minute)
 	}
-	cfg := circuit.DefaultConfig()
-	if *preset != "" {
-		var err error
-		if cfg, err = circuit.Preset(*preset); err != nil {
-			return bad("-preset: unknown preset %q (valid: %s)", *preset, strings.Join(circuit.PresetNames(), ", "))
-		}
-	}
-	if *configFile != "" {
-		data, err := os.ReadFile(*configFile)
-		if err != nil {
-			return bad("-config: %v", err)
-		}
-		if cfg, err = sim.ParseConfig(*configFile, data, cfg); err != nil {
-			return bad("-config: %v", err)
-		}
+	cfg, err := breakerConfig(circuit.DefaultConfig(), *preset, *configFile)
+	if err != nil {
+		return bad("%v", err)
 	}
 
 	res, err := sim.RunFleet(sc, cfg, *seed)

@@ -135,20 +135,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		sc.Ramp.Start = *rampStart
 	}
-	cfg := sc.BreakerConfig()
-	if *preset != "" {
-		if cfg, err = circuit.Preset(*preset); err != nil {
-			return bad("-preset: unknown preset %q (valid: %s)", *preset, strings.Join(circuit.PresetNames(), ", "))
-		}
-	}
-	if *configFile != "" {
-		data, err := os.ReadFile(*configFile)
-		if err != nil {
-			return bad("-config: %v", err)
-		}
-		if cfg, err = sim.ParseConfig(*configFile, data, cfg); err != nil {
-			return bad("-config: %v", err)
-		}
+	cfg, err := breakerConfig(sc.BreakerConfig(), *preset, *configFile)
+	if err != nil {
+		return bad("%v", err)
 	}
 
 	if *sw.on {
@@ -330,4 +319,28 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// breakerConfig is the breaker's Config for a run: base, replaced by the
+// preset named by -preset if set, with the fields of the -config file on
+// top. Its error names the flag.
+func breakerConfig(base circuit.Config, preset, file string) (circuit.Config, error) {
+	cfg := base
+	if preset != "" {
+		var err error
+		if cfg, err = circuit.Preset(preset); err != nil {
+			return cfg, fmt.Errorf("-preset: unknown preset %q (valid: %s)", preset, strings.Join(circuit.PresetNames(), ", "))
+		}
+	}
+	if file == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return cfg, fmt.Errorf("-config: %v", err)
+	}
+	if cfg, err = sim.ParseConfig(file, data, cfg); err != nil {
+		return cfg, fmt.Errorf("-config: %v", err)
+	}
+	return cfg, nil
 }
